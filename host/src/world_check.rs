@@ -1,0 +1,48 @@
+//! Checks that a component implements a world before anything runs, and names every export it
+//! lacks and every import the host cannot satisfy.
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::error::LoadError;
+
+pub(crate) const APP_WORLD: &str = "trellis:platform/app@0.1.0";
+const PACKAGE_PREFIX: &str = "trellis:platform/";
+const PACKAGE_VERSION: &str = "0.1.0";
+const APP_EXPORTS: &[&str] = &["init", "on-reading", "on-tick"];
+const APP_IMPORTS: &[&str] =
+    &["types", "sensors", "controllers", "inference", "log", "state", "notify", "config"];
+
+pub(crate) fn check_app(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    let problems = problems(engine, component, APP_EXPORTS, APP_IMPORTS);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::WorldMismatch { world: APP_WORLD, problems: problems.join("; ") })
+    }
+}
+
+fn problems(engine: &Engine, component: &Component, exports: &[&str], imports: &[&str]) -> Vec<String> {
+    let ty = component.component_type();
+    let mut problems = Vec::new();
+    for export in exports {
+        if ty.get_export(engine, export).is_none() {
+            problems.push(format!("missing export `{export}`"));
+        }
+    }
+    for (name, _) in ty.imports(engine) {
+        if let Some(rest) = name.strip_prefix(PACKAGE_PREFIX) {
+            let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
+            if version != PACKAGE_VERSION {
+                problems.push(format!(
+                    "imports `{name}`, but this host implements trellis:platform@{PACKAGE_VERSION}"
+                ));
+            } else if !imports.contains(&interface) {
+                problems.push(format!("imports `{name}`, which this world does not offer"));
+            }
+        } else if !name.starts_with("wasi:") {
+            problems.push(format!("imports `{name}`, which this host does not provide"));
+        }
+    }
+    problems
+}

@@ -1,0 +1,65 @@
+//! Builds every guest crate (example apps and test guests) for `wasm32-wasip2`, where rustc's
+//! output is already a component, and writes a constant with each component's path, so tests
+//! always run the current guest code against the current WIT.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Guest crates, relative to the workspace root.
+const GUESTS: &[&str] = &[
+    "examples/apps/classroom-thermostat",
+    "tests/guests/hostile",
+    "tests/guests/missing-export",
+    "tests/guests/future-version",
+];
+
+/// What to watch besides the guest crates themselves.
+const INPUTS: &[&str] = &["wit", "guest-sdk/rust"];
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target_dir = guest_target_dir(&root);
+
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(&root).args(["build", "--release", "--target", "wasm32-wasip2"]);
+    for guest in GUESTS {
+        cargo.arg("-p").arg(package_name(guest));
+    }
+    cargo.env("CARGO_TARGET_DIR", &target_dir);
+    // The outer build's flags and wrappers (clippy, coverage, host-only RUSTFLAGS) are not meant
+    // for the guests.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"] {
+        cargo.env_remove(var);
+    }
+    let status = cargo.status().expect("running cargo to build the guests");
+    assert!(status.success(), "building the guest components failed (see the cargo output above)");
+
+    let mut consts = String::new();
+    for guest in GUESTS {
+        let name = package_name(guest);
+        let wasm = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+        assert!(wasm.exists(), "{} was not built", wasm.display());
+        consts.push_str(&format!(
+            "/// The `{name}` component, built from `{guest}`.\npub const {}: &str = {:?};\n",
+            name.replace('-', "_").to_uppercase(),
+            wasm.display().to_string()
+        ));
+        println!("cargo:rerun-if-changed={}", root.join(guest).display());
+    }
+    for input in INPUTS {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("guests.rs");
+    std::fs::write(out, consts).unwrap();
+}
+
+fn package_name(guest: &str) -> &str {
+    guest.rsplit('/').next().unwrap()
+}
+
+/// A directory of its own (cargo locks a target directory while it builds), shared by every
+/// profile of the outer build so the guests are built once.
+fn guest_target_dir(root: &Path) -> PathBuf {
+    let outer = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    outer.join("guests")
+}
