@@ -123,6 +123,15 @@ impl AppInstance {
     }
 }
 
+/// The function that fills the top of the backtrace, if one does: the mark of runaway recursion.
+fn repeating_function(backtrace: &WasmBacktrace) -> Option<String> {
+    const REPEATS: usize = 16;
+    let frames = backtrace.frames();
+    let first = frames.first()?.func_name()?;
+    let repeats = frames.iter().take(REPEATS).all(|f| f.func_name() == Some(first));
+    (frames.len() >= REPEATS && repeats).then(|| format!("{:#}", rustc_demangle::demangle(first)))
+}
+
 /// Enough epoch ticks that a call gets at least its whole deadline.
 fn deadline_ticks(deadline: Duration, tick: Duration) -> u64 {
     let tick = tick.as_nanos().max(1);
@@ -146,6 +155,11 @@ fn explain(store: &mut Store<InstanceState>, export: &str, error: wasmtime::Erro
                 message.push_str(&said.join(" | "));
             }
             if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
+                if let Some(function) = repeating_function(backtrace) {
+                    message.push_str(&format!(
+                        " (runaway recursion in `{function}` overflowing the guest's stack?)"
+                    ));
+                }
                 message.push_str(&format!("\n{backtrace}"));
             }
             CallError::Trap { export, message }

@@ -6,6 +6,9 @@ use trellis_sdk::{App, Reading, Value, log};
 
 struct Hostile;
 
+/// How long a line `shout` writes.
+pub const SHOUT_BYTES: usize = 2 << 20;
+
 impl App for Hostile {
     fn on_reading(reading: Reading) -> Result<(), String> {
         let Value::Text(attack) = reading.value else {
@@ -16,6 +19,10 @@ impl App for Hostile {
             "hoard" => hoard(),
             "recurse" => {
                 black_box(recurse(black_box(1)));
+                Ok(())
+            }
+            "recurse-in-registers" => {
+                black_box(recurse_in_registers(black_box(u64::MAX)));
                 Ok(())
             }
             "panic" => panic!("hostile guest panics on purpose"),
@@ -35,7 +42,7 @@ impl App for Hostile {
                     .map_err(|e| format!("connect refused: {e}"))
             }
             "shout" => {
-                let line = "x".repeat(10 << 20);
+                let line = "x".repeat(SHOUT_BYTES);
                 log::write(log::Level::Info, &line);
                 print!("{line}");
                 eprintln!("{line}");
@@ -62,12 +69,24 @@ fn hoard() -> Result<(), String> {
     }
 }
 
+/// Keeps an array per frame on the guest's own stack in linear memory, so that stack overflows
+/// first.
 fn recurse(depth: u64) -> u64 {
     if depth == u64::MAX {
         return 0;
     }
     let frame = black_box([depth; 16]);
     recurse(black_box(depth + 1)) + frame[3]
+}
+
+/// Keeps everything in wasm locals, so the engine's call-stack limit is what stops it. The
+/// result mixes each level's value in a way the compiler cannot turn into a loop.
+fn recurse_in_registers(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let below = recurse_in_registers(n - 1);
+    below ^ (below >> 3) ^ n
 }
 
 trellis_sdk::export_app!(Hostile);
