@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use trellis_host::capabilities::{ControllerSink, LogSink, MemoryStateStore, SensorSource, StateStore};
+use trellis_host::capabilities::{
+    ControllerSink, LogSink, MemoryStateStore, SensorSource, StateStore,
+};
 use trellis_host::types::{Command, Error, InstanceInfo, Level, Reading, Value};
 
 /// Prints events with the time since the run started, one line each.
@@ -17,7 +19,10 @@ pub struct Console {
 
 impl Console {
     pub fn new() -> Arc<Console> {
-        Arc::new(Console { start: Instant::now(), out: Mutex::new(std::io::stdout()) })
+        Arc::new(Console {
+            start: Instant::now(),
+            out: Mutex::new(std::io::stdout()),
+        })
     }
 
     pub fn event(&self, kind: &str, text: &str) {
@@ -65,19 +70,33 @@ impl ControllerSink for ConsoleControllers {
         let instances = self.instances(role)?;
         let targets: Vec<&str> = match instance_id {
             Some(id) if instances.iter().any(|i| i.id == id) => vec![id],
-            Some(id) => return Err(Error::InvalidInput(format!("`{id}` is not bound to the role `{role}`"))),
+            Some(id) => {
+                return Err(Error::InvalidInput(format!(
+                    "`{id}` is not bound to the role `{role}`"
+                )));
+            }
             None => instances.iter().map(|i| i.id.as_str()).collect(),
         };
-        let params: Vec<String> = command.params.iter().map(|p| format!("{}={}", p.name, show(&p.value))).collect();
+        let params: Vec<String> = command
+            .params
+            .iter()
+            .map(|p| format!("{}={}", p.name, show(&p.value)))
+            .collect();
         for target in targets {
-            self.console.event("command", &format!("{role}/{target} <- {} {}", command.name, params.join(" ")));
+            self.console.event(
+                "command",
+                &format!("{role}/{target} <- {} {}", command.name, params.join(" ")),
+            );
             self.sent.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
 
     fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        self.roles.get(role).cloned().ok_or_else(|| trellis_host::capabilities::controllers::unknown(role))
+        self.roles
+            .get(role)
+            .cloned()
+            .ok_or_else(|| trellis_host::capabilities::controllers::unknown(role))
     }
 }
 
@@ -91,7 +110,10 @@ const HISTORY: usize = 256;
 
 impl SeenReadings {
     pub fn new(roles: BTreeMap<String, Vec<InstanceInfo>>) -> SeenReadings {
-        SeenReadings { roles, history: Mutex::default() }
+        SeenReadings {
+            roles,
+            history: Mutex::default(),
+        }
     }
 
     pub fn record(&self, reading: &Reading) {
@@ -114,13 +136,21 @@ impl SeenReadings {
 impl SensorSource for SeenReadings {
     fn latest(&self, role: &str) -> Result<Option<Reading>, Error> {
         self.check(role)?;
-        Ok(self.history.lock().unwrap().get(role).and_then(|h| h.back().cloned()))
+        Ok(self
+            .history
+            .lock()
+            .unwrap()
+            .get(role)
+            .and_then(|h| h.back().cloned()))
     }
 
     fn history(&self, role: &str, max: u32) -> Result<Vec<Reading>, Error> {
         self.check(role)?;
         let history = self.history.lock().unwrap();
-        let seen = history.get(role).map(|h| h.iter().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        let seen = history
+            .get(role)
+            .map(|h| h.iter().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
         Ok(seen[seen.len().saturating_sub(max as usize)..].to_vec())
     }
 

@@ -8,7 +8,11 @@ mod simulate;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "trellis", version, about = "Run IoT and AI apps as sandboxed WebAssembly components")]
+#[command(
+    name = "trellis",
+    version,
+    about = "Run IoT and AI apps as sandboxed WebAssembly components"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -51,18 +51,29 @@ fn parse_assignment(text: &str) -> Result<(String, String), String> {
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let config = manifest.config_values(&args.set).map_err(anyhow::Error::msg)?;
-    let bytes = std::fs::read(&args.app).with_context(|| format!("reading {}", args.app.display()))?;
+    let config = manifest
+        .config_values(&args.set)
+        .map_err(anyhow::Error::msg)?;
+    let bytes =
+        std::fs::read(&args.app).with_context(|| format!("reading {}", args.app.display()))?;
 
     let console = Console::new();
-    let host = Host::new(HostConfig { cache_dir: Some(cache_dir(args.cache_dir)), ..HostConfig::default() })?;
+    let host = Host::new(HostConfig {
+        cache_dir: Some(cache_dir(args.cache_dir)),
+        ..HostConfig::default()
+    })?;
     let started = Instant::now();
-    let app = host.load_app(&bytes).with_context(|| format!("loading {}", args.app.display()))?;
+    let app = host
+        .load_app(&bytes)
+        .with_context(|| format!("loading {}", args.app.display()))?;
     let how = match app.cache_outcome() {
         CacheOutcome::Compiled => "compiled",
         CacheOutcome::Loaded => "loaded from the compile cache",
     };
-    console.event("loaded", &format!("{} ({how} in {:?})", args.app.display(), started.elapsed()));
+    console.event(
+        "loaded",
+        &format!("{} ({how} in {:?})", args.app.display(), started.elapsed()),
+    );
 
     let sensors = Arc::new(SeenReadings::new(simulated_instances(&manifest.sensors)));
     let controllers = Arc::new(ConsoleControllers {
@@ -75,7 +86,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         sensors: sensors.clone(),
         controllers: controllers.clone(),
         log: log.clone(),
-        state: Arc::new(WatchedState { console: console.clone(), inner: MemoryStateStore::default() }),
+        state: Arc::new(WatchedState {
+            console: console.clone(),
+            inner: MemoryStateStore::default(),
+        }),
         notifications: Arc::new(LogNotifications(log)),
         config,
         ..Capabilities::default()
@@ -88,7 +102,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut instance = start(&app, &caps, &limits)?;
     if args.readings.is_none() {
         for (role, spec) in &manifest.sensors {
-            console.event("simulate", &format!("{role}: {}", Pattern::for_type(&spec.kind).description));
+            console.event(
+                "simulate",
+                &format!("{role}: {}", Pattern::for_type(&spec.kind).description),
+            );
         }
     }
     let plan = match &args.readings {
@@ -96,13 +113,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         None => simulated_readings(&manifest, args.count),
     };
     if plan.is_empty() {
-        bail!("nothing to send: the manifest declares no sensor roles and no --readings file was given");
+        bail!(
+            "nothing to send: the manifest declares no sensor roles and no --readings file was given"
+        );
     }
 
     let mut sequences: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = 0;
     for (n, recorded) in plan.into_iter().enumerate() {
-        let instance_id = recorded.instance.unwrap_or_else(|| simulated_id(&recorded.role));
+        let instance_id = recorded
+            .instance
+            .unwrap_or_else(|| simulated_id(&recorded.role));
         let sequence = sequences.entry(instance_id.clone()).or_default();
         *sequence += 1;
         let reading = Reading {
@@ -112,7 +133,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             sequence: *sequence,
             value: recorded.value,
         };
-        console.event("reading", &format!("{}/{} #{} {}", reading.role, reading.instance_id, reading.sequence, show(&reading.value)));
+        console.event(
+            "reading",
+            &format!(
+                "{}/{} #{} {}",
+                reading.role,
+                reading.instance_id,
+                reading.sequence,
+                show(&reading.value)
+            ),
+        );
         sensors.record(&reading);
         failures += report(&console, instance.on_reading(&reading));
         if args.tick_every > 0 && (n as u64 + 1).is_multiple_of(args.tick_every) {
@@ -125,14 +155,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(args.interval_ms));
     }
     let commands = controllers.sent.load(Ordering::Relaxed);
-    console.event("done", &format!("{} readings, {commands} commands, {failures} failed calls", sequences.values().sum::<u64>()));
+    console.event(
+        "done",
+        &format!(
+            "{} readings, {commands} commands, {failures} failed calls",
+            sequences.values().sum::<u64>()
+        ),
+    );
     if failures > 0 {
         bail!("{failures} calls into the app failed (see above)");
     }
     Ok(())
 }
 
-fn start(app: &AppComponent, caps: &Capabilities, limits: &InstanceLimits) -> anyhow::Result<AppInstance> {
+fn start(
+    app: &AppComponent,
+    caps: &Capabilities,
+    limits: &InstanceLimits,
+) -> anyhow::Result<AppInstance> {
     let mut instance = app.instantiate(caps.clone(), limits.clone())?;
     instance.init().context("the app's init failed")?;
     Ok(instance)
@@ -151,14 +191,19 @@ fn report(console: &Console, result: Result<(), trellis_host::CallError>) -> usi
 fn load_manifest(path: Option<&Path>) -> anyhow::Result<AppManifest> {
     let path = path.unwrap_or(Path::new("trellis.toml"));
     let text = std::fs::read_to_string(path).with_context(|| {
-        format!("reading the app manifest {} (pass --manifest PATH to name another)", path.display())
+        format!(
+            "reading the app manifest {} (pass --manifest PATH to name another)",
+            path.display()
+        )
     })?;
     AppManifest::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn cache_dir(chosen: Option<PathBuf>) -> PathBuf {
     chosen.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
         home.join(".cache/trellis/compiled")
     })
 }
@@ -172,7 +217,11 @@ fn simulated_instances<R>(roles: &BTreeMap<String, R>) -> BTreeMap<String, Vec<I
     roles
         .keys()
         .map(|role| {
-            let info = InstanceInfo { id: simulated_id(role), location: "local/dev/room-1".into(), labels: vec![] };
+            let info = InstanceInfo {
+                id: simulated_id(role),
+                location: "local/dev/room-1".into(),
+                labels: vec![],
+            };
             (role.clone(), vec![info])
         })
         .collect()
@@ -180,15 +229,25 @@ fn simulated_instances<R>(roles: &BTreeMap<String, R>) -> BTreeMap<String, Vec<I
 
 /// `count` readings of every sensor role, interleaved.
 fn simulated_readings(manifest: &AppManifest, count: u64) -> Vec<Recorded> {
-    let patterns: Vec<(String, Pattern)> =
-        manifest.sensors.iter().map(|(role, spec)| (role.clone(), Pattern::for_type(&spec.kind))).collect();
+    let patterns: Vec<(String, Pattern)> = manifest
+        .sensors
+        .iter()
+        .map(|(role, spec)| (role.clone(), Pattern::for_type(&spec.kind)))
+        .collect();
     (0..count)
         .flat_map(|n| {
-            patterns.iter().map(move |(role, pattern)| Recorded { role: role.clone(), instance: None, value: pattern.value(n) })
+            patterns.iter().map(move |(role, pattern)| Recorded {
+                role: role.clone(),
+                instance: None,
+                value: pattern.value(n),
+            })
         })
         .collect()
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

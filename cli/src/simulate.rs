@@ -25,7 +25,12 @@ impl Pattern {
             _ => (0.0, 100.0, ""),
         };
         let period = 24;
-        Pattern { low, high, period, description: format!("{low}–{high} {unit} wave, {period} readings a swing") }
+        Pattern {
+            low,
+            high,
+            period,
+            description: format!("{low}–{high} {unit} wave, {period} readings a swing"),
+        }
     }
 
     /// The value of reading number `n` (from 0): a sine starting at the bottom of the range.

@@ -30,8 +30,10 @@ impl AppComponent {
         host: HostConfig,
     ) -> Result<AppComponent, LoadError> {
         // Type-checks every export's signature against the world.
-        let pre = AppPre::new(pre)
-            .map_err(|e| LoadError::WorldMismatch { world: APP_WORLD, problems: format!("{e:#}") })?;
+        let pre = AppPre::new(pre).map_err(|e| LoadError::WorldMismatch {
+            world: APP_WORLD,
+            problems: format!("{e:#}"),
+        })?;
         Ok(AppComponent { pre, cache, host })
     }
 
@@ -42,7 +44,11 @@ impl AppComponent {
 
     /// Starts a sandboxed instance wired to `caps`, within `limits`. Call [`AppInstance::init`]
     /// before anything else.
-    pub fn instantiate(&self, caps: Capabilities, limits: InstanceLimits) -> Result<AppInstance, CallError> {
+    pub fn instantiate(
+        &self,
+        caps: Capabilities,
+        limits: InstanceLimits,
+    ) -> Result<AppInstance, CallError> {
         if limits.memory_bytes > self.host.max_memory_bytes {
             return Err(CallError::ResourceLimit {
                 export: "instantiate".into(),
@@ -58,8 +64,19 @@ impl AppComponent {
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks);
         match self.pre.instantiate(&mut store) {
-            Ok(bindings) => Ok(AppInstance { store, bindings, limits, deadline_ticks, stopped: false }),
-            Err(error) => Err(explain(&mut store, "instantiate", error, limits.call_deadline)),
+            Ok(bindings) => Ok(AppInstance {
+                store,
+                bindings,
+                limits,
+                deadline_ticks,
+                stopped: false,
+            }),
+            Err(error) => Err(explain(
+                &mut store,
+                "instantiate",
+                error,
+                limits.call_deadline,
+            )),
         }
     }
 }
@@ -83,7 +100,9 @@ impl AppInstance {
 
     /// Hands one sensor reading to the app.
     pub fn on_reading(&mut self, reading: &Reading) -> Result<(), CallError> {
-        self.call("on-reading", |app, store| app.call_on_reading(store, reading))
+        self.call("on-reading", |app, store| {
+            app.call_on_reading(store, reading)
+        })
     }
 
     /// Calls the app's `on-tick` export.
@@ -109,15 +128,25 @@ impl AppInstance {
         self.store.set_epoch_deadline(self.deadline_ticks);
         match call(&self.bindings, &mut self.store) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) if message.len() > self.limits.max_message_bytes => Err(CallError::ResultTooLarge {
+            Ok(Err(message)) if message.len() > self.limits.max_message_bytes => {
+                Err(CallError::ResultTooLarge {
+                    export: export.into(),
+                    bytes: message.len(),
+                    limit: self.limits.max_message_bytes,
+                })
+            }
+            Ok(Err(message)) => Err(CallError::Failed {
                 export: export.into(),
-                bytes: message.len(),
-                limit: self.limits.max_message_bytes,
+                message,
             }),
-            Ok(Err(message)) => Err(CallError::Failed { export: export.into(), message }),
             Err(error) => {
                 self.stopped = true;
-                Err(explain(&mut self.store, export, error, self.limits.call_deadline))
+                Err(explain(
+                    &mut self.store,
+                    export,
+                    error,
+                    self.limits.call_deadline,
+                ))
             }
         }
     }
@@ -128,7 +157,10 @@ fn repeating_function(backtrace: &WasmBacktrace) -> Option<String> {
     const REPEATS: usize = 16;
     let frames = backtrace.frames();
     let first = frames.first()?.func_name()?;
-    let repeats = frames.iter().take(REPEATS).all(|f| f.func_name() == Some(first));
+    let repeats = frames
+        .iter()
+        .take(REPEATS)
+        .all(|f| f.func_name() == Some(first));
     (frames.len() >= REPEATS && repeats).then(|| format!("{:#}", rustc_demangle::demangle(first)))
 }
 
@@ -139,7 +171,12 @@ fn deadline_ticks(deadline: Duration, tick: Duration) -> u64 {
 }
 
 /// Turns a wasmtime error into the limit or trap that caused it.
-fn explain(store: &mut Store<InstanceState>, export: &str, error: wasmtime::Error, deadline: Duration) -> CallError {
+fn explain(
+    store: &mut Store<InstanceState>,
+    export: &str,
+    error: wasmtime::Error,
+    deadline: Duration,
+) -> CallError {
     let export = export.to_string();
     if let Some(detail) = store.data_mut().limiter.take_refusal() {
         return CallError::ResourceLimit { export, detail };
@@ -164,6 +201,9 @@ fn explain(store: &mut Store<InstanceState>, export: &str, error: wasmtime::Erro
             }
             CallError::Trap { export, message }
         }
-        None => CallError::Trap { export, message: format!("{error:#}") },
+        None => CallError::Trap {
+            export,
+            message: format!("{error:#}"),
+        },
     }
 }

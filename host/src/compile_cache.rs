@@ -27,13 +27,18 @@ pub(crate) struct CompileCache {
 impl CompileCache {
     pub(crate) fn new(dir: Option<PathBuf>) -> anyhow::Result<CompileCache> {
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("creating the compile cache {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("creating the compile cache {}: {e}", dir.display())
+            })?;
         }
         Ok(CompileCache { dir })
     }
 
-    pub(crate) fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> Result<(Component, CacheOutcome), LoadError> {
         let Some(dir) = &self.dir else {
             return Ok((compile(engine, bytes)?, CacheOutcome::Compiled));
         };
@@ -45,12 +50,17 @@ impl CompileCache {
             // compiled again and replaced.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CacheOutcome::Loaded)),
-                Err(e) => tracing::warn!("recompiling {}: cached copy unusable: {e}", path.display()),
+                Err(e) => {
+                    tracing::warn!("recompiling {}: cached copy unusable: {e}", path.display())
+                }
             }
         }
         let component = compile(engine, bytes)?;
         if let Err(e) = store(&component, &path) {
-            tracing::warn!("could not cache compiled component at {}: {e}", path.display());
+            tracing::warn!(
+                "could not cache compiled component at {}: {e}",
+                path.display()
+            );
         }
         Ok((component, CacheOutcome::Compiled))
     }
@@ -63,7 +73,9 @@ fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
 /// Writes to a temporary file first, so a crash never leaves a half-written entry behind.
 fn store(component: &Component, path: &Path) -> anyhow::Result<()> {
     let serialized = component.serialize()?;
-    let dir = path.parent().expect("cache entries live in the cache directory");
+    let dir = path
+        .parent()
+        .expect("cache entries live in the cache directory");
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(&serialized)?;
     file.persist(path)?;
@@ -72,6 +84,12 @@ fn store(component: &Component, path: &Path) -> anyhow::Result<()> {
 
 fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     let mut engine_hash = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
-    format!("{}-{:016x}", hex::encode(Sha256::digest(bytes)), engine_hash.finish())
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    format!(
+        "{}-{:016x}",
+        hex::encode(Sha256::digest(bytes)),
+        engine_hash.finish()
+    )
 }

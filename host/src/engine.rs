@@ -57,7 +57,13 @@ impl Host {
         crate::capabilities::add_to_linker(&mut app_linker)?;
         let cache = CompileCache::new(config.cache_dir.clone())?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
-        Ok(Host { engine, app_linker, cache, config, _ticker: ticker })
+        Ok(Host {
+            engine,
+            app_linker,
+            cache,
+            config,
+            _ticker: ticker,
+        })
     }
 
     /// The engine's settings.
@@ -70,15 +76,18 @@ impl Host {
     pub fn load_app(&self, bytes: &[u8]) -> Result<AppComponent, LoadError> {
         let (component, outcome) = self.compile(bytes)?;
         world_check::check_app(&self.engine, &component)?;
-        let pre = self
-            .app_linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::WorldMismatch { world: world_check::APP_WORLD, problems: format!("{e:#}") })?;
+        let pre =
+            self.app_linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::WorldMismatch {
+                    world: world_check::APP_WORLD,
+                    problems: format!("{e:#}"),
+                })?;
         AppComponent::new(pre, outcome, self.config.clone())
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {
-        if wasmparser_is_core_module(bytes) {
+        if is_core_module(bytes) {
             return Err(LoadError::NotAComponent(
                 "this is a core WebAssembly module; build with `--target wasm32-wasip2` or \
                  `cargo component build` to get a component"
@@ -86,14 +95,16 @@ impl Host {
             ));
         }
         if !bytes.starts_with(b"\0asm") {
-            return Err(LoadError::NotAComponent("the bytes do not start with the WebAssembly magic number".into()));
+            return Err(LoadError::NotAComponent(
+                "the bytes do not start with the WebAssembly magic number".into(),
+            ));
         }
         self.cache.load(&self.engine, bytes)
     }
 }
 
 /// A core module has version 1 and layer 0 in its header; a component has layer 1.
-fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
+fn is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
 }
 
@@ -136,7 +147,10 @@ impl EpochTicker {
                 }
             })
             .expect("spawning the epoch thread");
-        EpochTicker { stop, thread: Some(thread) }
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 

@@ -10,7 +10,10 @@ pub enum LoadError {
     NotAComponent(String),
     /// The component does not implement the world; the text names each thing missing or wrong.
     #[error("component does not implement {world}: {problems}")]
-    WorldMismatch { world: &'static str, problems: String },
+    WorldMismatch {
+        world: &'static str,
+        problems: String,
+    },
     /// The engine could not compile or prepare the component.
     #[error("could not prepare component: {0}")]
     Engine(String),
@@ -33,7 +36,11 @@ pub enum CallError {
     Trap { export: String, message: String },
     /// The guest returned something larger than the host accepts.
     #[error("`{export}` returned {bytes} bytes; the limit is {limit}")]
-    ResultTooLarge { export: String, bytes: usize, limit: usize },
+    ResultTooLarge {
+        export: String,
+        bytes: usize,
+        limit: usize,
+    },
     /// The guest ran to the end and reported an error of its own.
     #[error("`{export}` failed: {message}")]
     Failed { export: String, message: String },
@@ -45,6 +52,9 @@ pub enum CallError {
 impl CallError {
     /// True if the instance can take further calls after this error.
     pub fn instance_survives(&self) -> bool {
-        matches!(self, CallError::Failed { .. } | CallError::ResultTooLarge { .. })
+        matches!(
+            self,
+            CallError::Failed { .. } | CallError::ResultTooLarge { .. }
+        )
     }
 }

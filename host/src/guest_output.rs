@@ -138,7 +138,11 @@ impl Pollable for GuestOutput {
 }
 
 impl tokio::io::AsyncWrite for GuestOutput {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.write_bytes(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -169,6 +173,9 @@ mod tests {
         out.write_bytes(b"hel");
         out.write_bytes(b"lo\nworld\n0123456789abc");
         drop(out);
-        assert_eq!(*lines.0.lock().unwrap(), ["hello", "world", "01234567 … [5 more bytes cut]"]);
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            ["hello", "world", "01234567 … [5 more bytes cut]"]
+        );
     }
 }

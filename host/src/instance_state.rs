@@ -49,20 +49,42 @@ impl InstanceState {
             table: ResourceTable::new(),
             limiter: Limiter::new(limits),
             stderr,
-            sensors: SensorsCtx { source: caps.sensors },
-            controllers: ControllersCtx { sink: caps.controllers, max_message_bytes: max_message },
-            inference: InferenceCtx { runtime: caps.models, max_message_bytes: max_message },
-            log: LogCtx { sink: caps.log, max_line_bytes: max_line },
-            state: StateCtx { store: caps.state, max_message_bytes: max_message },
-            notify: NotifyCtx { sink: caps.notifications, max_message_bytes: max_message },
-            config: ConfigCtx { params: caps.config },
+            sensors: SensorsCtx {
+                source: caps.sensors,
+            },
+            controllers: ControllersCtx {
+                sink: caps.controllers,
+                max_message_bytes: max_message,
+            },
+            inference: InferenceCtx {
+                runtime: caps.models,
+                max_message_bytes: max_message,
+            },
+            log: LogCtx {
+                sink: caps.log,
+                max_line_bytes: max_line,
+            },
+            state: StateCtx {
+                store: caps.state,
+                max_message_bytes: max_message,
+            },
+            notify: NotifyCtx {
+                sink: caps.notifications,
+                max_message_bytes: max_message,
+            },
+            config: ConfigCtx {
+                params: caps.config,
+            },
         }
     }
 }
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -96,7 +118,12 @@ impl Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.refused = Some(format!(
                 "linear memory would grow to {desired} bytes; the limit is {} bytes",
@@ -107,10 +134,17 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.table_elements {
-            self.refused =
-                Some(format!("a table would grow to {desired} elements; the limit is {}", self.table_elements));
+            self.refused = Some(format!(
+                "a table would grow to {desired} elements; the limit is {}",
+                self.table_elements
+            ));
             return Ok(false);
         }
         Ok(true)

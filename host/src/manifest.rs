@@ -80,12 +80,16 @@ impl AppManifest {
         let manifest: AppManifest = toml::from_str(text).map_err(|e| e.to_string())?;
         for (name, role) in manifest.sensors.iter().chain(&manifest.controllers) {
             if role.min > role.max {
-                return Err(format!("role `{name}`: min ({}) is greater than max ({})", role.min, role.max));
+                return Err(format!(
+                    "role `{name}`: min ({}) is greater than max ({})",
+                    role.min, role.max
+                ));
             }
         }
         for (name, param) in &manifest.config {
             if let Some(default) = &param.default {
-                convert(param.kind, default).map_err(|e| format!("config `{name}`: default {e}"))?;
+                convert(param.kind, default)
+                    .map_err(|e| format!("config `{name}`: default {e}"))?;
             }
         }
         Ok(manifest)
@@ -103,12 +107,19 @@ impl AppManifest {
         for (name, text) in overrides {
             let param = self.config.get(name).ok_or_else(|| {
                 let known: Vec<_> = self.config.keys().map(String::as_str).collect();
-                format!("`{name}` is not a parameter of {}; it has: {}", self.name, known.join(", "))
+                format!(
+                    "`{name}` is not a parameter of {}; it has: {}",
+                    self.name,
+                    known.join(", ")
+                )
             })?;
             let value = parse_text(param.kind, text).map_err(|e| format!("`{name}`: {e}"))?;
             values.insert(name.clone(), value);
         }
-        Ok(values.into_iter().map(|(name, value)| Param { name, value }).collect())
+        Ok(values
+            .into_iter()
+            .map(|(name, value)| Param { name, value })
+            .collect())
     }
 }
 
@@ -117,16 +128,24 @@ fn convert(kind: ParamType, value: &toml::Value) -> Result<Value, String> {
         (ParamType::Number, toml::Value::Float(f)) => Ok(Value::Number(*f)),
         (ParamType::Number, toml::Value::Integer(i)) => Ok(Value::Number(*i as f64)),
         (ParamType::Text, toml::Value::String(s)) => Ok(Value::Text(s.clone())),
-        (ParamType::Json, v) => serde_json::to_string(v).map(Value::Json).map_err(|e| e.to_string()),
-        (kind, v) => Err(format!("is a {}, expected {}", v.type_str(), format!("{kind:?}").to_lowercase())),
+        (ParamType::Json, v) => serde_json::to_string(v)
+            .map(Value::Json)
+            .map_err(|e| e.to_string()),
+        (kind, v) => Err(format!(
+            "is a {}, expected {}",
+            v.type_str(),
+            format!("{kind:?}").to_lowercase()
+        )),
     }
 }
 
 fn parse_text(kind: ParamType, text: &str) -> Result<Value, String> {
     match kind {
-        ParamType::Number => {
-            text.trim().parse().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
-        }
+        ParamType::Number => text
+            .trim()
+            .parse()
+            .map(Value::Number)
+            .map_err(|_| format!("`{text}` is not a number")),
         ParamType::Text => Ok(Value::Text(text.to_string())),
         ParamType::Json => serde_json::from_str::<serde_json::Value>(text)
             .map(|_| Value::Json(text.to_string()))
@@ -152,24 +171,36 @@ mod tests {
         let manifest = AppManifest::parse(MANIFEST).unwrap();
         let values = manifest.config_values(&[]).unwrap();
         assert!(matches!(values[0].value, Value::Number(n) if n == 24.0));
-        let values = manifest.config_values(&[("limit".into(), "30.5".into())]).unwrap();
+        let values = manifest
+            .config_values(&[("limit".into(), "30.5".into())])
+            .unwrap();
         assert!(matches!(values[0].value, Value::Number(n) if n == 30.5));
     }
 
     #[test]
     fn bad_overrides_name_the_parameter() {
         let manifest = AppManifest::parse(MANIFEST).unwrap();
-        let unknown = manifest.config_values(&[("limt".into(), "1".into())]).unwrap_err();
-        assert!(unknown.contains("`limt` is not a parameter") && unknown.contains("limit"), "{unknown}");
-        let wrong = manifest.config_values(&[("limit".into(), "warm".into())]).unwrap_err();
+        let unknown = manifest
+            .config_values(&[("limt".into(), "1".into())])
+            .unwrap_err();
+        assert!(
+            unknown.contains("`limt` is not a parameter") && unknown.contains("limit"),
+            "{unknown}"
+        );
+        let wrong = manifest
+            .config_values(&[("limit".into(), "warm".into())])
+            .unwrap_err();
         assert!(wrong.contains("`warm` is not a number"), "{wrong}");
     }
 
     #[test]
     fn unknown_fields_and_bad_roles_are_refused_with_their_place() {
-        let typo = AppManifest::parse("name = \"t\"\n[sensor.temperature]\ntype = \"t\"\n").unwrap_err();
+        let typo =
+            AppManifest::parse("name = \"t\"\n[sensor.temperature]\ntype = \"t\"\n").unwrap_err();
         assert!(typo.contains("sensor"), "{typo}");
-        let roles = AppManifest::parse("name = \"t\"\n[sensors.a]\ntype = \"t\"\nmin = 3\nmax = 2\n").unwrap_err();
+        let roles =
+            AppManifest::parse("name = \"t\"\n[sensors.a]\ntype = \"t\"\nmin = 3\nmax = 2\n")
+                .unwrap_err();
         assert!(roles.contains("role `a`"), "{roles}");
     }
 }

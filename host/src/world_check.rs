@@ -10,19 +10,35 @@ pub(crate) const APP_WORLD: &str = "trellis:platform/app@0.1.0";
 const PACKAGE_PREFIX: &str = "trellis:platform/";
 const PACKAGE_VERSION: &str = "0.1.0";
 const APP_EXPORTS: &[&str] = &["init", "on-reading", "on-tick"];
-const APP_IMPORTS: &[&str] =
-    &["types", "sensors", "controllers", "inference", "log", "state", "notify", "config"];
+const APP_IMPORTS: &[&str] = &[
+    "types",
+    "sensors",
+    "controllers",
+    "inference",
+    "log",
+    "state",
+    "notify",
+    "config",
+];
 
 pub(crate) fn check_app(engine: &Engine, component: &Component) -> Result<(), LoadError> {
     let problems = problems(engine, component, APP_EXPORTS, APP_IMPORTS);
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(LoadError::WorldMismatch { world: APP_WORLD, problems: problems.join("; ") })
+        Err(LoadError::WorldMismatch {
+            world: APP_WORLD,
+            problems: problems.join("; "),
+        })
     }
 }
 
-fn problems(engine: &Engine, component: &Component, exports: &[&str], imports: &[&str]) -> Vec<String> {
+fn problems(
+    engine: &Engine,
+    component: &Component,
+    exports: &[&str],
+    imports: &[&str],
+) -> Vec<String> {
     let ty = component.component_type();
     let mut problems = Vec::new();
     for export in exports {
@@ -41,7 +57,9 @@ fn problems(engine: &Engine, component: &Component, exports: &[&str], imports: &
                 problems.push(format!("imports `{name}`, which this world does not offer"));
             }
         } else if !name.starts_with("wasi:") {
-            problems.push(format!("imports `{name}`, which this host does not provide"));
+            problems.push(format!(
+                "imports `{name}`, which this host does not provide"
+            ));
         }
     }
     problems

@@ -13,7 +13,9 @@ fn workspace_root() -> PathBuf {
 
 #[test]
 fn cargo_component_builds_an_app_the_host_runs() {
-    let cargo_component = Command::new("cargo").args(["component", "--version"]).output();
+    let cargo_component = Command::new("cargo")
+        .args(["component", "--version"])
+        .output();
     assert!(
         matches!(&cargo_component, Ok(out) if out.status.success()),
         "cargo-component is not installed; install it with \
@@ -23,7 +25,13 @@ fn cargo_component_builds_an_app_the_host_runs() {
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-component");
     let status = Command::new("cargo")
         .current_dir(workspace_root())
-        .args(["component", "build", "--release", "-p", "classroom-thermostat"])
+        .args([
+            "component",
+            "build",
+            "--release",
+            "-p",
+            "classroom-thermostat",
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -34,10 +42,15 @@ fn cargo_component_builds_an_app_the_host_runs() {
     let wasm = target_dir.join("wasm32-wasip1/release/classroom_thermostat.wasm");
     let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
     let host = common::host();
-    let app = host.load_app(&bytes).expect("the cargo-component build should load");
+    let app = host
+        .load_app(&bytes)
+        .expect("the cargo-component build should load");
     let rec = common::recorded(&[]);
     let mut instance = app.instantiate(rec.caps, common::quick_limits()).unwrap();
     instance.init().unwrap();
     instance.on_reading(&common::temperature(1, 29.0)).unwrap();
-    assert_eq!(rec.controllers.sent(), ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"]);
+    assert_eq!(
+        rec.controllers.sent(),
+        ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"]
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use common::{RecordingLog, host, load, quick_limits, recorded, reading, temperature};
+use common::{RecordingLog, host, load, quick_limits, reading, recorded, temperature};
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, HOSTILE};
 use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Value;
@@ -17,25 +17,41 @@ use trellis_host::{AppInstance, CallError, Host, InstanceLimits};
 
 /// Runs one attack in a fresh hostile instance while a thermostat runs beside it, checks the
 /// thermostat still works afterwards, and returns the attack's outcome and its log.
-fn attack(host: &Host, what: &str, limits: InstanceLimits) -> (Result<(), CallError>, Arc<RecordingLog>) {
+fn attack(
+    host: &Host,
+    what: &str,
+    limits: InstanceLimits,
+) -> (Result<(), CallError>, Arc<RecordingLog>) {
     let neighbour_rec = recorded(&[]);
-    let mut neighbour = load(host, CLASSROOM_THERMOSTAT).instantiate(neighbour_rec.caps.clone(), quick_limits()).unwrap();
+    let mut neighbour = load(host, CLASSROOM_THERMOSTAT)
+        .instantiate(neighbour_rec.caps.clone(), quick_limits())
+        .unwrap();
     neighbour.init().unwrap();
 
     let log = Arc::new(RecordingLog::default());
-    let caps = Capabilities { log: log.clone(), ..Capabilities::default() };
+    let caps = Capabilities {
+        log: log.clone(),
+        ..Capabilities::default()
+    };
     let mut hostile = load(host, HOSTILE).instantiate(caps, limits).unwrap();
     hostile.init().unwrap();
     let outcome = hostile.on_reading(&reading("attack", 1, Value::Text(what.into())));
 
     neighbour.on_reading(&temperature(1, 29.0)).unwrap();
-    assert_eq!(neighbour_rec.controllers.sent().len(), 2, "the neighbour stopped working after `{what}`");
+    assert_eq!(
+        neighbour_rec.controllers.sent().len(),
+        2,
+        "the neighbour stopped working after `{what}`"
+    );
     (outcome, log)
 }
 
 fn assert_stopped_for_good(instance: &mut AppInstance) {
     assert!(instance.is_stopped());
-    assert!(matches!(instance.on_reading(&temperature(9, 20.0)), Err(CallError::Stopped)));
+    assert!(matches!(
+        instance.on_reading(&temperature(9, 20.0)),
+        Err(CallError::Stopped)
+    ));
 }
 
 #[test]
@@ -55,7 +71,13 @@ fn unbounded_allocation_is_stopped_at_the_memory_limit() {
     let (outcome, _) = attack(&host(), "hoard", quick_limits());
     match outcome {
         Err(CallError::ResourceLimit { detail, .. }) => {
-            assert!(detail.contains(&format!("the limit is {} bytes", quick_limits().memory_bytes)), "{detail}");
+            assert!(
+                detail.contains(&format!(
+                    "the limit is {} bytes",
+                    quick_limits().memory_bytes
+                )),
+                "{detail}"
+            );
         }
         other => panic!("expected a memory limit error, got {other:?}"),
     }
@@ -64,7 +86,10 @@ fn unbounded_allocation_is_stopped_at_the_memory_limit() {
 #[test]
 fn runaway_recursion_in_wasm_locals_exhausts_the_engine_stack() {
     let (outcome, _) = attack(&host(), "recurse-in-registers", quick_limits());
-    assert!(matches!(outcome, Err(CallError::StackExhausted { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(CallError::StackExhausted { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -73,7 +98,10 @@ fn runaway_recursion_through_the_guest_stack_is_named_as_such() {
     // out-of-bounds access, which the host explains from the repeating backtrace.
     match attack(&host(), "recurse", quick_limits()).0 {
         Err(CallError::Trap { message, .. }) => {
-            assert!(message.contains("runaway recursion in `hostile"), "{message}");
+            assert!(
+                message.contains("runaway recursion in `hostile"),
+                "{message}"
+            );
             assert!(message.contains("recurse"), "{message}");
         }
         other => panic!("expected a trap, got {other:?}"),
@@ -86,14 +114,23 @@ fn a_panic_traps_with_the_panic_message_and_the_instance_stays_stopped() {
     let (outcome, log) = attack(&host, "panic", quick_limits());
     match outcome {
         Err(CallError::Trap { message, .. }) => {
-            assert!(message.contains("hostile guest panics on purpose"), "{message}");
+            assert!(
+                message.contains("hostile guest panics on purpose"),
+                "{message}"
+            );
         }
         other => panic!("expected a trap, got {other:?}"),
     }
     // The panic message also reached the instance's log, through stderr.
-    assert!(log.lines().iter().any(|(_, line)| line.contains("hostile guest panics on purpose")));
+    assert!(
+        log.lines()
+            .iter()
+            .any(|(_, line)| line.contains("hostile guest panics on purpose"))
+    );
 
-    let mut instance = load(&host, HOSTILE).instantiate(Capabilities::default(), quick_limits()).unwrap();
+    let mut instance = load(&host, HOSTILE)
+        .instantiate(Capabilities::default(), quick_limits())
+        .unwrap();
     let _ = instance.on_reading(&reading("attack", 1, Value::Text("panic".into())));
     assert_stopped_for_good(&mut instance);
 }
@@ -103,7 +140,9 @@ fn files_are_out_of_reach() {
     let host = host();
     for what in ["read-file", "list-root"] {
         match attack(&host, what, quick_limits()).0 {
-            Err(CallError::Failed { message, .. }) => assert!(message.contains(&format!("{what} refused")), "{message}"),
+            Err(CallError::Failed { message, .. }) => {
+                assert!(message.contains(&format!("{what} refused")), "{message}")
+            }
             other => panic!("`{what}` should have been refused, got {other:?}"),
         }
     }
@@ -125,26 +164,50 @@ fn sockets_are_refused_and_nothing_connects() {
 
     let (outcome, _) = attack(&host(), &format!("connect {address}"), quick_limits());
     match outcome {
-        Err(CallError::Failed { message, .. }) => assert!(message.contains("connect refused"), "{message}"),
+        Err(CallError::Failed { message, .. }) => {
+            assert!(message.contains("connect refused"), "{message}")
+        }
         other => panic!("the connection should have been refused, got {other:?}"),
     }
     let accepted = listener.accept();
-    assert!(accepted.is_err(), "the guest reached the listener: {accepted:?}");
+    assert!(
+        accepted.is_err(),
+        "the guest reached the listener: {accepted:?}"
+    );
 }
 
 #[test]
 fn huge_log_lines_are_cut_and_say_so() {
     // Pushing megabytes through three channels takes a while in a debug build; this test is
     // about cutting lines, not about deadlines.
-    let limits = InstanceLimits { call_deadline: std::time::Duration::from_secs(10), ..quick_limits() };
+    let limits = InstanceLimits {
+        call_deadline: std::time::Duration::from_secs(10),
+        ..quick_limits()
+    };
     let (outcome, log) = attack(&host(), "shout", limits.clone());
     assert!(outcome.is_ok(), "{outcome:?}");
     let lines = log.lines();
     // One line through `log.write`, one through stdout, one through stderr.
-    assert_eq!(lines.len(), 3, "{:?}", lines.iter().map(|(l, s)| (l, s.len())).collect::<Vec<_>>());
+    assert_eq!(
+        lines.len(),
+        3,
+        "{:?}",
+        lines.iter().map(|(l, s)| (l, s.len())).collect::<Vec<_>>()
+    );
     for (_, line) in &lines {
-        assert!(line.len() < limits.max_log_line_bytes + 64, "a line of {} bytes got through", line.len());
-        assert!(line.ends_with(&format!("[{} more bytes cut]", SHOUT_BYTES - limits.max_log_line_bytes)), "{}", &line[line.len() - 40..]);
+        assert!(
+            line.len() < limits.max_log_line_bytes + 64,
+            "a line of {} bytes got through",
+            line.len()
+        );
+        assert!(
+            line.ends_with(&format!(
+                "[{} more bytes cut]",
+                SHOUT_BYTES - limits.max_log_line_bytes
+            )),
+            "{}",
+            &line[line.len() - 40..]
+        );
     }
 }
 
@@ -163,7 +226,13 @@ fn an_oversized_result_is_refused() {
 #[test]
 fn an_instance_may_not_ask_for_more_memory_than_the_host_allows() {
     let host = host();
-    let limits = InstanceLimits { memory_bytes: host.config().max_memory_bytes + 1, ..InstanceLimits::default() };
-    let error = load(&host, HOSTILE).instantiate(Capabilities::default(), limits).err().expect("should be refused");
+    let limits = InstanceLimits {
+        memory_bytes: host.config().max_memory_bytes + 1,
+        ..InstanceLimits::default()
+    };
+    let error = load(&host, HOSTILE)
+        .instantiate(Capabilities::default(), limits)
+        .err()
+        .expect("should be refused");
     assert!(matches!(error, CallError::ResourceLimit { .. }), "{error}");
 }

@@ -6,7 +6,10 @@ use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, FUTURE_VERSION, MISSING_EXPO
 use trellis_host::{CacheOutcome, Host, HostConfig, LoadError};
 
 fn refusal(bytes: &[u8]) -> LoadError {
-    common::host().load_app(bytes).err().expect("the component should have been refused")
+    common::host()
+        .load_app(bytes)
+        .err()
+        .expect("the component should have been refused")
 }
 
 #[test]
@@ -25,8 +28,14 @@ fn a_missing_export_is_named() {
 fn an_unsupported_package_version_is_named() {
     match refusal(&read(FUTURE_VERSION)) {
         LoadError::WorldMismatch { problems, .. } => {
-            assert!(problems.contains("imports `trellis:platform/log@0.2.0`"), "{problems}");
-            assert!(problems.contains("this host implements trellis:platform@0.1.0"), "{problems}");
+            assert!(
+                problems.contains("imports `trellis:platform/log@0.2.0`"),
+                "{problems}"
+            );
+            assert!(
+                problems.contains("this host implements trellis:platform@0.1.0"),
+                "{problems}"
+            );
         }
         other => panic!("{other}"),
     }
@@ -37,7 +46,10 @@ fn a_core_module_is_refused_with_how_to_build_a_component() {
     // The smallest valid core module: magic number and version 1.
     let error = refusal(b"\0asm\x01\0\0\0");
     assert!(matches!(error, LoadError::NotAComponent(_)), "{error}");
-    assert!(error.to_string().contains("--target wasm32-wasip2"), "{error}");
+    assert!(
+        error.to_string().contains("--target wasm32-wasip2"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -52,7 +64,11 @@ fn bytes_that_are_not_webassembly_are_refused() {
 #[test]
 fn a_second_host_loads_the_compiled_component_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let config = HostConfig { cache_dir: Some(dir.path().to_path_buf()), max_instances: 8, ..HostConfig::default() };
+    let config = HostConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        max_instances: 8,
+        ..HostConfig::default()
+    };
     let bytes = read(CLASSROOM_THERMOSTAT);
 
     let first = Host::new(config.clone()).unwrap().load_app(&bytes).unwrap();
@@ -62,7 +78,9 @@ fn a_second_host_loads_the_compiled_component_from_the_cache() {
     let second = host.load_app(&bytes).unwrap();
     assert_eq!(second.cache_outcome(), CacheOutcome::Loaded);
     let rec = common::recorded(&[]);
-    let mut instance = second.instantiate(rec.caps, common::quick_limits()).unwrap();
+    let mut instance = second
+        .instantiate(rec.caps, common::quick_limits())
+        .unwrap();
     instance.init().unwrap();
     instance.on_reading(&common::temperature(1, 29.0)).unwrap();
     assert_eq!(rec.controllers.sent().len(), 2);
@@ -71,15 +89,25 @@ fn a_second_host_loads_the_compiled_component_from_the_cache() {
 #[test]
 fn a_corrupt_cache_entry_is_compiled_again() {
     let dir = tempfile::tempdir().unwrap();
-    let config = HostConfig { cache_dir: Some(dir.path().to_path_buf()), max_instances: 8, ..HostConfig::default() };
+    let config = HostConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        max_instances: 8,
+        ..HostConfig::default()
+    };
     let bytes = read(CLASSROOM_THERMOSTAT);
     Host::new(config.clone()).unwrap().load_app(&bytes).unwrap();
 
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     std::fs::write(&entries[0], b"not machine code").unwrap();
 
     let reloaded = Host::new(config).unwrap().load_app(&bytes).unwrap();
     assert_eq!(reloaded.cache_outcome(), CacheOutcome::Compiled);
-    assert!(std::fs::read(&entries[0]).unwrap().len() > 1000, "the entry was not rewritten");
+    assert!(
+        std::fs::read(&entries[0]).unwrap().len() > 1000,
+        "the entry was not rewritten"
+    );
 }

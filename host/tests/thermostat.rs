@@ -6,7 +6,12 @@ use common::{host, load, quick_limits, recorded, temperature};
 use trellis_guest_artifacts::CLASSROOM_THERMOSTAT;
 use trellis_host::CallError;
 
-const CONFIG: &[(&str, f64)] = &[("fan-above", 25.0), ("ac-above", 28.0), ("hysteresis", 1.0), ("ac-setpoint", 21.0)];
+const CONFIG: &[(&str, f64)] = &[
+    ("fan-above", 25.0),
+    ("ac-above", 28.0),
+    ("hysteresis", 1.0),
+    ("ac-setpoint", 21.0),
+];
 
 #[test]
 fn commands_follow_the_configured_thresholds() {
@@ -16,8 +21,13 @@ fn commands_follow_the_configured_thresholds() {
     let mut instance = app.instantiate(rec.caps.clone(), quick_limits()).unwrap();
     instance.init().unwrap();
 
-    for (n, celsius) in [20.0, 24.9, 25.0, 27.0, 28.5, 27.5, 26.9, 24.5, 23.9].into_iter().enumerate() {
-        instance.on_reading(&temperature(n as u64, celsius)).unwrap();
+    for (n, celsius) in [20.0, 24.9, 25.0, 27.0, 28.5, 27.5, 26.9, 24.5, 23.9]
+        .into_iter()
+        .enumerate()
+    {
+        instance
+            .on_reading(&temperature(n as u64, celsius))
+            .unwrap();
     }
 
     assert_eq!(
@@ -37,9 +47,17 @@ fn commands_follow_the_configured_thresholds() {
             "ac:set-mode:mode=off",
         ]
     );
-    assert_eq!(rec.state.snapshot().get("mode").map(Vec::as_slice), Some(&b"off"[..]));
+    assert_eq!(
+        rec.state.snapshot().get("mode").map(Vec::as_slice),
+        Some(&b"off"[..])
+    );
     let lines: Vec<String> = rec.log.lines().into_iter().map(|(_, line)| line).collect();
-    assert!(lines.iter().any(|l| l.contains("28.5 °C") && l.contains("fan -> cooling")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("28.5 °C") && l.contains("fan -> cooling")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -70,7 +88,10 @@ fn init_refuses_inconsistent_config_and_says_why() {
     match instance.init() {
         Err(CallError::Failed { export, message }) => {
             assert_eq!(export, "init");
-            assert!(message.contains("fan-above (30) must be below ac-above (26)"), "{message}");
+            assert!(
+                message.contains("fan-above (30) must be below ac-above (26)"),
+                "{message}"
+            );
         }
         other => panic!("expected init to fail, got {other:?}"),
     }
@@ -83,7 +104,11 @@ fn a_reading_of_the_wrong_kind_is_an_error_the_instance_survives() {
     let rec = recorded(CONFIG);
     let mut instance = app.instantiate(rec.caps.clone(), quick_limits()).unwrap();
     instance.init().unwrap();
-    let text = common::reading("temperature", 1, trellis_host::types::Value::Text("warm".into()));
+    let text = common::reading(
+        "temperature",
+        1,
+        trellis_host::types::Value::Text("warm".into()),
+    );
     let error = instance.on_reading(&text).unwrap_err();
     assert!(error.instance_survives(), "{error}");
     assert!(error.to_string().contains("expected a number"), "{error}");

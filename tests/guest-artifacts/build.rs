@@ -8,6 +8,7 @@ use std::process::Command;
 /// Guest crates, relative to the workspace root.
 const GUESTS: &[&str] = &[
     "examples/apps/classroom-thermostat",
+    "tests/guests/echo",
     "tests/guests/hostile",
     "tests/guests/missing-export",
     "tests/guests/future-version",
@@ -21,23 +22,36 @@ fn main() {
     let target_dir = guest_target_dir(&root);
 
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(&root).args(["build", "--release", "--target", "wasm32-wasip2"]);
+    cargo
+        .current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2"]);
     for guest in GUESTS {
         cargo.arg("-p").arg(package_name(guest));
     }
     cargo.env("CARGO_TARGET_DIR", &target_dir);
     // The outer build's flags and wrappers (clippy, coverage, host-only RUSTFLAGS) are not meant
     // for the guests.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+    ] {
         cargo.env_remove(var);
     }
     let status = cargo.status().expect("running cargo to build the guests");
-    assert!(status.success(), "building the guest components failed (see the cargo output above)");
+    assert!(
+        status.success(),
+        "building the guest components failed (see the cargo output above)"
+    );
 
     let mut consts = String::new();
     for guest in GUESTS {
         let name = package_name(guest);
-        let wasm = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+        let wasm = target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
         assert!(wasm.exists(), "{} was not built", wasm.display());
         consts.push_str(&format!(
             "/// The `{name}` component, built from `{guest}`.\npub const {}: &str = {:?};\n",
@@ -60,6 +74,8 @@ fn package_name(guest: &str) -> &str {
 /// A directory of its own (cargo locks a target directory while it builds), shared by every
 /// profile of the outer build so the guests are built once.
 fn guest_target_dir(root: &Path) -> PathBuf {
-    let outer = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     outer.join("guests")
 }

@@ -22,6 +22,8 @@
 //! these bindings are generated from.
 
 #[doc(hidden)]
+// Generated code: its low-level functions mirror the canonical ABI, argument for argument.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
@@ -78,7 +80,10 @@ pub fn command<'a>(name: &str, params: impl IntoIterator<Item = (&'a str, Value)
         name: name.to_string(),
         params: params
             .into_iter()
-            .map(|(name, value)| Param { name: name.to_string(), value })
+            .map(|(name, value)| Param {
+                name: name.to_string(),
+                value,
+            })
             .collect(),
     }
 }

@@ -12,7 +12,10 @@ pub(crate) struct ConfigCtx {
 
 impl wit::Host for ConfigCtx {
     fn get(&mut self, name: String) -> Option<Value> {
-        self.params.iter().find(|p| p.name == name).map(|p| p.value.clone())
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.clone())
     }
     fn all(&mut self) -> Vec<Param> {
         self.params.clone()

@@ -40,7 +40,12 @@ pub(crate) struct ControllersCtx {
 }
 
 impl ControllersCtx {
-    fn checked_send(&self, role: &str, instance_id: Option<&str>, command: Command) -> Result<(), Error> {
+    fn checked_send(
+        &self,
+        role: &str,
+        instance_id: Option<&str>,
+        command: Command,
+    ) -> Result<(), Error> {
         let size = command.name.len() + params_size(&command.params);
         if size > self.max_message_bytes {
             return Err(too_large("the command", size, self.max_message_bytes));
@@ -53,7 +58,12 @@ impl wit::Host for ControllersCtx {
     fn send(&mut self, role: String, command: Command) -> Result<(), Error> {
         self.checked_send(&role, None, command)
     }
-    fn send_to(&mut self, role: String, instance_id: String, command: Command) -> Result<(), Error> {
+    fn send_to(
+        &mut self,
+        role: String,
+        instance_id: String,
+        command: Command,
+    ) -> Result<(), Error> {
         self.checked_send(&role, Some(&instance_id), command)
     }
     fn instances(&mut self, role: String) -> Result<Vec<InstanceInfo>, Error> {

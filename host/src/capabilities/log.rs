@@ -48,7 +48,8 @@ pub(crate) struct LogCtx {
 
 impl wit::Host for LogCtx {
     fn write(&mut self, level: Level, message: String) {
-        self.sink.write(level, &cut_line(&message, self.max_line_bytes));
+        self.sink
+            .write(level, &cut_line(&message, self.max_line_bytes));
     }
 }
 

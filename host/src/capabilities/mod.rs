@@ -86,7 +86,10 @@ pub(crate) fn value_size(value: &Value) -> usize {
 
 /// About how many bytes a list of parameters takes.
 pub(crate) fn params_size(params: &[Param]) -> usize {
-    params.iter().map(|p| p.name.len() + value_size(&p.value)).sum()
+    params
+        .iter()
+        .map(|p| p.name.len() + value_size(&p.value))
+        .sum()
 }
 
 /// The error a guest gets for handing the host more than `limit` bytes.

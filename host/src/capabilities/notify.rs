@@ -20,8 +20,15 @@ pub struct LogNotifications(pub Arc<dyn LogSink>);
 
 impl NotificationSink for LogNotifications {
     fn send(&self, urgency: Urgency, title: &str, body: &str) -> Result<(), Error> {
-        let level = if urgency == Urgency::High { Level::Warn } else { Level::Info };
-        self.0.write(level, &format!("notification ({urgency:?}): {title}: {body}"));
+        let level = if urgency == Urgency::High {
+            Level::Warn
+        } else {
+            Level::Info
+        };
+        self.0.write(
+            level,
+            &format!("notification ({urgency:?}): {title}: {body}"),
+        );
         Ok(())
     }
 }

@@ -28,7 +28,10 @@ pub struct MemoryStateStore {
 impl MemoryStateStore {
     /// An empty store that holds at most `quota_bytes` of keys and values.
     pub fn with_quota(quota_bytes: usize) -> MemoryStateStore {
-        MemoryStateStore { entries: Mutex::default(), quota_bytes }
+        MemoryStateStore {
+            entries: Mutex::default(),
+            quota_bytes,
+        }
     }
 
     /// A copy of everything stored, for inspection.
@@ -50,8 +53,11 @@ impl StateStore for MemoryStateStore {
 
     fn set(&self, key: &str, value: Vec<u8>) -> Result<(), Error> {
         let mut entries = self.entries.lock().unwrap();
-        let others: usize =
-            entries.iter().filter(|(k, _)| k.as_str() != key).map(|(k, v)| k.len() + v.len()).sum();
+        let others: usize = entries
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
         let total = others + key.len() + value.len();
         if total > self.quota_bytes {
             return Err(too_large("the state store", total, self.quota_bytes));
@@ -105,7 +111,10 @@ mod tests {
     fn quota_counts_keys_and_values_and_replacing_frees_the_old_value() {
         let store = MemoryStateStore::with_quota(10);
         store.set("k", vec![0; 9]).unwrap();
-        assert!(matches!(store.set("j", vec![0; 1]), Err(Error::LimitExceeded(_))));
+        assert!(matches!(
+            store.set("j", vec![0; 1]),
+            Err(Error::LimitExceeded(_))
+        ));
         store.set("k", vec![0; 2]).unwrap();
         store.set("j", vec![0; 1]).unwrap();
         assert_eq!(store.get("k").unwrap(), Some(vec![0; 2]));

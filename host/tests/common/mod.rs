@@ -13,12 +13,17 @@ use trellis_host::{AppComponent, Host, HostConfig, InstanceLimits};
 /// compiled once per change rather than once per test.
 pub fn host() -> Host {
     let cache_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled");
-    Host::new(HostConfig { max_instances: 32, cache_dir: Some(cache_dir), ..HostConfig::default() })
-        .expect("creating the host")
+    Host::new(HostConfig {
+        max_instances: 32,
+        cache_dir: Some(cache_dir),
+        ..HostConfig::default()
+    })
+    .expect("creating the host")
 }
 
 pub fn load(host: &Host, path: &str) -> AppComponent {
-    host.load_app(&trellis_guest_artifacts::read(path)).unwrap_or_else(|e| panic!("loading {path}: {e}"))
+    host.load_app(&trellis_guest_artifacts::read(path))
+        .unwrap_or_else(|e| panic!("loading {path}: {e}"))
 }
 
 /// Keeps every log line.
@@ -45,7 +50,10 @@ pub struct RecordingControllers {
 
 impl RecordingControllers {
     pub fn new(roles: &[&str]) -> RecordingControllers {
-        RecordingControllers { roles: roles.iter().map(|r| r.to_string()).collect(), sent: Mutex::default() }
+        RecordingControllers {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            sent: Mutex::default(),
+        }
     }
 
     /// The commands so far as `role:name:params`, for compact assertions.
@@ -55,7 +63,11 @@ impl RecordingControllers {
             .unwrap()
             .iter()
             .map(|(role, c)| {
-                let params: Vec<String> = c.params.iter().map(|p| format!("{}={}", p.name, show(&p.value))).collect();
+                let params: Vec<String> = c
+                    .params
+                    .iter()
+                    .map(|p| format!("{}={}", p.name, show(&p.value)))
+                    .collect();
                 format!("{role}:{}:{}", c.name, params.join(","))
             })
             .collect()
@@ -72,7 +84,11 @@ impl ControllerSink for RecordingControllers {
     }
 
     fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        Ok(vec![InstanceInfo { id: format!("{role}-1"), location: "test/site/room".into(), labels: vec![] }])
+        Ok(vec![InstanceInfo {
+            id: format!("{role}-1"),
+            location: "test/site/room".into(),
+            labels: vec![],
+        }])
     }
 }
 
@@ -100,14 +116,31 @@ pub fn recorded(config: &[(&str, f64)]) -> Recorded {
         log: log.clone(),
         controllers: controllers.clone(),
         state: state.clone(),
-        config: config.iter().map(|(name, n)| Param { name: name.to_string(), value: Value::Number(*n) }).collect(),
+        config: config
+            .iter()
+            .map(|(name, n)| Param {
+                name: name.to_string(),
+                value: Value::Number(*n),
+            })
+            .collect(),
         ..Capabilities::default()
     };
-    Recorded { caps, log, controllers, state }
+    Recorded {
+        caps,
+        log,
+        controllers,
+        state,
+    }
 }
 
 pub fn reading(role: &str, sequence: u64, value: Value) -> Reading {
-    Reading { instance_id: format!("{role}-1"), role: role.into(), timestamp: 1_700_000_000_000 + sequence, sequence, value }
+    Reading {
+        instance_id: format!("{role}-1"),
+        role: role.into(),
+        timestamp: 1_700_000_000_000 + sequence,
+        sequence,
+        value,
+    }
 }
 
 pub fn temperature(sequence: u64, celsius: f64) -> Reading {
@@ -116,5 +149,9 @@ pub fn temperature(sequence: u64, celsius: f64) -> Reading {
 
 /// Limits with a short deadline, so a runaway guest costs the test little time.
 pub fn quick_limits() -> InstanceLimits {
-    InstanceLimits { call_deadline: Duration::from_millis(200), memory_bytes: 32 << 20, ..InstanceLimits::default() }
+    InstanceLimits {
+        call_deadline: Duration::from_millis(200),
+        memory_bytes: 32 << 20,
+        ..InstanceLimits::default()
+    }
 }

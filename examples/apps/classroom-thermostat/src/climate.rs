@@ -62,7 +62,11 @@ pub fn decide(current: Mode, celsius: f64, t: Thresholds) -> Mode {
 mod tests {
     use super::*;
 
-    const T: Thresholds = Thresholds { fan_above: 24.0, ac_above: 27.0, hysteresis: 0.5 };
+    const T: Thresholds = Thresholds {
+        fan_above: 24.0,
+        ac_above: 27.0,
+        hysteresis: 0.5,
+    };
 
     #[test]
     fn rising_temperature_goes_off_fan_cooling() {

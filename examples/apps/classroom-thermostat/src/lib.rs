@@ -21,14 +21,20 @@ impl App for Thermostat {
         }
         log::write(
             log::Level::Info,
-            &format!("thermostat ready: fan from {} °C, cooling from {} °C", t.fan_above, t.ac_above),
+            &format!(
+                "thermostat ready: fan from {} °C, cooling from {} °C",
+                t.fan_above, t.ac_above
+            ),
         );
         Ok(())
     }
 
     fn on_reading(reading: Reading) -> Result<(), String> {
         let Value::Number(celsius) = reading.value else {
-            return Err(format!("{} sent {:?}; expected a number", reading.instance_id, reading.value));
+            return Err(format!(
+                "{} sent {:?}; expected a number",
+                reading.instance_id, reading.value
+            ));
         };
         let current = current_mode()?;
         let next = decide(current, celsius, thresholds());
@@ -37,7 +43,12 @@ impl App for Thermostat {
         }
         log::write(
             log::Level::Info,
-            &format!("{celsius:.1} °C in {}: {} -> {}", reading.instance_id, current.as_str(), next.as_str()),
+            &format!(
+                "{celsius:.1} °C in {}: {} -> {}",
+                reading.instance_id,
+                current.as_str(),
+                next.as_str()
+            ),
         );
         apply(next)?;
         state::set(MODE_KEY, next.as_str().as_bytes()).map_err(|e| format!("saving mode: {e:?}"))
@@ -54,16 +65,27 @@ fn thresholds() -> Thresholds {
 
 fn current_mode() -> Result<Mode, String> {
     let saved = state::get(MODE_KEY).map_err(|e| format!("reading mode: {e:?}"))?;
-    Ok(saved.map_or(Mode::Off, |bytes| Mode::parse(&String::from_utf8_lossy(&bytes))))
+    Ok(saved.map_or(Mode::Off, |bytes| {
+        Mode::parse(&String::from_utf8_lossy(&bytes))
+    }))
 }
 
 fn apply(mode: Mode) -> Result<(), String> {
     let fan_speed = if mode == Mode::Off { 0.0 } else { 2.0 };
-    controllers::send("fan", &command("set-speed", [("speed", Value::Number(fan_speed))]))
-        .map_err(|e| format!("commanding the fan: {e:?}"))?;
+    controllers::send(
+        "fan",
+        &command("set-speed", [("speed", Value::Number(fan_speed))]),
+    )
+    .map_err(|e| format!("commanding the fan: {e:?}"))?;
     let ac = if mode == Mode::Cooling {
         let setpoint = config_number("ac-setpoint").unwrap_or(22.0);
-        command("set-mode", [("mode", Value::Text("cool".into())), ("setpoint", Value::Number(setpoint))])
+        command(
+            "set-mode",
+            [
+                ("mode", Value::Text("cool".into())),
+                ("setpoint", Value::Number(setpoint)),
+            ],
+        )
     } else {
         command("set-mode", [("mode", Value::Text("off".into()))])
     };
