@@ -45,12 +45,5 @@ fn cargo_component_builds_an_app_the_host_runs() {
     let app = host
         .load_app(&bytes)
         .expect("the cargo-component build should load");
-    let rec = common::recorded(&[]);
-    let mut instance = app.instantiate(rec.caps, common::quick_limits()).unwrap();
-    instance.init().unwrap();
-    instance.on_reading(&common::temperature(1, 29.0)).unwrap();
-    assert_eq!(
-        rec.controllers.sent(),
-        ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"]
-    );
+    common::assert_thermostat_cools(&app);
 }

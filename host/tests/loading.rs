@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, FUTURE_VERSION, MISSING_EXPORT, read};
 use trellis_host::{CacheOutcome, Host, HostConfig, LoadError};
 
@@ -61,14 +63,19 @@ fn bytes_that_are_not_webassembly_are_refused() {
     assert!(matches!(error, LoadError::NotAComponent(_)), "{error}");
 }
 
+/// A small host whose compile cache is `dir`.
+fn cached(dir: &Path) -> HostConfig {
+    HostConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        max_instances: 8,
+        ..HostConfig::default()
+    }
+}
+
 #[test]
 fn a_second_host_loads_the_compiled_component_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let config = HostConfig {
-        cache_dir: Some(dir.path().to_path_buf()),
-        max_instances: 8,
-        ..HostConfig::default()
-    };
+    let config = cached(dir.path());
     let bytes = read(CLASSROOM_THERMOSTAT);
 
     let first = Host::new(config.clone()).unwrap().load_app(&bytes).unwrap();
@@ -77,23 +84,13 @@ fn a_second_host_loads_the_compiled_component_from_the_cache() {
     let host = Host::new(config.clone()).unwrap();
     let second = host.load_app(&bytes).unwrap();
     assert_eq!(second.cache_outcome(), CacheOutcome::Loaded);
-    let rec = common::recorded(&[]);
-    let mut instance = second
-        .instantiate(rec.caps, common::quick_limits())
-        .unwrap();
-    instance.init().unwrap();
-    instance.on_reading(&common::temperature(1, 29.0)).unwrap();
-    assert_eq!(rec.controllers.sent().len(), 2);
+    common::assert_thermostat_cools(&second);
 }
 
 #[test]
 fn a_corrupt_cache_entry_is_compiled_again() {
     let dir = tempfile::tempdir().unwrap();
-    let config = HostConfig {
-        cache_dir: Some(dir.path().to_path_buf()),
-        max_instances: 8,
-        ..HostConfig::default()
-    };
+    let config = cached(dir.path());
     let bytes = read(CLASSROOM_THERMOSTAT);
     Host::new(config.clone()).unwrap().load_app(&bytes).unwrap();
 

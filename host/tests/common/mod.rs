@@ -155,3 +155,16 @@ pub fn quick_limits() -> InstanceLimits {
         ..InstanceLimits::default()
     }
 }
+
+/// Starts a thermostat from `app`, sends it one hot reading, and checks it switched the room to
+/// cooling: the quickest proof that a loaded component works end to end.
+pub fn assert_thermostat_cools(app: &AppComponent) {
+    let rec = recorded(&[]);
+    let mut instance = app.instantiate(rec.caps, quick_limits()).unwrap();
+    instance.init().unwrap();
+    instance.on_reading(&temperature(1, 29.0)).unwrap();
+    assert_eq!(
+        rec.controllers.sent(),
+        ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"]
+    );
+}
