@@ -11,6 +11,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::app::AppComponent;
 use crate::compile_cache::{CacheOutcome, CompileCache};
+use crate::contract::ContractComponent;
 use crate::error::LoadError;
 use crate::instance_state::InstanceState;
 use crate::world_check;
@@ -43,6 +44,7 @@ impl Default for HostConfig {
 pub struct Host {
     engine: Engine,
     app_linker: Linker<InstanceState>,
+    contract_linker: Linker<InstanceState>,
     cache: CompileCache,
     config: HostConfig,
     _ticker: EpochTicker,
@@ -55,11 +57,15 @@ impl Host {
         let mut app_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut app_linker)?;
         crate::capabilities::add_to_linker(&mut app_linker)?;
+        let mut contract_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut contract_linker)?;
+        crate::capabilities::add_contract_imports_to_linker(&mut contract_linker)?;
         let cache = CompileCache::new(config.cache_dir.clone())?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
         Ok(Host {
             engine,
             app_linker,
+            contract_linker,
             cache,
             config,
             _ticker: ticker,
@@ -84,6 +90,21 @@ impl Host {
                     problems: format!("{e:#}"),
                 })?;
         AppComponent::new(pre, outcome, self.config.clone())
+    }
+
+    /// Compiles (or loads from the cache) a model contract, checks it implements the `contract`
+    /// world, and prepares it for fast instantiation.
+    pub fn load_contract(&self, bytes: &[u8]) -> Result<ContractComponent, LoadError> {
+        let (component, outcome) = self.compile(bytes)?;
+        world_check::check_contract(&self.engine, &component)?;
+        let pre = self
+            .contract_linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WorldMismatch {
+                world: world_check::CONTRACT_WORLD,
+                problems: format!("{e:#}"),
+            })?;
+        ContractComponent::new(pre, outcome, self.config.clone())
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {

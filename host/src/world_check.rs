@@ -7,6 +7,7 @@ use wasmtime::component::Component;
 use crate::error::LoadError;
 
 pub(crate) const APP_WORLD: &str = "trellis:platform/app@0.1.0";
+pub(crate) const CONTRACT_WORLD: &str = "trellis:platform/contract@0.1.0";
 const PACKAGE_PREFIX: &str = "trellis:platform/";
 const PACKAGE_VERSION: &str = "0.1.0";
 const APP_EXPORTS: &[&str] = &["init", "on-reading", "on-tick"];
@@ -21,13 +22,36 @@ const APP_IMPORTS: &[&str] = &[
     "config",
 ];
 
+const CONTRACT_EXPORTS: &[&str] = &["preprocess", "postprocess"];
+const CONTRACT_IMPORTS: &[&str] = &["types", "log"];
+
 pub(crate) fn check_app(engine: &Engine, component: &Component) -> Result<(), LoadError> {
-    let problems = problems(engine, component, APP_EXPORTS, APP_IMPORTS);
+    check(engine, component, APP_WORLD, APP_EXPORTS, APP_IMPORTS)
+}
+
+pub(crate) fn check_contract(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    check(
+        engine,
+        component,
+        CONTRACT_WORLD,
+        CONTRACT_EXPORTS,
+        CONTRACT_IMPORTS,
+    )
+}
+
+fn check(
+    engine: &Engine,
+    component: &Component,
+    world: &'static str,
+    exports: &[&str],
+    imports: &[&str],
+) -> Result<(), LoadError> {
+    let problems = problems(engine, component, exports, imports);
     if problems.is_empty() {
         Ok(())
     } else {
         Err(LoadError::WorldMismatch {
-            world: APP_WORLD,
+            world,
             problems: problems.join("; "),
         })
     }

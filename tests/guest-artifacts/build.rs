@@ -5,17 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Guest crates, relative to the workspace root.
-const GUESTS: &[&str] = &[
-    "examples/apps/classroom-thermostat",
-    "tests/guests/echo",
-    "tests/guests/hostile",
-    "tests/guests/missing-export",
-    "tests/guests/future-version",
+/// Guest crates: (folder relative to the workspace root, package name).
+const GUESTS: &[(&str, &str)] = &[
+    ("examples/apps/classroom-thermostat", "classroom-thermostat"),
+    ("examples/models/digits/contract", "digits-contract"),
+    ("tests/guests/echo", "echo"),
+    ("tests/guests/hostile", "hostile"),
+    ("tests/guests/missing-export", "missing-export"),
+    ("tests/guests/future-version", "future-version"),
 ];
 
 /// What to watch besides the guest crates themselves.
-const INPUTS: &[&str] = &["wit", "guest-sdk/rust"];
+const INPUTS: &[&str] = &["wit", "guest-sdk/rust", "guest-sdk/rust-contract"];
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -25,8 +26,8 @@ fn main() {
     cargo
         .current_dir(&root)
         .args(["build", "--release", "--target", "wasm32-wasip2"]);
-    for guest in GUESTS {
-        cargo.arg("-p").arg(package_name(guest));
+    for (_, package) in GUESTS {
+        cargo.arg("-p").arg(package);
     }
     cargo.env("CARGO_TARGET_DIR", &target_dir);
     // The outer build's flags and wrappers (clippy, coverage, host-only RUSTFLAGS) are not meant
@@ -47,8 +48,7 @@ fn main() {
     );
 
     let mut consts = String::new();
-    for guest in GUESTS {
-        let name = package_name(guest);
+    for (guest, name) in GUESTS {
         let wasm = target_dir
             .join("wasm32-wasip2/release")
             .join(format!("{}.wasm", name.replace('-', "_")));
@@ -65,10 +65,6 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("guests.rs");
     std::fs::write(out, consts).unwrap();
-}
-
-fn package_name(guest: &str) -> &str {
-    guest.rsplit('/').next().unwrap()
 }
 
 /// A directory of its own (cargo locks a target directory while it builds), shared by every

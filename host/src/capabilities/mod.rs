@@ -74,6 +74,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
     Ok(())
 }
 
+/// Adds the interfaces a model contract may import: the shared types and `log`, nothing else.
+pub(crate) fn add_contract_imports_to_linker(
+    linker: &mut Linker<InstanceState>,
+) -> wasmtime::Result<()> {
+    wit_types::add_to_linker::<_, HasSelf<InstanceState>>(linker, |s| s)?;
+    log::add_to_linker(linker)
+}
+
 /// About how many bytes a value takes, for size limits on what guests hand to the host.
 pub(crate) fn value_size(value: &Value) -> usize {
     match value {

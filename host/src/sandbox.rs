@@ -1,0 +1,164 @@
+//! One sandboxed store and the rules every call into it follows, whatever the world: limits, a
+//! deadline per call, and errors that explain a trap as the limit or mistake behind it.
+
+use std::time::Duration;
+
+use wasmtime::{Engine, Store, Trap, WasmBacktrace};
+
+use crate::capabilities::Capabilities;
+use crate::engine::HostConfig;
+use crate::error::CallError;
+use crate::instance_state::InstanceState;
+use crate::limits::InstanceLimits;
+
+pub(crate) struct Sandbox {
+    pub(crate) store: Store<InstanceState>,
+    limits: InstanceLimits,
+    deadline_ticks: u64,
+    stopped: bool,
+}
+
+impl Sandbox {
+    /// A fresh store with `caps` and `limits`; `instantiate` creates the instance inside it.
+    pub(crate) fn start<B>(
+        engine: &Engine,
+        host: &HostConfig,
+        caps: Capabilities,
+        limits: InstanceLimits,
+        instantiate: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<B>,
+    ) -> Result<(Sandbox, B), CallError> {
+        if limits.memory_bytes > host.max_memory_bytes {
+            return Err(CallError::ResourceLimit {
+                export: "instantiate".into(),
+                detail: format!(
+                    "asked for {} bytes of memory; this host allows at most {}",
+                    limits.memory_bytes, host.max_memory_bytes
+                ),
+            });
+        }
+        let deadline_ticks = deadline_ticks(limits.call_deadline, host.epoch_tick);
+        let mut store = Store::new(engine, InstanceState::new(caps, &limits));
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks);
+        match instantiate(&mut store) {
+            Ok(bindings) => Ok((
+                Sandbox {
+                    store,
+                    limits,
+                    deadline_ticks,
+                    stopped: false,
+                },
+                bindings,
+            )),
+            Err(error) => Err(explain(
+                &mut store,
+                "instantiate",
+                error,
+                limits.call_deadline,
+            )),
+        }
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Calls an export that returns `result<R, string>`, within the deadline. A trap stops the
+    /// sandbox for good; an error the guest returns does not.
+    pub(crate) fn call<R>(
+        &mut self,
+        export: &str,
+        call: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<Result<R, String>>,
+    ) -> Result<R, CallError> {
+        if self.stopped {
+            return Err(CallError::Stopped);
+        }
+        self.store.data_mut().limiter.take_refusal();
+        self.store.data().stderr.take_recent();
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        match call(&mut self.store) {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(message)) if message.len() > self.limits.max_message_bytes => {
+                Err(CallError::ResultTooLarge {
+                    export: export.into(),
+                    bytes: message.len(),
+                    limit: self.limits.max_message_bytes,
+                })
+            }
+            Ok(Err(message)) => Err(CallError::Failed {
+                export: export.into(),
+                message,
+            }),
+            Err(error) => {
+                self.stopped = true;
+                Err(explain(
+                    &mut self.store,
+                    export,
+                    error,
+                    self.limits.call_deadline,
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn limits(&self) -> &InstanceLimits {
+        &self.limits
+    }
+}
+
+/// Enough epoch ticks that a call gets at least its whole deadline.
+fn deadline_ticks(deadline: Duration, tick: Duration) -> u64 {
+    let tick = tick.as_nanos().max(1);
+    (deadline.as_nanos().div_ceil(tick) + 1) as u64
+}
+
+/// Turns a wasmtime error into the limit or trap that caused it.
+fn explain(
+    store: &mut Store<InstanceState>,
+    export: &str,
+    error: wasmtime::Error,
+    deadline: Duration,
+) -> CallError {
+    let export = export.to_string();
+    if let Some(detail) = store.data_mut().limiter.take_refusal() {
+        return CallError::ResourceLimit { export, detail };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::DeadlineExceeded { export, deadline },
+        Some(Trap::StackOverflow) => CallError::StackExhausted { export },
+        Some(trap) => {
+            let mut message = trap.to_string();
+            let said = store.data().stderr.take_recent();
+            if !said.is_empty() {
+                message.push_str("; the guest said: ");
+                message.push_str(&said.join(" | "));
+            }
+            if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
+                if let Some(function) = repeating_function(backtrace) {
+                    message.push_str(&format!(
+                        " (runaway recursion in `{function}` overflowing the guest's stack?)"
+                    ));
+                }
+                message.push_str(&format!("\n{backtrace}"));
+            }
+            CallError::Trap { export, message }
+        }
+        None => CallError::Trap {
+            export,
+            message: format!("{error:#}"),
+        },
+    }
+}
+
+/// The function that fills the top of the backtrace, if one does: the mark of runaway recursion.
+fn repeating_function(backtrace: &WasmBacktrace) -> Option<String> {
+    const REPEATS: usize = 16;
+    let frames = backtrace.frames();
+    let first = frames.first()?.func_name()?;
+    let repeats = frames
+        .iter()
+        .take(REPEATS)
+        .all(|f| f.func_name() == Some(first));
+    (frames.len() >= REPEATS && repeats).then(|| format!("{:#}", rustc_demangle::demangle(first)))
+}
