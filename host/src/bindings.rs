@@ -3,6 +3,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "app",
+    additional_derives: [PartialEq],
 });
 
 /// The `contract` world, sharing the `app` world's types and `log` implementation.

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::RecordingLog;
-use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, DIGITS_CONTRACT, read};
+use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, COMFORT_CONTRACT, DIGITS_CONTRACT, read};
 use trellis_host::types::{Blob, Tensor, TensorType, Value};
 use trellis_host::{CallError, ContractInstance, LoadError};
 
@@ -214,4 +214,84 @@ fn apps_and_contracts_are_not_mistaken_for_each_other() {
         ),
         other => panic!("{:?}", other.err()),
     }
+}
+
+fn models_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/models")
+}
+
+#[test]
+fn the_committed_images_read_as_the_python_reference_reads_them() {
+    let fixtures = models_dir().join("digits/fixtures");
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("images.json")).unwrap()).unwrap();
+    let images = images.as_array().unwrap();
+    assert_eq!(images.len(), 10);
+    let mut contract = digits();
+    for image in images {
+        let file = image["file"].as_str().unwrap();
+        let png = std::fs::read(fixtures.join("images").join(file)).unwrap();
+        let tensors = contract
+            .preprocess(&Value::Bytes(Blob {
+                media_type: "image/png".into(),
+                data: png,
+            }))
+            .unwrap();
+        let reference: Vec<f32> = image["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        for (got, want) in f32s(&tensors[0]).iter().zip(&reference) {
+            assert!((got - want).abs() < 1e-4, "{file}: {got} vs {want}");
+        }
+    }
+}
+
+fn comfort() -> ContractInstance {
+    let host = common::host();
+    let contract = host
+        .load_contract(&read(COMFORT_CONTRACT))
+        .expect("loading the comfort contract");
+    contract
+        .instantiate(Arc::new(RecordingLog::default()), common::quick_limits())
+        .unwrap()
+}
+
+#[test]
+fn comfort_reads_numbers_or_json_and_answers_an_action() {
+    let mut contract = comfort();
+    let from_numbers = contract
+        .preprocess(&Value::Numbers(vec![26.5, 60.0, 25.0]))
+        .unwrap();
+    let from_json = contract
+        .preprocess(&Value::Json(
+            r#"{"temperature":26.5,"humidity":60,"occupancy":25}"#.into(),
+        ))
+        .unwrap();
+    assert_eq!(from_numbers, from_json);
+    assert_eq!(f32s(&from_numbers[0]), [26.5, 60.0, 25.0]);
+    assert_eq!(from_numbers[0].dimensions, [1, 3]);
+
+    let probabilities = Tensor {
+        name: "probabilities".into(),
+        dimensions: vec![1, 3],
+        ty: TensorType::Fp32,
+        data: [0.1f32, 0.2, 0.7]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect(),
+    };
+    let Value::Json(answer) = contract.postprocess(&[probabilities]).unwrap() else {
+        panic!("expected JSON")
+    };
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["action"], "cool");
+    assert_eq!(answer["class"], 2);
+
+    let error = contract
+        .preprocess(&Value::Numbers(vec![20.0, 140.0, 3.0]))
+        .unwrap_err();
+    assert!(error.to_string().contains("humidity 140"), "{error}");
 }

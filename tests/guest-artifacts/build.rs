@@ -9,6 +9,7 @@ use std::process::Command;
 const GUESTS: &[(&str, &str)] = &[
     ("examples/apps/classroom-thermostat", "classroom-thermostat"),
     ("examples/models/digits/contract", "digits-contract"),
+    ("examples/models/comfort/contract", "comfort-contract"),
     ("tests/guests/echo", "echo"),
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),
