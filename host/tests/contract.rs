@@ -10,14 +10,19 @@ use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, COMFORT_CONTRACT, DIGITS_CON
 use trellis_host::types::{Blob, Tensor, TensorType, Value};
 use trellis_host::{CallError, ContractInstance, LoadError};
 
-fn digits() -> ContractInstance {
+/// A fresh instance of the contract component at `path`.
+fn start(path: &str) -> ContractInstance {
     let host = common::host();
     let contract = host
-        .load_contract(&read(DIGITS_CONTRACT))
-        .expect("loading the digits contract");
+        .load_contract(&read(path))
+        .unwrap_or_else(|e| panic!("loading {path}: {e}"));
     contract
         .instantiate(Arc::new(RecordingLog::default()), common::quick_limits())
         .unwrap()
+}
+
+fn digits() -> ContractInstance {
+    start(DIGITS_CONTRACT)
 }
 
 fn f32s(tensor: &Tensor) -> Vec<f32> {
@@ -250,13 +255,7 @@ fn the_committed_images_read_as_the_python_reference_reads_them() {
 }
 
 fn comfort() -> ContractInstance {
-    let host = common::host();
-    let contract = host
-        .load_contract(&read(COMFORT_CONTRACT))
-        .expect("loading the comfort contract");
-    contract
-        .instantiate(Arc::new(RecordingLog::default()), common::quick_limits())
-        .unwrap()
+    start(COMFORT_CONTRACT)
 }
 
 #[test]
