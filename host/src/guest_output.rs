@@ -50,7 +50,14 @@ impl GuestOutput {
         self.buffer.lock().unwrap().push(bytes);
     }
 
-    /// Takes the lines written since the last call, including an unfinished one.
+    /// Forgets the lines kept so far, at the start of a call, leaving an unfinished line to be
+    /// finished by the guest.
+    pub(crate) fn forget_recent(&self) {
+        self.buffer.lock().unwrap().recent.clear();
+    }
+
+    /// Takes the lines written since [`GuestOutput::forget_recent`], finishing an unfinished one
+    /// (a trap ends the guest's chance to).
     pub(crate) fn take_recent(&self) -> Vec<String> {
         let mut buffer = self.buffer.lock().unwrap();
         buffer.finish_line();
@@ -177,5 +184,16 @@ mod tests {
             *lines.0.lock().unwrap(),
             ["hello", "world", "01234567 … [5 more bytes cut]"]
         );
+    }
+
+    #[test]
+    fn a_line_written_across_calls_stays_one_line() {
+        let lines = Arc::new(Lines::default());
+        let out = GuestOutput::new(lines.clone(), Level::Warn, 64);
+        out.write_bytes(b"first half, ");
+        out.forget_recent();
+        out.write_bytes(b"second half\n");
+        assert_eq!(*lines.0.lock().unwrap(), ["first half, second half"]);
+        assert_eq!(out.take_recent(), ["first half, second half"]);
     }
 }

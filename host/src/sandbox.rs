@@ -75,7 +75,7 @@ impl Sandbox {
             return Err(CallError::Stopped);
         }
         self.store.data_mut().limiter.take_refusal();
-        self.store.data().stderr.take_recent();
+        self.store.data().stderr.forget_recent();
         self.store.set_epoch_deadline(self.deadline_ticks);
         match call(&mut self.store) {
             Ok(Ok(result)) => Ok(result),
