@@ -147,11 +147,14 @@ impl SensorSource for SeenReadings {
     fn history(&self, role: &str, max: u32) -> Result<Vec<Reading>, Error> {
         self.check(role)?;
         let history = self.history.lock().unwrap();
-        let seen = history
-            .get(role)
-            .map(|h| h.iter().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        Ok(seen[seen.len().saturating_sub(max as usize)..].to_vec())
+        let Some(seen) = history.get(role) else {
+            return Ok(Vec::new());
+        };
+        Ok(seen
+            .iter()
+            .skip(seen.len().saturating_sub(max as usize))
+            .cloned()
+            .collect())
     }
 
     fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::app::AppComponent;
@@ -14,7 +14,7 @@ use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::contract::ContractComponent;
 use crate::error::LoadError;
 use crate::instance_state::InstanceState;
-use crate::world_check;
+use crate::world_check::{self, World};
 
 /// How the process-wide engine is set up.
 #[derive(Clone, Debug)]
@@ -80,31 +80,33 @@ impl Host {
     /// Compiles (or loads from the cache) an app component, checks it implements the `app`
     /// world, and prepares it for fast instantiation.
     pub fn load_app(&self, bytes: &[u8]) -> Result<AppComponent, LoadError> {
-        let (component, outcome) = self.compile(bytes)?;
-        world_check::check_app(&self.engine, &component)?;
-        let pre =
-            self.app_linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::WorldMismatch {
-                    world: world_check::APP_WORLD,
-                    problems: format!("{e:#}"),
-                })?;
+        let (pre, outcome) = self.prepare(bytes, &self.app_linker, World::App)?;
         AppComponent::new(pre, outcome, self.config.clone())
     }
 
     /// Compiles (or loads from the cache) a model contract, checks it implements the `contract`
     /// world, and prepares it for fast instantiation.
     pub fn load_contract(&self, bytes: &[u8]) -> Result<ContractComponent, LoadError> {
+        let (pre, outcome) = self.prepare(bytes, &self.contract_linker, World::Contract)?;
+        ContractComponent::new(pre, outcome, self.config.clone())
+    }
+
+    /// Compiles, checks the component against `world` (naming every problem), and links it.
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        linker: &Linker<InstanceState>,
+        world: World,
+    ) -> Result<(InstancePre<InstanceState>, CacheOutcome), LoadError> {
         let (component, outcome) = self.compile(bytes)?;
-        world_check::check_contract(&self.engine, &component)?;
-        let pre = self
-            .contract_linker
+        world_check::check(&self.engine, &component, world)?;
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::WorldMismatch {
-                world: world_check::CONTRACT_WORLD,
+                world: world.name(),
                 problems: format!("{e:#}"),
             })?;
-        ContractComponent::new(pre, outcome, self.config.clone())
+        Ok((pre, outcome))
     }
 
     fn compile(&self, bytes: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {

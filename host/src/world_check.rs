@@ -25,33 +25,43 @@ const APP_IMPORTS: &[&str] = &[
 const CONTRACT_EXPORTS: &[&str] = &["preprocess", "postprocess"];
 const CONTRACT_IMPORTS: &[&str] = &["types", "log"];
 
-pub(crate) fn check_app(engine: &Engine, component: &Component) -> Result<(), LoadError> {
-    check(engine, component, APP_WORLD, APP_EXPORTS, APP_IMPORTS)
+/// The worlds a component can be loaded as.
+#[derive(Clone, Copy)]
+pub(crate) enum World {
+    App,
+    Contract,
 }
 
-pub(crate) fn check_contract(engine: &Engine, component: &Component) -> Result<(), LoadError> {
-    check(
-        engine,
-        component,
-        CONTRACT_WORLD,
-        CONTRACT_EXPORTS,
-        CONTRACT_IMPORTS,
-    )
+impl World {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            World::App => APP_WORLD,
+            World::Contract => CONTRACT_WORLD,
+        }
+    }
+
+    fn exports(self) -> &'static [&'static str] {
+        match self {
+            World::App => APP_EXPORTS,
+            World::Contract => CONTRACT_EXPORTS,
+        }
+    }
+
+    fn imports(self) -> &'static [&'static str] {
+        match self {
+            World::App => APP_IMPORTS,
+            World::Contract => CONTRACT_IMPORTS,
+        }
+    }
 }
 
-fn check(
-    engine: &Engine,
-    component: &Component,
-    world: &'static str,
-    exports: &[&str],
-    imports: &[&str],
-) -> Result<(), LoadError> {
-    let problems = problems(engine, component, exports, imports);
+pub(crate) fn check(engine: &Engine, component: &Component, world: World) -> Result<(), LoadError> {
+    let problems = problems(engine, component, world.exports(), world.imports());
     if problems.is_empty() {
         Ok(())
     } else {
         Err(LoadError::WorldMismatch {
-            world,
+            world: world.name(),
             problems: problems.join("; "),
         })
     }

@@ -21,8 +21,15 @@ pub trait StateStore: Send + Sync {
 
 /// A store in memory with a quota on keys plus values.
 pub struct MemoryStateStore {
-    entries: Mutex<HashMap<String, Vec<u8>>>,
+    entries: Mutex<Entries>,
     quota_bytes: usize,
+}
+
+/// The entries and the bytes their keys and values take, kept together under one lock.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Vec<u8>>,
+    used_bytes: usize,
 }
 
 impl MemoryStateStore {
@@ -36,7 +43,7 @@ impl MemoryStateStore {
 
     /// A copy of everything stored, for inspection.
     pub fn snapshot(&self) -> HashMap<String, Vec<u8>> {
-        self.entries.lock().unwrap().clone()
+        self.entries.lock().unwrap().map.clone()
     }
 }
 
@@ -48,31 +55,31 @@ impl Default for MemoryStateStore {
 
 impl StateStore for MemoryStateStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.entries.lock().unwrap().get(key).cloned())
+        Ok(self.entries.lock().unwrap().map.get(key).cloned())
     }
 
     fn set(&self, key: &str, value: Vec<u8>) -> Result<(), Error> {
         let mut entries = self.entries.lock().unwrap();
-        let others: usize = entries
-            .iter()
-            .filter(|(k, _)| k.as_str() != key)
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
-        let total = others + key.len() + value.len();
+        let replaced = entries.map.get(key).map_or(0, |old| key.len() + old.len());
+        let total = entries.used_bytes - replaced + key.len() + value.len();
         if total > self.quota_bytes {
             return Err(too_large("the state store", total, self.quota_bytes));
         }
-        entries.insert(key.to_string(), value);
+        entries.map.insert(key.to_string(), value);
+        entries.used_bytes = total;
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<(), Error> {
-        self.entries.lock().unwrap().remove(key);
+        let mut entries = self.entries.lock().unwrap();
+        if let Some(old) = entries.map.remove(key) {
+            entries.used_bytes -= key.len() + old.len();
+        }
         Ok(())
     }
 
     fn keys(&self) -> Result<Vec<String>, Error> {
-        Ok(self.entries.lock().unwrap().keys().cloned().collect())
+        Ok(self.entries.lock().unwrap().map.keys().cloned().collect())
     }
 }
 
@@ -118,5 +125,12 @@ mod tests {
         store.set("k", vec![0; 2]).unwrap();
         store.set("j", vec![0; 1]).unwrap();
         assert_eq!(store.get("k").unwrap(), Some(vec![0; 2]));
+        // Deleting frees its bytes too: with only "j" (2 bytes) left, "i" may take 1 + 7.
+        store.delete("k").unwrap();
+        assert!(matches!(
+            store.set("i", vec![0; 8]),
+            Err(Error::LimitExceeded(_))
+        ));
+        store.set("i", vec![0; 7]).unwrap();
     }
 }
