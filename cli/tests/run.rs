@@ -21,6 +21,18 @@ fn trellis_run(args: &[&str]) -> Output {
         .expect("running trellis")
 }
 
+/// `trellis run` on the thermostat with its manifest, plus `args`.
+fn run_thermostat(args: &[&str]) -> Output {
+    let manifest = manifest();
+    let mut all = vec![
+        CLASSROOM_THERMOSTAT,
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ];
+    all.extend(args);
+    trellis_run(&all)
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -30,14 +42,7 @@ fn text(output: &Output) -> (String, String) {
 
 #[test]
 fn simulated_readings_drive_the_thermostat_and_every_step_is_printed() {
-    let manifest = manifest();
-    let output = trellis_run(&[
-        CLASSROOM_THERMOSTAT,
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--count",
-        "24",
-    ]);
+    let output = run_thermostat(&["--count", "24"]);
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     // The simulated temperature swings 18 → 30 → 18 °C, so the room goes fan, cooling, fan, off.
@@ -64,16 +69,7 @@ fn simulated_readings_drive_the_thermostat_and_every_step_is_printed() {
 
 #[test]
 fn parameters_set_on_the_command_line_reach_the_app() {
-    let manifest = manifest();
-    let output = trellis_run(&[
-        CLASSROOM_THERMOSTAT,
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--set",
-        "ac-above=35",
-        "--count",
-        "24",
-    ]);
+    let output = run_thermostat(&["--set", "ac-above=35", "--count", "24"]);
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("cooling from 35 °C"), "{stdout}");
@@ -92,14 +88,7 @@ fn recorded_readings_are_replayed_and_bad_ones_fail_the_run() {
         "{\"role\":\"temperature\",\"value\":29}\n{\"role\":\"temperature\",\"value\":\"hot\"}\n",
     )
     .unwrap();
-    let manifest = manifest();
-    let output = trellis_run(&[
-        CLASSROOM_THERMOSTAT,
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--readings",
-        readings.to_str().unwrap(),
-    ]);
+    let output = run_thermostat(&["--readings", readings.to_str().unwrap()]);
     let (stdout, stderr) = text(&output);
     assert!(
         !output.status.success(),
@@ -118,13 +107,7 @@ fn mistakes_are_explained() {
     assert!(!wrong_world.status.success());
     assert!(stderr.contains("missing export `on-tick`"), "{stderr}");
 
-    let unknown_param = trellis_run(&[
-        CLASSROOM_THERMOSTAT,
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--set",
-        "fan=1",
-    ]);
+    let unknown_param = run_thermostat(&["--set", "fan=1"]);
     let (_, stderr) = text(&unknown_param);
     assert!(
         stderr.contains("`fan` is not a parameter of classroom-thermostat"),
