@@ -8,8 +8,10 @@ use std::process::Command;
 /// Guest crates: (folder relative to the workspace root, package name).
 const GUESTS: &[(&str, &str)] = &[
     ("examples/apps/classroom-thermostat", "classroom-thermostat"),
+    ("examples/apps/smart-classroom", "smart-classroom"),
     ("examples/models/digits/contract", "digits-contract"),
     ("examples/models/comfort/contract", "comfort-contract"),
+    ("examples/models/vision/contract", "vision-contract"),
     ("tests/guests/echo", "echo"),
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),
