@@ -1,0 +1,145 @@
+//! Prints, for each example model on each runtime here, the latency (p50, p99) and one-caller
+//! throughput of the bare model (`Session::run`), of a checked run (`ModelPipeline::run`) and of
+//! the whole pipeline with the contract (`predict`), and the pipeline's overhead over bare
+//! inference.
+//!
+//! Run with `cargo bench -p trellis-host --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT, read};
+use trellis_host::capabilities::LogSink;
+use trellis_host::models::{BackendChoice, ModelPackage, ModelPipeline, TypedTensor};
+use trellis_host::types::{Blob, Level, Tensor, TensorType, Value};
+use trellis_host::{Host, HostConfig};
+
+struct NoLog;
+
+impl LogSink for NoLog {
+    fn write(&self, _level: Level, _line: &str) {}
+}
+
+/// Each measurement runs for about this long (and at least `MIN_RUNS` times).
+const BUDGET: Duration = Duration::from_secs(2);
+const MIN_RUNS: usize = 20;
+
+fn main() {
+    let host = Host::new(HostConfig::default()).unwrap();
+    let mut backends = vec![BackendChoice::Tract];
+    match host.model_runtimes().onnx_runtime() {
+        Ok(()) => backends.insert(0, BackendChoice::OnnxRuntime),
+        Err(why) => println!("ONNX Runtime unavailable ({why}); tract only"),
+    }
+    let models = [
+        (
+            "digits",
+            DIGITS_CONTRACT,
+            Value::Numbers(digit_features()),
+            64,
+        ),
+        (
+            "comfort",
+            COMFORT_CONTRACT,
+            Value::Numbers(vec![27.5, 60.0, 25.0]),
+            3,
+        ),
+        ("vision", VISION_CONTRACT, rgb_image(), 3 * 224 * 224),
+    ];
+    println!(
+        "{:<8} {:<13} {:<10} {:>10} {:>10} {:>12}",
+        "model", "backend", "stage", "p50", "p99", "per second"
+    );
+    for (name, contract, input, width) in models {
+        for &backend in &backends {
+            let model = load(&host, name, contract, backend);
+            let dims = if name == "vision" {
+                vec![1, 3, 224, 224]
+            } else {
+                vec![1, width as u32]
+            };
+            let tensor = zero_input(&dims);
+            let typed = TypedTensor::decode(&tensor).unwrap();
+            let bare = measure(|| {
+                model.session().run(vec![typed.clone()]).unwrap();
+            });
+            let checked = measure(|| {
+                model.run(vec![tensor.clone()]).unwrap();
+            });
+            let pipeline = measure(|| {
+                model.predict(&input).unwrap();
+            });
+            let backend = model.backend().name();
+            for (stage, samples) in [("bare", &bare), ("run", &checked), ("pipeline", &pipeline)] {
+                let (p50, p99, rate) = summary(samples);
+                println!(
+                    "{name:<8} {backend:<13} {stage:<10} {:>10} {:>10} {rate:>12.0}",
+                    format!("{p50:.1?}"),
+                    format!("{p99:.1?}"),
+                );
+            }
+            let overhead = summary(&pipeline).0.as_secs_f64() / summary(&bare).0.as_secs_f64();
+            println!(
+                "{name:<8} {backend:<13} pipeline / bare at p50: {overhead:.2}x (contract adds {:.1?})",
+                summary(&pipeline).0.saturating_sub(summary(&bare).0)
+            );
+        }
+    }
+}
+
+fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/models")
+        .join(name);
+    let config = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let mut package = ModelPackage::from_parts(&config, onnx, read(contract)).unwrap();
+    package.config.backend = backend;
+    ModelPipeline::load(host, package, Arc::new(NoLog)).unwrap()
+}
+
+fn digit_features() -> Vec<f64> {
+    (0..64).map(|i| ((i * 7) % 17) as f64).collect()
+}
+
+fn rgb_image() -> Value {
+    Value::Bytes(Blob {
+        media_type: "application/octet-stream".into(),
+        data: (0..224 * 224 * 3).map(|i| (i * 31 % 251) as u8).collect(),
+    })
+}
+
+fn zero_input(dims: &[u32]) -> Tensor {
+    let elements: usize = dims.iter().map(|&d| d as usize).product();
+    Tensor {
+        name: "input".into(),
+        dimensions: dims.to_vec(),
+        ty: TensorType::Fp32,
+        data: vec![0; elements * 4],
+    }
+}
+
+fn measure(mut f: impl FnMut()) -> Vec<Duration> {
+    f(); // warm up: first runs allocate and fill caches
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while samples.len() < MIN_RUNS || started.elapsed() < BUDGET {
+        let start = Instant::now();
+        f();
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
+/// p50, p99 and calls per second for one caller.
+fn summary(samples: &[Duration]) -> (Duration, Duration, f64) {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    let total: Duration = samples.iter().sum();
+    (
+        at(0.5),
+        at(0.99),
+        samples.len() as f64 / total.as_secs_f64(),
+    )
+}

@@ -1,0 +1,228 @@
+//! `model.toml`: what a model package says about its model: names, tensors, backend, limits.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::limits::InstanceLimits;
+use crate::types::TensorType;
+
+/// A model package's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModelConfig {
+    /// The name apps call the model by.
+    pub name: String,
+    /// The package's version, e.g. `1.0.0`.
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    /// Which runtime runs the ONNX file.
+    #[serde(default)]
+    pub backend: BackendChoice,
+    /// The model's inputs, in the order the contract produces them.
+    pub inputs: Vec<TensorSpec>,
+    /// The model's outputs, in the order the contract receives them.
+    pub outputs: Vec<TensorSpec>,
+    #[serde(default)]
+    pub limits: ModelLimits,
+}
+
+/// Which runtime runs a model.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// ONNX Runtime when its library is found, else tract.
+    #[default]
+    Auto,
+    /// ONNX Runtime only: loading fails where its library is missing.
+    OnnxRuntime,
+    /// tract (pure Rust) only.
+    Tract,
+}
+
+/// One input or output tensor of the model.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TensorSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ElementType,
+    /// Dimensions, outermost first; `-1` is a dimension of any size (such as the batch).
+    pub shape: Vec<i64>,
+}
+
+/// The element types a model package may declare: those of the WIT `tensor-type`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ElementType {
+    Fp16,
+    Fp32,
+    Fp64,
+    Bf16,
+    U8,
+    I32,
+    I64,
+}
+
+/// Limits on the contract instances that pre- and post-process for the model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModelLimits {
+    /// The contract's linear memory, in MiB.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// How long one `preprocess` or `postprocess` call may run, in milliseconds.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+}
+
+fn default_memory_mb() -> u32 {
+    64
+}
+
+fn default_deadline_ms() -> u64 {
+    1000
+}
+
+impl Default for ModelLimits {
+    fn default() -> Self {
+        ModelLimits {
+            memory_mb: default_memory_mb(),
+            deadline_ms: default_deadline_ms(),
+        }
+    }
+}
+
+impl ModelLimits {
+    /// The sandbox limits for one contract instance.
+    pub fn instance_limits(&self) -> InstanceLimits {
+        InstanceLimits {
+            memory_bytes: (self.memory_mb as usize) << 20,
+            call_deadline: Duration::from_millis(self.deadline_ms),
+            ..InstanceLimits::default()
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Parses and checks `model.toml`. The error names the line and field at fault.
+    pub fn parse(text: &str) -> Result<ModelConfig, String> {
+        let config: ModelConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "name `{}`: use letters, digits, `-` and `_` only",
+                self.name
+            ));
+        }
+        if self.inputs.is_empty() {
+            return Err("declare at least one [[inputs]] tensor".into());
+        }
+        if self.outputs.is_empty() {
+            return Err("declare at least one [[outputs]] tensor".into());
+        }
+        for (side, specs) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
+            for (i, spec) in specs.iter().enumerate() {
+                if specs[..i].iter().any(|s| s.name == spec.name) {
+                    return Err(format!("{side}: `{}` is declared twice", spec.name));
+                }
+                if let Some(d) = spec.shape.iter().find(|&&d| d < -1 || d == 0) {
+                    return Err(format!(
+                        "{side}: `{}` has dimension {d}; use a positive size or -1 for any size",
+                        spec.name
+                    ));
+                }
+            }
+        }
+        if self.limits.memory_mb == 0 || self.limits.deadline_ms == 0 {
+            return Err("limits: memory-mb and deadline-ms must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl TensorSpec {
+    /// The spec written as `fp32[-1, 64]`, for error messages.
+    pub fn describe(&self) -> String {
+        describe(self.ty, &self.shape)
+    }
+
+    /// Whether concrete dimensions fit this spec.
+    pub fn accepts(&self, ty: ElementType, dimensions: &[u32]) -> bool {
+        ty == self.ty
+            && dimensions.len() == self.shape.len()
+            && dimensions
+                .iter()
+                .zip(&self.shape)
+                .all(|(&d, &s)| s == -1 || s == i64::from(d))
+    }
+}
+
+/// A tensor type written as `fp32[-1, 64]`.
+pub fn describe(ty: ElementType, shape: &[i64]) -> String {
+    let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
+    format!("{}[{}]", ty.name(), dims.join(", "))
+}
+
+impl ElementType {
+    /// The name used in `model.toml` and the WIT `tensor-type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElementType::Fp16 => "fp16",
+            ElementType::Fp32 => "fp32",
+            ElementType::Fp64 => "fp64",
+            ElementType::Bf16 => "bf16",
+            ElementType::U8 => "u8",
+            ElementType::I32 => "i32",
+            ElementType::I64 => "i64",
+        }
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            ElementType::U8 => 1,
+            ElementType::Fp16 | ElementType::Bf16 => 2,
+            ElementType::Fp32 | ElementType::I32 => 4,
+            ElementType::Fp64 | ElementType::I64 => 8,
+        }
+    }
+}
+
+impl From<TensorType> for ElementType {
+    fn from(ty: TensorType) -> ElementType {
+        match ty {
+            TensorType::Fp16 => ElementType::Fp16,
+            TensorType::Fp32 => ElementType::Fp32,
+            TensorType::Fp64 => ElementType::Fp64,
+            TensorType::Bf16 => ElementType::Bf16,
+            TensorType::U8 => ElementType::U8,
+            TensorType::I32 => ElementType::I32,
+            TensorType::I64 => ElementType::I64,
+        }
+    }
+}
+
+impl From<ElementType> for TensorType {
+    fn from(ty: ElementType) -> TensorType {
+        match ty {
+            ElementType::Fp16 => TensorType::Fp16,
+            ElementType::Fp32 => TensorType::Fp32,
+            ElementType::Fp64 => TensorType::Fp64,
+            ElementType::Bf16 => TensorType::Bf16,
+            ElementType::U8 => TensorType::U8,
+            ElementType::I32 => TensorType::I32,
+            ElementType::I64 => TensorType::I64,
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! One model ready to serve: contract `preprocess` (WebAssembly) → the model (native) →
+//! contract `postprocess`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::backend::{BackendKind, Session};
+use super::config::{ModelConfig, TensorSpec};
+use super::error::{ModelError, PredictError};
+use super::onnx_graph::OnnxGraph;
+use super::package::ModelPackage;
+use super::tensor_data::{TypedTensor, carried};
+use crate::capabilities::LogSink;
+use crate::contract::{ContractComponent, ContractInstance};
+use crate::engine::Host;
+use crate::limits::InstanceLimits;
+use crate::types::{Tensor, Value};
+
+/// Idle contract instances kept per model; more are started under load and dropped after.
+const IDLE_CONTRACTS: usize = 8;
+
+/// A loaded model package. Shared by every caller: the session is loaded once, and each call
+/// borrows a contract instance from a pool.
+pub struct ModelPipeline {
+    config: ModelConfig,
+    backend: BackendKind,
+    session: Arc<dyn Session>,
+    contract: ContractComponent,
+    limits: InstanceLimits,
+    log: Arc<dyn LogSink>,
+    idle: Mutex<Vec<ContractInstance>>,
+}
+
+impl ModelPipeline {
+    /// Checks a package (the ONNX file parses and matches `model.toml`, the contract implements
+    /// the `contract` world) and loads its model into a runtime. The contract's log goes to `log`.
+    pub fn load(
+        host: &Host,
+        package: ModelPackage,
+        log: Arc<dyn LogSink>,
+    ) -> Result<ModelPipeline, ModelError> {
+        let ModelPackage {
+            config,
+            onnx,
+            contract,
+        } = package;
+        let graph = OnnxGraph::parse(&onnx).map_err(|message| ModelError::File {
+            file: ModelPackage::ONNX_FILE,
+            message,
+        })?;
+        graph
+            .check(&config.inputs, &config.outputs)
+            .map_err(ModelError::Mismatch)?;
+        for spec in config.inputs.iter().chain(&config.outputs) {
+            if let Err(problem) = carried(spec.ty) {
+                return Err(ModelError::File {
+                    file: ModelPackage::CONFIG_FILE,
+                    message: format!("`{}`: {problem}", spec.name),
+                });
+            }
+        }
+        let contract = host.load_contract(&contract)?;
+        let (backend, session) = host.model_runtimes().load(&onnx, &graph, &config)?;
+        let limits = config.limits.instance_limits();
+        Ok(ModelPipeline {
+            config,
+            backend,
+            session,
+            contract,
+            limits,
+            log,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The package's `model.toml`.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The runtime the model runs in.
+    pub fn backend(&self) -> BackendKind {
+        self.backend
+    }
+
+    /// The loaded model itself, without checks or contract: what the benchmark compares against.
+    pub fn session(&self) -> &dyn Session {
+        self.session.as_ref()
+    }
+
+    /// The whole pipeline: contract `preprocess`, the model, contract `postprocess`.
+    pub fn predict(&self, input: &Value) -> Result<Value, PredictError> {
+        let mut contract = self.borrow_contract()?;
+        let result = (|| {
+            let tensors = contract
+                .preprocess(input)
+                .map_err(PredictError::Preprocess)?;
+            let tensors = self
+                .check_inputs(tensors)
+                .map_err(|e| PredictError::Tensors(format!("preprocess returned {e}")))?;
+            let outputs = self.infer(tensors)?;
+            contract
+                .postprocess(&outputs)
+                .map_err(PredictError::Postprocess)
+        })();
+        self.give_back(contract);
+        result
+    }
+
+    /// The model alone, on tensors checked against `model.toml`.
+    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, PredictError> {
+        let tensors = self.check_inputs(inputs).map_err(PredictError::Tensors)?;
+        self.infer(tensors)
+    }
+
+    fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<Tensor>, PredictError> {
+        let outputs = self.session.run(inputs).map_err(PredictError::Inference)?;
+        Ok(outputs
+            .iter()
+            .zip(&self.config.outputs)
+            .map(|(tensor, spec)| tensor.encode(&spec.name))
+            .collect())
+    }
+
+    /// Puts tensors in `model.toml` order (by name, or by position where unnamed) and checks
+    /// each one's type, shape and length.
+    fn check_inputs(&self, tensors: Vec<Tensor>) -> Result<Vec<TypedTensor>, String> {
+        let specs = &self.config.inputs;
+        if tensors.len() != specs.len() {
+            return Err(format!(
+                "{} tensors; model `{}` takes {} ({})",
+                tensors.len(),
+                self.config.name,
+                specs.len(),
+                specs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let mut ordered: Vec<Option<TypedTensor>> = vec![None; specs.len()];
+        for (position, tensor) in tensors.into_iter().enumerate() {
+            let index = if tensor.name.is_empty() {
+                position
+            } else {
+                specs
+                    .iter()
+                    .position(|s| s.name == tensor.name)
+                    .ok_or_else(|| {
+                        format!(
+                            "a tensor named `{}`, which is not an input of model `{}`",
+                            tensor.name, self.config.name
+                        )
+                    })?
+            };
+            let spec = &specs[index];
+            check_tensor(spec, &tensor)?;
+            if ordered[index].is_some() {
+                return Err(format!("input `{}` twice", spec.name));
+            }
+            ordered[index] = Some(TypedTensor::decode(&tensor)?);
+        }
+        Ok(ordered
+            .into_iter()
+            .map(|t| t.expect("every slot filled"))
+            .collect())
+    }
+
+    fn borrow_contract(&self) -> Result<ContractInstance, PredictError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(instance) => Ok(instance),
+            None => self
+                .contract
+                .instantiate(self.log.clone(), self.limits.clone())
+                .map_err(PredictError::Instantiate),
+        }
+    }
+
+    fn give_back(&self, instance: ContractInstance) {
+        // A trapped instance is never reused: its memory may be in any state.
+        if instance.is_stopped() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < IDLE_CONTRACTS {
+            idle.push(instance);
+        }
+    }
+}
+
+fn check_tensor(spec: &TensorSpec, tensor: &Tensor) -> Result<(), String> {
+    let ty = tensor.ty.into();
+    if !spec.accepts(ty, &tensor.dimensions) {
+        let dims: Vec<i64> = tensor.dimensions.iter().map(|&d| i64::from(d)).collect();
+        return Err(format!(
+            "{} for input `{}`, which takes {}",
+            super::config::describe(ty, &dims),
+            spec.name,
+            spec.describe()
+        ));
+    }
+    let elements: usize = tensor.dimensions.iter().map(|&d| d as usize).product();
+    let expected = elements * spec.ty.size();
+    if tensor.data.len() != expected {
+        return Err(format!(
+            "{} bytes for input `{}`; its dimensions need {expected}",
+            tensor.data.len(),
+            spec.name
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The example model packages, loaded on each runtime this machine has.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::RecordingLog;
+use trellis_host::Host;
+use trellis_host::models::{BackendChoice, ModelPackage, ModelPipeline};
+use trellis_host::types::{Tensor, TensorType};
+
+/// Largest difference allowed between a probability computed here and the one ONNX Runtime's
+/// Python API computed for the fixtures, on either backend.
+pub const TOLERANCE: f32 = 1e-5;
+
+/// `examples/models/<name>`.
+pub fn example_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/models")
+        .join(name)
+}
+
+/// An example package with its contract from the guest build, pinned to `backend`.
+pub fn package(name: &str, contract: &str, backend: BackendChoice) -> ModelPackage {
+    let dir = example_dir(name);
+    let config = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let mut package =
+        ModelPackage::from_parts(&config, onnx, trellis_guest_artifacts::read(contract)).unwrap();
+    package.config.backend = backend;
+    package
+}
+
+pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
+    ModelPipeline::load(
+        host,
+        package(name, contract, backend),
+        Arc::new(RecordingLog::default()),
+    )
+    .unwrap_or_else(|e| panic!("loading {name} on {backend:?}: {e}"))
+}
+
+/// The backends to test on: tract always, ONNX Runtime where its library is configured. With
+/// `TRELLIS_REQUIRE_ONNX_RUNTIME=1` (the test script sets it) a missing library fails the test
+/// instead of skipping its half.
+pub fn backends(host: &Host) -> Vec<BackendChoice> {
+    match host.model_runtimes().onnx_runtime() {
+        Ok(()) => vec![BackendChoice::Tract, BackendChoice::OnnxRuntime],
+        Err(why) => {
+            assert!(
+                std::env::var("TRELLIS_REQUIRE_ONNX_RUNTIME").as_deref() != Ok("1"),
+                "ONNX Runtime is required here but unavailable: {why}"
+            );
+            eprintln!("ONNX Runtime unavailable ({why}): testing on tract only");
+            vec![BackendChoice::Tract]
+        }
+    }
+}
+
+/// The JSON fixture at `examples/models/<name>/fixtures/<file>`.
+pub fn fixture(name: &str, file: &str) -> serde_json::Value {
+    let path = example_dir(name).join("fixtures").join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+pub fn f32_tensor(name: &str, dimensions: &[u32], values: &[f32]) -> Tensor {
+    Tensor {
+        name: name.into(),
+        dimensions: dimensions.to_vec(),
+        ty: TensorType::Fp32,
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+pub fn f32s(tensor: &Tensor) -> Vec<f32> {
+    assert_eq!(tensor.ty, TensorType::Fp32, "tensor `{}`", tensor.name);
+    tensor
+        .data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+pub fn i64s(tensor: &Tensor) -> Vec<i64> {
+    assert_eq!(tensor.ty, TensorType::I64, "tensor `{}`", tensor.name);
+    tensor
+        .data
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+/// A JSON array of numbers as f32s.
+pub fn floats(json: &serde_json::Value) -> Vec<f32> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect()
+}
+
+/// Asserts two probability vectors agree within [`TOLERANCE`].
+pub fn assert_close(actual: &[f32], expected: &[f32], what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= TOLERANCE,
+            "{what}[{i}]: {a} here, {e} from ONNX Runtime (tolerance {TOLERANCE})"
+        );
+    }
+}
