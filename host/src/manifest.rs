@@ -11,6 +11,9 @@ use crate::types::{Param, Value};
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AppManifest {
     pub name: String,
+    /// The app's version; each upload of an app carries a new one.
+    #[serde(default = "first_version")]
+    pub version: String,
     #[serde(default)]
     pub description: String,
     /// Sensor roles by name.
@@ -40,6 +43,10 @@ pub struct Role {
     pub min: u32,
     #[serde(default = "one")]
     pub max: u32,
+}
+
+fn first_version() -> String {
+    "0.1.0".into()
 }
 
 fn one() -> u32 {

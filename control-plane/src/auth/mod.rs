@@ -1,0 +1,11 @@
+//! Who may do what: users with one role each, argon2id passwords, session tokens, and one table
+//! of endpoint → roles that every request is checked against (deny by default).
+
+mod password;
+pub mod policy;
+mod roles;
+mod session;
+
+pub use password::{hash_password, verify_password};
+pub use roles::Role;
+pub use session::{Caller, create_session, end_session};

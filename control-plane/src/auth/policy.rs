@@ -1,0 +1,139 @@
+//! The authorization table: every endpoint, and who may call it. A request to an endpoint that is
+//! not in the table is refused, so a new route is closed until someone decides who may use it.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::Role::{self, *};
+use super::session::find_caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without logging in.
+    Public,
+    /// Any logged-in user.
+    Authenticated,
+    /// Admins and these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    /// Whether a logged-in user with `role` may call the endpoint.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::Authenticated => true,
+            Access::Roles(roles) => role == Admin || roles.contains(&role),
+        }
+    }
+}
+
+const CONFIGURERS: Access = Access::Roles(&[PlatformConfigurer]);
+const ANYONE: Access = Access::Authenticated;
+
+/// (method, path as routed, access) for every endpoint of the API.
+pub const POLICY: &[(&str, &str, Access)] = &[
+    ("POST", "/api/v1/auth/login", Access::Public),
+    ("POST", "/api/v1/auth/logout", ANYONE),
+    ("GET", "/api/v1/auth/me", ANYONE),
+    ("GET", "/api/v1/users", Access::Roles(&[])),
+    ("POST", "/api/v1/users", Access::Roles(&[])),
+    ("GET", "/api/v1/sensor-types", ANYONE),
+    ("POST", "/api/v1/sensor-types", CONFIGURERS),
+    ("GET", "/api/v1/sensor-types/{name}", ANYONE),
+    ("GET", "/api/v1/controller-types", ANYONE),
+    ("POST", "/api/v1/controller-types", CONFIGURERS),
+    ("GET", "/api/v1/controller-types/{name}", ANYONE),
+    ("GET", "/api/v1/sensors", ANYONE),
+    ("POST", "/api/v1/sensors", CONFIGURERS),
+    ("GET", "/api/v1/sensors/{id}", ANYONE),
+    ("GET", "/api/v1/controllers", ANYONE),
+    ("POST", "/api/v1/controllers", CONFIGURERS),
+    ("GET", "/api/v1/controllers/{id}", ANYONE),
+    ("GET", "/api/v1/nodes", CONFIGURERS),
+    ("POST", "/api/v1/nodes", CONFIGURERS),
+    ("GET", "/api/v1/models", ANYONE),
+    ("POST", "/api/v1/models", Access::Roles(&[DataScientist])),
+    ("GET", "/api/v1/models/{name}", ANYONE),
+    ("POST", "/api/v1/models/{name}/{version}/predict", ANYONE),
+    ("GET", "/api/v1/apps", ANYONE),
+    ("POST", "/api/v1/apps", Access::Roles(&[AppDeveloper])),
+    ("GET", "/api/v1/apps/{name}", ANYONE),
+    ("GET", "/api/v1/deployments", ANYONE),
+    ("POST", "/api/v1/deployments", Access::Roles(&[EndUser])),
+    ("GET", "/api/v1/deployments/{id}", ANYONE),
+    (
+        "GET",
+        "/api/v1/artifacts/{sha256}",
+        Access::Roles(&[PlatformConfigurer, DataScientist, AppDeveloper]),
+    ),
+    ("GET", "/api/v1/openapi.json", Access::Public),
+    ("GET", "/api/v1/docs", Access::Public),
+];
+
+/// The access rule for an endpoint; `None` (refused) for one the table does not list.
+pub fn access(method: &str, path: &str) -> Option<Access> {
+    POLICY
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, access)| *access)
+}
+
+/// The bearer token a request carried, kept for handlers such as logout.
+#[derive(Clone, Debug)]
+pub struct BearerToken(pub String);
+
+/// Middleware: looks the endpoint up in [`POLICY`], checks the caller's token and role, and
+/// hands the [`super::Caller`] to the handler. 401 without a valid token, 403 for a role the
+/// endpoint does not admit.
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let Some(access) = access(request.method().as_str(), &path) else {
+        return ApiError::forbidden(format!("{} {path} is not open to anyone", request.method()))
+            .into_response();
+    };
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_string());
+    let Some(token) = token else {
+        return ApiError::unauthorized("log in first: send `Authorization: Bearer <token>`")
+            .into_response();
+    };
+    let caller = match find_caller(&state.db, &token).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => {
+            return ApiError::unauthorized("the session token is unknown or expired; log in again")
+                .into_response();
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !access.allows(caller.role) {
+        return ApiError::forbidden(format!(
+            "a {} may not call {} {path}",
+            caller.role.as_str(),
+            request.method()
+        ))
+        .into_response();
+    }
+    request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(BearerToken(token));
+    next.run(request).await
+}

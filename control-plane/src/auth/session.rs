@@ -1,0 +1,74 @@
+//! Session tokens: random, returned once at login, kept only as their SHA-256 with an expiry.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
+
+use super::Role;
+use crate::ids::{now_ms, random_hex};
+
+/// The user a request comes from, once its token checked out.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a session for `user_id`; returns the token and when it expires (Unix ms).
+pub async fn create_session(
+    db: &AnyPool,
+    user_id: &str,
+    ttl: Duration,
+) -> sqlx::Result<(String, i64)> {
+    let token = random_hex(32);
+    let expires_at = now_ms() + ttl.as_millis() as i64;
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
+    Ok((token, expires_at))
+}
+
+/// The caller holding `token`, if it names a live session.
+pub async fn find_caller(db: &AnyPool, token: &str) -> sqlx::Result<Option<Caller>> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT users.id, users.name, users.role FROM sessions \
+         JOIN users ON users.id = sessions.user_id \
+         WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|(user_id, name, role)| {
+        Some(Caller {
+            user_id,
+            name,
+            role: Role::parse(&role)?,
+        })
+    }))
+}
+
+/// Ends the session of `token` (and sweeps expired ones).
+pub async fn end_session(db: &AnyPool, token: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
+        .bind(token_hash(token))
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! How a control plane runs: where it listens, where it keeps its data, and its limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything [`crate::Application::build`] needs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where the registry lives: `sqlite://PATH` (created if missing) or `postgres://...`.
+    pub database_url: String,
+    /// Where artifacts and compiled components are kept.
+    pub data_dir: PathBuf,
+    /// The first admin's password, when the registry has no users yet. `None` makes one up and
+    /// reports it once.
+    pub admin_password: Option<String>,
+    /// The largest upload accepted, in bytes (a whole request).
+    pub max_upload_bytes: usize,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// ONNX Runtime's library for validating and serving models; `None` reads `ORT_DYLIB_PATH`,
+    /// else models run in tract.
+    pub onnx_runtime_library: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
+    pub fn local(data_dir: PathBuf) -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            database_url: format!("sqlite://{}", data_dir.join("trellis.db").display()),
+            data_dir,
+            admin_password: None,
+            max_upload_bytes: 64 << 20,
+            session_ttl: Duration::from_secs(12 * 3600),
+            onnx_runtime_library: None,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The Trellis control plane: the registry of sensor and controller types and instances, nodes,
+//! models and apps; users and their roles; uploads into a content-addressed artifact store; and
+//! the REST API (`/api/v1`) that the CLI, the portal and the node daemons use.
+//!
+//! Laid out the zero2prod way: [`configuration`] says how to run, [`startup`] builds the server,
+//! `routes/` holds one file per resource, and the tests spawn the real server on a random port
+//! with a fresh database.
+
+pub mod artifacts;
+pub mod auth;
+pub mod configuration;
+mod db;
+mod error;
+mod ids;
+mod openapi;
+mod routes;
+pub mod schedule;
+pub mod startup;
+mod state;
+mod upload;
+
+pub use configuration::Settings;
+pub use startup::Application;

@@ -1,0 +1,88 @@
+//! Logging in and out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::policy::BearerToken;
+use crate::auth::{Caller, Role, create_session, end_session, verify_password};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ids::rfc3339;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: String,
+    pub user: Me,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Log in with a name and password; returns a session token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, body = Session), (status = 401, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(login): Json<Login>,
+) -> ApiResult<Json<Session>> {
+    let user: Option<(String, String, String)> =
+        sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
+            .bind(&login.name)
+            .fetch_optional(&state.db)
+            .await?;
+    let refused = || ApiError::unauthorized("wrong user name or password");
+    let (id, role, hash) = user.ok_or_else(refused)?;
+    let password = login.password.clone();
+    // argon2 takes tens of milliseconds on purpose; keep it off the async workers.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        return Err(refused());
+    }
+    let (token, expires_at) = create_session(&state.db, &id, state.settings.session_ttl).await?;
+    Ok(Json(Session {
+        token,
+        expires_at: rfc3339(expires_at),
+        user: Me {
+            name: login.name,
+            role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role stored"))?,
+        },
+    }))
+}
+
+/// End the session of the token sent.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("token" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(token): Extension<BearerToken>,
+) -> ApiResult<StatusCode> {
+    end_session(&state.db, &token.0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("token" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(Extension(caller): Extension<Caller>) -> Json<Me> {
+    Json(Me {
+        name: caller.name,
+        role: caller.role,
+    })
+}

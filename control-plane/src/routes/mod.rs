@@ -1,0 +1,57 @@
+//! The REST API, one file per resource. Each handler carries its OpenAPI description, and
+//! `utoipa-axum` builds the router and the document from the same list, so they cannot drift.
+
+mod apps;
+mod artifacts;
+mod auth;
+mod deployments;
+mod devices;
+mod models;
+mod names;
+mod nodes;
+mod types;
+mod users;
+
+pub use users::insert_user;
+
+use axum::Router;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Every route under `/api/v1` and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(types::list_sensor_types, types::create_sensor_type))
+        .routes(routes!(types::get_sensor_type))
+        .routes(routes!(
+            types::list_controller_types,
+            types::create_controller_type
+        ))
+        .routes(routes!(types::get_controller_type))
+        .routes(routes!(devices::list_sensors, devices::create_sensor))
+        .routes(routes!(devices::get_sensor))
+        .routes(routes!(
+            devices::list_controllers,
+            devices::create_controller
+        ))
+        .routes(routes!(devices::get_controller))
+        .routes(routes!(nodes::list, nodes::create))
+        .routes(routes!(models::list, models::upload))
+        .routes(routes!(models::versions))
+        .routes(routes!(models::predict))
+        .routes(routes!(apps::list, apps::upload))
+        .routes(routes!(apps::versions))
+        .routes(routes!(deployments::list, deployments::create))
+        .routes(routes!(deployments::get))
+        .routes(routes!(artifacts::download));
+    OpenApiRouter::with_openapi(crate::openapi::document())
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}

@@ -1,0 +1,345 @@
+//! Models: a package upload (`model.toml`, `model.onnx`, `contract.wasm`) checked by
+//! `trellis-host` before anything is stored, its versions, and an inference endpoint per version
+//! that runs the whole pipeline: contract `preprocess`, the model, contract `postprocess`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use trellis_host::capabilities::log::TracingLog;
+use trellis_host::models::{ModelPackage, ModelPipeline, PredictError};
+use trellis_host::types::{Blob, Value};
+use utoipa::ToSchema;
+
+use super::names::check_name;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ids::{now_ms, rfc3339};
+use crate::state::AppState;
+use crate::upload::Parts;
+
+const PARTS: [&str; 3] = [
+    ModelPackage::CONFIG_FILE,
+    ModelPackage::ONNX_FILE,
+    ModelPackage::CONTRACT_FILE,
+];
+
+/// The multipart form of a model upload.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct ModelUpload {
+    #[serde(rename = "model.toml")]
+    #[schema(value_type = String, format = Binary)]
+    config: Vec<u8>,
+    #[serde(rename = "model.onnx")]
+    #[schema(value_type = String, format = Binary)]
+    onnx: Vec<u8>,
+    #[serde(rename = "contract.wasm")]
+    #[schema(value_type = String, format = Binary)]
+    contract: Vec<u8>,
+}
+
+/// One version of a model.
+#[derive(Serialize, ToSchema)]
+pub struct ModelVersion {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// Inputs and outputs, e.g. `input: fp32[-1, 64]`.
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    /// The runtime the control plane runs it in.
+    pub backend: String,
+    pub onnx_sha256: String,
+    pub contract_sha256: String,
+    pub uploaded_by: String,
+    pub created_at: String,
+}
+
+type ModelRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
+
+const COLUMNS: &str = "name, version, description, config, backend, onnx_sha256, contract_sha256, uploaded_by, created_at";
+
+fn model_version(row: ModelRow) -> ApiResult<ModelVersion> {
+    let (name, version, description, config, backend, onnx, contract, uploaded_by, created) = row;
+    let config = trellis_host::models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
+    let describe = |specs: &[trellis_host::models::TensorSpec]| {
+        specs
+            .iter()
+            .map(|spec| format!("{}: {}", spec.name, spec.describe()))
+            .collect()
+    };
+    Ok(ModelVersion {
+        inputs: describe(&config.inputs),
+        outputs: describe(&config.outputs),
+        name,
+        version,
+        description,
+        backend,
+        onnx_sha256: onnx,
+        contract_sha256: contract,
+        uploaded_by,
+        created_at: rfc3339(created),
+    })
+}
+
+/// Every version of every model, newest first within each model.
+#[utoipa::path(get, path = "/models", tag = "models", security(("token" = [])),
+    responses((status = 200, body = Vec<ModelVersion>)))]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ModelVersion>>> {
+    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM models ORDER BY name, created_at DESC"
+    ))
+    .fetch_all(&state.db)
+    .await?;
+    rows.into_iter()
+        .map(model_version)
+        .collect::<ApiResult<_>>()
+        .map(Json)
+}
+
+/// The versions of one model, newest first.
+#[utoipa::path(get, path = "/models/{name}", tag = "models", security(("token" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = Vec<ModelVersion>), (status = 404, body = ErrorBody)))]
+pub async fn versions(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<ModelVersion>>> {
+    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM models WHERE name = $1 ORDER BY created_at DESC"
+    ))
+    .bind(&name)
+    .fetch_all(&state.db)
+    .await?;
+    if rows.is_empty() {
+        return Err(ApiError::not_found(format!("no model `{name}`")));
+    }
+    rows.into_iter()
+        .map(model_version)
+        .collect::<ApiResult<_>>()
+        .map(Json)
+}
+
+/// Upload a model package. All three files are checked (the ONNX parses and matches
+/// `model.toml`, the contract implements the `contract` world, the model loads) before
+/// anything is stored.
+#[utoipa::path(post, path = "/models", tag = "models", security(("token" = [])),
+    request_body(content = ModelUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = ModelVersion), (status = 400, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<ModelVersion>)> {
+    let mut parts = Parts::read(multipart, &PARTS).await?;
+    let config_text = parts.take_text(ModelPackage::CONFIG_FILE)?;
+    let onnx = parts.take(ModelPackage::ONNX_FILE);
+    let contract = parts.take(ModelPackage::CONTRACT_FILE);
+    let package = ModelPackage::from_parts(&config_text, onnx.clone(), contract.clone())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (name, version) = (package.config.name.clone(), package.config.version.clone());
+    check_name("model.toml: name", &name)?;
+    check_name("model.toml: version", &version)?;
+    if find(&state, &name, &version).await?.is_some() {
+        return Err(ApiError::conflict(format!(
+            "model `{name}` version {version} already exists; raise `version` in model.toml"
+        )));
+    }
+    let host = state.host.clone();
+    let pipeline = tokio::task::spawn_blocking(move || {
+        ModelPipeline::load(&host, package, Arc::new(TracingLog))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+
+    let onnx_blob = state.artifacts.put(&onnx)?;
+    let contract_blob = match state.artifacts.put(&contract) {
+        Ok(blob) => blob,
+        Err(e) => {
+            state.artifacts.forget(&onnx_blob);
+            return Err(e.into());
+        }
+    };
+    let created_at = now_ms();
+    let backend = pipeline.backend().name().to_string();
+    let row: ModelRow = (
+        name.clone(),
+        version.clone(),
+        pipeline.config().description.clone(),
+        config_text,
+        backend,
+        onnx_blob.sha256.clone(),
+        contract_blob.sha256.clone(),
+        caller.name,
+        created_at,
+    );
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO models ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&row.0)
+    .bind(&row.1)
+    .bind(&row.2)
+    .bind(&row.3)
+    .bind(&row.4)
+    .bind(&row.5)
+    .bind(&row.6)
+    .bind(&row.7)
+    .bind(row.8)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = inserted {
+        state.artifacts.forget(&onnx_blob);
+        state.artifacts.forget(&contract_blob);
+        return Err(super::types::exists(
+            e,
+            "model version",
+            &format!("{name} {version}"),
+        ));
+    }
+    state
+        .pipelines
+        .lock()
+        .expect("pipeline cache lock")
+        .insert((name, version), Arc::new(pipeline));
+    Ok((StatusCode::CREATED, Json(model_version(row)?)))
+}
+
+async fn find(state: &AppState, name: &str, version: &str) -> ApiResult<Option<ModelRow>> {
+    let row = if version == "latest" {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM models WHERE name = $1 ORDER BY created_at DESC LIMIT 1"
+        ))
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await?
+    } else {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM models WHERE name = $1 AND version = $2"
+        ))
+        .bind(name)
+        .bind(version)
+        .fetch_optional(&state.db)
+        .await?
+    };
+    Ok(row)
+}
+
+/// The loaded pipeline of a stored model version, loading it from the artifact store once.
+async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
+    let row = find(state, name, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
+    let key = (row.0.clone(), row.1.clone());
+    if let Some(loaded) = state
+        .pipelines
+        .lock()
+        .expect("pipeline cache lock")
+        .get(&key)
+    {
+        return Ok(loaded.clone());
+    }
+    let read = |sha: &str| {
+        state
+            .artifacts
+            .read(sha)?
+            .ok_or_else(|| ApiError::internal(format!("artifact {sha} is missing from the store")))
+    };
+    let package = ModelPackage::from_parts(&row.3, read(&row.5)?, read(&row.6)?)
+        .map_err(ApiError::internal)?;
+    let host = state.host.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        ModelPipeline::load(&host, package, Arc::new(TracingLog))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let loaded = Arc::new(loaded);
+    state
+        .pipelines
+        .lock()
+        .expect("pipeline cache lock")
+        .insert(key, loaded.clone());
+    Ok(loaded)
+}
+
+/// Run the model version's pipeline on the request body: JSON (`application/json`; a number, an
+/// array of numbers or a string arrive as such, anything else as a JSON document) or bytes with
+/// their media type, such as `image/png`. `latest` names the newest version. The answer is
+/// what the contract's `postprocess` returned.
+#[utoipa::path(post, path = "/models/{name}/{version}/predict", tag = "models", security(("token" = [])),
+    params(("name" = String, Path), ("version" = String, Path, description = "a version, or `latest`")),
+    request_body(content = String, description = "the contract's input: JSON, or bytes such as a PNG",
+        content_type = "application/json"),
+    responses((status = 200, description = "the contract's answer"), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn predict(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let pipeline = pipeline(&state, &name, &version).await?;
+    let media_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let input = if media_type.starts_with("application/json") {
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
+        let json = serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+        value_of(json, text)
+    } else {
+        Value::Bytes(Blob {
+            media_type,
+            data: body.to_vec(),
+        })
+    };
+    let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            PredictError::Preprocess(_) | PredictError::Tensors(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            other => ApiError::internal(other),
+        })?;
+    Ok(match answer {
+        Value::Json(text) => ([(CONTENT_TYPE, "application/json")], text).into_response(),
+        Value::Number(n) => Json(n).into_response(),
+        Value::Numbers(ns) => Json(ns).into_response(),
+        Value::Text(text) => Json(text).into_response(),
+        Value::Bytes(blob) => ([(CONTENT_TYPE, blob.media_type)], blob.data).into_response(),
+    })
+}
+
+/// The WIT value a JSON body stands for.
+fn value_of(json: serde_json::Value, text: String) -> Value {
+    match json {
+        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => Value::Text(s),
+        serde_json::Value::Array(items) if items.iter().all(|i| i.is_number()) => {
+            Value::Numbers(items.iter().filter_map(|i| i.as_f64()).collect())
+        }
+        _ => Value::Json(text),
+    }
+}

@@ -1,0 +1,123 @@
+//! Building and running the server: database, artifact store, component host, routes, and the
+//! first admin on a fresh registry.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use trellis_host::{Host, HostConfig};
+
+use crate::Settings;
+use crate::artifacts::ArtifactStore;
+use crate::auth::{Role, policy};
+use crate::state::AppState;
+
+/// The name of the admin `trellis up` creates on a fresh registry.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// The admin account made for a fresh registry.
+#[derive(Clone, Debug)]
+pub struct FirstAdmin {
+    pub name: String,
+    pub password: String,
+    /// True when the password was made up here and must be shown to the operator once.
+    pub generated: bool,
+}
+
+/// A control plane, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    /// Set when this start created the first admin.
+    pub first_admin: Option<FirstAdmin>,
+}
+
+impl Application {
+    /// Opens (or creates) the registry and artifact store and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        let db = crate::db::connect(&settings.database_url).await?;
+        let artifacts = ArtifactStore::open(&settings.data_dir.join("artifacts"))?;
+        let host = Host::new(HostConfig {
+            cache_dir: Some(settings.data_dir.join("compiled")),
+            onnx_runtime_library: settings.onnx_runtime_library.clone(),
+            ..HostConfig::default()
+        })?;
+        let state = AppState {
+            db,
+            artifacts,
+            host: Arc::new(host),
+            pipelines: Arc::new(Mutex::new(HashMap::new())),
+            settings: Arc::new(settings.clone()),
+        };
+        let first_admin = ensure_first_admin(&state).await?;
+        let router = router(state.clone());
+        let listener = TcpListener::bind(settings.listen).await?;
+        Ok(Application {
+            listener,
+            router,
+            state,
+            first_admin,
+        })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The registry's connection pool, for checks from the outside (tests, `trellis up`).
+    pub fn database(&self) -> sqlx::AnyPool {
+        self.state.db.clone()
+    }
+
+    /// Serves until the process ends.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let (api, document) = crate::routes::api();
+    let max_upload = state.settings.max_upload_bytes;
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || crate::openapi::serve_document(document.clone())),
+    )
+    .route("/api/v1/docs", get(crate::openapi::docs_page))
+    .route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        policy::authorize,
+    ))
+    .layer(DefaultBodyLimit::max(max_upload))
+    .with_state(state)
+}
+
+/// On a registry without users, creates the admin with the configured password or a new one.
+async fn ensure_first_admin(state: &AppState) -> anyhow::Result<Option<FirstAdmin>> {
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&state.db)
+        .await?;
+    if users > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &state.settings.admin_password {
+        Some(password) => (password.clone(), false),
+        None => (crate::ids::random_hex(12), true),
+    };
+    crate::routes::insert_user(state, FIRST_ADMIN, &password, Role::Admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
+    Ok(Some(FirstAdmin {
+        name: FIRST_ADMIN.into(),
+        password,
+        generated,
+    }))
+}

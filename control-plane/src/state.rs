@@ -1,0 +1,26 @@
+//! What every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sqlx::AnyPool;
+use trellis_host::Host;
+use trellis_host::models::ModelPipeline;
+
+use crate::Settings;
+use crate::artifacts::ArtifactStore;
+
+/// Loaded model pipelines by (name, version).
+pub type PipelineCache = HashMap<(String, String), Arc<ModelPipeline>>;
+
+/// The server's shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: AnyPool,
+    pub artifacts: ArtifactStore,
+    /// Validates uploaded components and runs model pipelines for the inference endpoints.
+    pub host: Arc<Host>,
+    /// Loaded model pipelines by (name, version), shared by concurrent predictions.
+    pub pipelines: Arc<Mutex<PipelineCache>>,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,64 @@
+//! Reading a multipart upload into its named files, refusing unknown, repeated and missing parts.
+
+use std::collections::BTreeMap;
+
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartError;
+
+use crate::error::ApiError;
+
+/// The parts of an upload, by field name.
+pub struct Parts(BTreeMap<String, Vec<u8>>);
+
+impl Parts {
+    /// Reads every part of `multipart`. `expected` lists the field names it must have, exactly.
+    pub async fn read(mut multipart: Multipart, expected: &[&str]) -> Result<Parts, ApiError> {
+        let mut parts = BTreeMap::new();
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or_default().to_string();
+            if !expected.contains(&name.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected part `{name}`; an upload has the parts {}",
+                    expected.join(", ")
+                )));
+            }
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            if parts.insert(name.clone(), bytes.to_vec()).is_some() {
+                return Err(ApiError::bad_request(format!(
+                    "part `{name}` appears twice"
+                )));
+            }
+        }
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|name| !parts.contains_key(**name))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "the upload lacks {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(Parts(parts))
+    }
+
+    /// The bytes of part `name` (one of those the upload was read with).
+    pub fn take(&mut self, name: &str) -> Vec<u8> {
+        self.0.remove(name).unwrap_or_default()
+    }
+
+    /// Part `name` as UTF-8 text.
+    pub fn take_text(&mut self, name: &str) -> Result<String, ApiError> {
+        String::from_utf8(self.take(name))
+            .map_err(|_| ApiError::bad_request(format!("{name}: not UTF-8 text")))
+    }
+}
+
+/// Multipart failures are the sender's: a body over the limit, or a malformed one.
+fn multipart_error(error: MultipartError) -> ApiError {
+    ApiError::new(
+        error.status(),
+        format!("reading the upload: {}", error.body_text()),
+    )
+}

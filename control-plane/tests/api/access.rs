@@ -1,0 +1,265 @@
+//! Users, sessions and the authorization matrix.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use trellis_control::auth::policy::POLICY;
+use trellis_control::{Application, Settings};
+
+use crate::helpers::{Db, TestApp, message, on_both_databases};
+
+/// Who may call what, as the product defines it: A admin, C platform configurer, D data
+/// scientist, P app developer, E end user; `*` anyone, logged in or not.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("POST", "/api/v1/auth/login", "*"),
+    ("POST", "/api/v1/auth/logout", "ACDPE"),
+    ("GET", "/api/v1/auth/me", "ACDPE"),
+    ("GET", "/api/v1/users", "A"),
+    ("POST", "/api/v1/users", "A"),
+    ("GET", "/api/v1/sensor-types", "ACDPE"),
+    ("POST", "/api/v1/sensor-types", "AC"),
+    ("GET", "/api/v1/sensor-types/{name}", "ACDPE"),
+    ("GET", "/api/v1/controller-types", "ACDPE"),
+    ("POST", "/api/v1/controller-types", "AC"),
+    ("GET", "/api/v1/controller-types/{name}", "ACDPE"),
+    ("GET", "/api/v1/sensors", "ACDPE"),
+    ("POST", "/api/v1/sensors", "AC"),
+    ("GET", "/api/v1/sensors/{id}", "ACDPE"),
+    ("GET", "/api/v1/controllers", "ACDPE"),
+    ("POST", "/api/v1/controllers", "AC"),
+    ("GET", "/api/v1/controllers/{id}", "ACDPE"),
+    ("GET", "/api/v1/nodes", "AC"),
+    ("POST", "/api/v1/nodes", "AC"),
+    ("GET", "/api/v1/models", "ACDPE"),
+    ("POST", "/api/v1/models", "AD"),
+    ("GET", "/api/v1/models/{name}", "ACDPE"),
+    ("POST", "/api/v1/models/{name}/{version}/predict", "ACDPE"),
+    ("GET", "/api/v1/apps", "ACDPE"),
+    ("POST", "/api/v1/apps", "AP"),
+    ("GET", "/api/v1/apps/{name}", "ACDPE"),
+    ("GET", "/api/v1/deployments", "ACDPE"),
+    ("POST", "/api/v1/deployments", "AE"),
+    ("GET", "/api/v1/deployments/{id}", "ACDPE"),
+    ("GET", "/api/v1/artifacts/{sha256}", "ACDP"),
+    ("GET", "/api/v1/openapi.json", "*"),
+    ("GET", "/api/v1/docs", "*"),
+];
+
+const ROLES: [(char, &str); 5] = [
+    ('A', "admin"),
+    ('C', "platform-configurer"),
+    ('D', "data-scientist"),
+    ('P', "app-developer"),
+    ('E', "end-user"),
+];
+
+on_both_databases!(
+    every_endpoint_admits_exactly_its_roles,
+    sessions_start_and_end
+);
+
+#[test]
+fn the_policy_table_and_the_documented_routes_are_the_matrix() {
+    let policy: BTreeSet<_> = POLICY.iter().map(|(m, p, _)| (*m, *p)).collect();
+    let matrix: BTreeSet<_> = MATRIX.iter().map(|(m, p, _)| (*m, *p)).collect();
+    assert_eq!(
+        policy, matrix,
+        "every endpoint needs a row in the test matrix"
+    );
+}
+
+async fn every_endpoint_admits_exactly_its_roles(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    // The documented routes (all but the two that serve the document) are the policy's.
+    let (_, document) = app.call(Method::GET, "/openapi.json", None, None).await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let listed: BTreeSet<_> = POLICY
+        .iter()
+        .filter(|(_, p, _)| !p.ends_with("/openapi.json") && !p.ends_with("/docs"))
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, listed);
+
+    let mut tokens = Vec::new();
+    for (letter, role) in ROLES {
+        let token = if role == "admin" {
+            app.admin.clone()
+        } else {
+            app.user(&format!("user-{letter}").to_lowercase(), role)
+                .await
+        };
+        tokens.push((letter, role, token));
+    }
+    // Logging out ends the token, so that row goes last.
+    let mut rows: Vec<_> = MATRIX.to_vec();
+    rows.sort_by_key(|(_, path, _)| path.ends_with("/logout"));
+    for (method, path, allowed) in rows {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let path = path
+            .trim_start_matches("/api/v1")
+            .replace("{name}", "x")
+            .replace("{version}", "1")
+            .replace("{id}", "x")
+            .replace("{sha256}", &"0".repeat(64));
+        let body = (method == Method::POST).then(|| json!({}));
+        let (status, answer) = app.call(method.clone(), &path, None, body.clone()).await;
+        if allowed == "*" {
+            assert!(
+                !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                "{method} {path} without a token: {status} {answer}"
+            );
+            continue;
+        }
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a token: {answer}"
+        );
+        let (status, _) = app
+            .call(method.clone(), &path, Some("not-a-token"), body.clone())
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with a bad token"
+        );
+        for (letter, role, token) in &tokens {
+            let (status, answer) = app
+                .call(method.clone(), &path, Some(token), body.clone())
+                .await;
+            if allowed.contains(*letter) {
+                assert!(
+                    !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                    "{role} should reach {method} {path}: {status} {answer}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} on {method} {path}: {answer}"
+                );
+                assert!(message(&answer).contains(role), "{answer}");
+            }
+        }
+    }
+}
+
+async fn sessions_start_and_end(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let token = app.user("dana", "data-scientist").await;
+    let (status, me) = app.get("/auth/me", &token).await;
+    assert_eq!(
+        (status, me["name"].as_str(), me["role"].as_str()),
+        (StatusCode::OK, Some("dana"), Some("data-scientist"))
+    );
+
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "name": "dana", "password": "wrong-password" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        message(&answer).contains("wrong user name or password"),
+        "{answer}"
+    );
+
+    let (status, _) = app
+        .call(Method::POST, "/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/auth/me", &token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a token works after logout"
+    );
+
+    // Users: names and passwords are checked, duplicates refused, hashes never leave.
+    let before = app.snapshot().await;
+    for (body, expected) in [
+        (
+            json!({ "name": "Bad Name", "password": "long-enough", "role": "end-user" }),
+            "not a valid name",
+        ),
+        (
+            json!({ "name": "erin", "password": "short", "role": "end-user" }),
+            "at least 8",
+        ),
+        (
+            json!({ "name": "dana", "password": "long-enough", "role": "end-user" }),
+            "already exists",
+        ),
+    ] {
+        let (status, answer) = app.post("/users", &app.admin, body).await;
+        assert!(status.is_client_error(), "{answer}");
+        assert!(message(&answer).contains(expected), "{answer}");
+    }
+    let (status, _) = app
+        .post(
+            "/users",
+            &app.admin,
+            json!({ "name": "erin", "password": "long-enough", "role": "wizard" }),
+        )
+        .await;
+    assert!(status.is_client_error());
+    assert_eq!(app.snapshot().await, before);
+    let (_, users) = app.get("/users", &app.admin).await;
+    assert!(!users.to_string().contains("argon2"), "{users}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_registry_gets_an_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::local(dir.path().to_path_buf());
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    let first = Application::build(settings.clone()).await.unwrap();
+    let admin = first
+        .first_admin
+        .clone()
+        .expect("a fresh registry makes an admin");
+    assert!(admin.generated && admin.password.len() >= 16, "{admin:?}");
+    let address = format!("http://{}", first.local_addr());
+    tokio::spawn(first.run_until_stopped());
+    let response = reqwest::Client::new()
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&json!({ "name": admin.name, "password": admin.password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let again = Application::build(settings).await.unwrap();
+    assert!(
+        again.first_admin.is_none(),
+        "a second start made another admin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_documents_itself() {
+    let app = TestApp::spawn(Db::Sqlite).await.unwrap();
+    let (status, document) = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(
+        document["components"]["schemas"]["NewDeployment"].is_object(),
+        "{document}"
+    );
+    let page = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("openapi.json"));
+}
