@@ -1,11 +1,20 @@
 //! `trellis`: the one binary of the platform.
 
+mod client;
 mod console;
+mod deploy;
+mod login;
+mod output;
+mod push;
 mod readings;
+mod registry;
 mod run;
 mod simulate;
+mod up;
 
 use clap::{Parser, Subcommand};
+
+use crate::output::Output;
 
 #[derive(Parser)]
 #[command(
@@ -14,6 +23,9 @@ use clap::{Parser, Subcommand};
     about = "Run IoT and AI apps as sandboxed WebAssembly components"
 )]
 struct Cli {
+    /// Print the API's JSON instead of tables, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,12 +35,53 @@ enum Command {
     /// Run one app component on this machine against simulated (or recorded) sensor readings,
     /// printing its logs, state changes and controller commands as they happen.
     Run(run::RunArgs),
+    /// Start the control plane on this machine (SQLite and local files; nothing else needed).
+    Up(up::UpArgs),
+    /// Log in to a control plane; later commands use the saved session.
+    Login(login::LoginArgs),
+    /// Users (admins).
+    #[command(subcommand)]
+    User(login::UserCommand),
+    /// Sensor types: what a reading carries.
+    #[command(subcommand)]
+    SensorType(registry::SensorTypeCommand),
+    /// Controller types: the commands they accept.
+    #[command(subcommand)]
+    ControllerType(registry::ControllerTypeCommand),
+    /// Sensor instances at locations.
+    #[command(subcommand)]
+    Sensor(registry::DeviceCommand),
+    /// Controller instances at locations.
+    #[command(subcommand)]
+    Controller(registry::DeviceCommand),
+    /// Model packages (data scientists).
+    #[command(subcommand)]
+    Model(push::ModelCommand),
+    /// App components (app developers).
+    #[command(subcommand)]
+    App(push::AppCommand),
+    /// Deploy an app, bound to sensors and controllers, on a schedule (end users).
+    Deploy(deploy::DeployArgs),
+    /// What is deployed, where, and in what state.
+    Status,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let output = Output { json: cli.json };
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Up(args) => up::up(args),
+        Command::Login(args) => login::login(args),
+        Command::User(command) => login::user(command, output),
+        Command::SensorType(command) => registry::sensor_type(command, output),
+        Command::ControllerType(command) => registry::controller_type(command, output),
+        Command::Sensor(command) => registry::device("sensors", command, output),
+        Command::Controller(command) => registry::device("controllers", command, output),
+        Command::Model(command) => push::model(command, output),
+        Command::App(command) => push::app(command, output),
+        Command::Deploy(args) => deploy::deploy(args, output),
+        Command::Status => deploy::status(output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

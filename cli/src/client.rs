@@ -1,0 +1,116 @@
+//! Talking to a control plane: the saved login, and requests that turn refusals into errors
+//! that say what to fix.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What `trellis login` saves: where the control plane is and the session token.
+#[derive(Serialize, Deserialize)]
+pub struct Session {
+    pub url: String,
+    pub token: String,
+    pub user: String,
+    pub role: String,
+}
+
+/// Where the CLI keeps its login: `$TRELLIS_HOME`, else `~/.config/trellis`.
+pub fn home() -> PathBuf {
+    std::env::var_os("TRELLIS_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/trellis")))
+        .unwrap_or_else(|| PathBuf::from(".trellis"))
+}
+
+fn session_file() -> PathBuf {
+    home().join("session.json")
+}
+
+impl Session {
+    pub fn save(&self) -> anyhow::Result<()> {
+        let file = session_file();
+        std::fs::create_dir_all(file.parent().expect("the session file is in a directory"))?;
+        std::fs::write(&file, serde_json::to_vec_pretty(self)?)
+            .with_context(|| format!("saving the login to {}", file.display()))
+    }
+
+    pub fn load() -> anyhow::Result<Session> {
+        let file = session_file();
+        let bytes = std::fs::read(&file).map_err(|_| {
+            anyhow::anyhow!("not logged in: run `trellis login --url URL --user NAME` first")
+        })?;
+        serde_json::from_slice(&bytes).with_context(|| format!("reading {}", file.display()))
+    }
+}
+
+/// A logged-in client.
+pub struct Api {
+    pub session: Session,
+    client: Client,
+}
+
+impl Api {
+    pub fn from_saved_login() -> anyhow::Result<Api> {
+        Ok(Api {
+            session: Session::load()?,
+            client: client()?,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.session.url.trim_end_matches('/'))
+    }
+
+    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.client.get(self.url(path)))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.client.post(self.url(path)).json(body))
+    }
+
+    /// A request with the session's token, to build on (uploads).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.session.token)
+    }
+
+    pub fn send(&self, request: RequestBuilder) -> anyhow::Result<Value> {
+        let response = request
+            .bearer_auth(&self.session.token)
+            .send()
+            .map_err(|e| unreachable(&self.session.url, e))?;
+        read_answer(response)
+    }
+}
+
+pub fn client() -> anyhow::Result<Client> {
+    // Uploads and first model loads can take a while; a stuck server still ends the wait.
+    Ok(Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()?)
+}
+
+pub fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
+    anyhow::anyhow!("cannot reach the control plane at {url} ({error}); is `trellis up` running?")
+}
+
+/// The JSON of a successful answer, or an error carrying the server's message.
+pub fn read_answer(response: Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = body["error"].as_str().map(str::to_string).unwrap_or(text);
+    match status.as_u16() {
+        401 => bail!("{message} (run `trellis login` again)"),
+        403 => bail!("not allowed: {message}"),
+        _ => bail!("{message} ({status})"),
+    }
+}

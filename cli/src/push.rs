@@ -1,0 +1,139 @@
+//! `trellis model push` and `trellis app push`: a package from a directory, uploaded with a
+//! progress bar.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::blocking::multipart::{Form, Part};
+
+use crate::client::Api;
+use crate::output::Output;
+
+#[derive(clap::Subcommand)]
+pub enum ModelCommand {
+    /// Upload a model package: DIR holds model.toml and model.onnx, and contract.wasm unless
+    /// --contract names the contract component elsewhere.
+    Push {
+        dir: PathBuf,
+        #[arg(long)]
+        contract: Option<PathBuf>,
+    },
+    /// List models and their versions.
+    List,
+}
+
+#[derive(clap::Subcommand)]
+pub enum AppCommand {
+    /// Upload an app: DIR holds trellis.toml, and app.wasm unless --component names the
+    /// component elsewhere (e.g. target/wasm32-wasip1/release/my_app.wasm).
+    Push {
+        dir: PathBuf,
+        #[arg(long)]
+        component: Option<PathBuf>,
+    },
+    /// List apps and their versions.
+    List,
+}
+
+pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    match command {
+        ModelCommand::Push { dir, contract } => {
+            let contract = contract.unwrap_or_else(|| dir.join("contract.wasm"));
+            let files = [
+                ("model.toml", dir.join("model.toml")),
+                ("model.onnx", dir.join("model.onnx")),
+                ("contract.wasm", contract),
+            ];
+            let model = upload(&api, "/models", &files)?;
+            output.done(
+                &model,
+                format!(
+                    "pushed model {} {} (runs on {})",
+                    model["name"].as_str().unwrap_or("?"),
+                    model["version"].as_str().unwrap_or("?"),
+                    model["backend"].as_str().unwrap_or("?")
+                ),
+            );
+        }
+        ModelCommand::List => output.list(
+            &api.get("/models")?,
+            &[
+                ("NAME", "/name"),
+                ("VERSION", "/version"),
+                ("BACKEND", "/backend"),
+                ("INPUTS", "/inputs"),
+                ("UPLOADED BY", "/uploaded_by"),
+            ],
+        ),
+    }
+    Ok(())
+}
+
+pub fn app(command: AppCommand, output: Output) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    match command {
+        AppCommand::Push { dir, component } => {
+            let component = component.unwrap_or_else(|| dir.join("app.wasm"));
+            let files = [
+                ("trellis.toml", dir.join("trellis.toml")),
+                ("app.wasm", component),
+            ];
+            let app = upload(&api, "/apps", &files)?;
+            output.done(
+                &app,
+                format!(
+                    "pushed app {} {}",
+                    app["name"].as_str().unwrap_or("?"),
+                    app["version"].as_str().unwrap_or("?")
+                ),
+            );
+        }
+        AppCommand::List => output.list(
+            &api.get("/apps")?,
+            &[
+                ("NAME", "/name"),
+                ("VERSION", "/version"),
+                ("SENSORS", "/sensors"),
+                ("CONTROLLERS", "/controllers"),
+                ("MODELS", "/models"),
+            ],
+        ),
+    }
+    Ok(())
+}
+
+/// Uploads `files` (part name, path) as one multipart request, showing progress on a terminal.
+fn upload(api: &Api, path: &str, files: &[(&str, PathBuf)]) -> anyhow::Result<serde_json::Value> {
+    let mut total = 0;
+    for (part, file) in files {
+        let size = std::fs::metadata(file)
+            .with_context(|| missing(part, file))?
+            .len();
+        total += size;
+    }
+    let progress = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes}")
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+    );
+    progress.set_message(format!("uploading to {path}"));
+    let mut form = Form::new();
+    for (part, file) in files {
+        let opened = std::fs::File::open(file).with_context(|| missing(part, file))?;
+        let size = opened.metadata()?.len();
+        let reader = progress.wrap_read(opened);
+        form = form.part(
+            part.to_string(),
+            Part::reader_with_length(reader, size).file_name(part.to_string()),
+        );
+    }
+    let answer = api.send(api.request(reqwest::Method::POST, path).multipart(form));
+    progress.finish_and_clear();
+    answer
+}
+
+fn missing(part: &str, file: &Path) -> String {
+    format!("reading {part} from {}", file.display())
+}

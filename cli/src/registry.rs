@@ -1,0 +1,266 @@
+//! `trellis sensor-type`, `controller-type`, `sensor` and `controller`: what a platform
+//! configurer registers, and what everyone lists.
+
+use serde_json::{Map, Value, json};
+
+use crate::client::Api;
+use crate::output::Output;
+
+#[derive(clap::Subcommand)]
+pub enum SensorTypeCommand {
+    /// Register a sensor type.
+    Create {
+        name: String,
+        /// What a reading carries: number, numbers, text, bytes or json.
+        #[arg(long, default_value = "number")]
+        value: String,
+        /// The unit of a reading, e.g. °C.
+        #[arg(long, default_value = "")]
+        unit: String,
+        /// The media type of `bytes` readings, e.g. image/png.
+        #[arg(long)]
+        media_type: Option<String>,
+        /// Readings per second.
+        #[arg(long)]
+        sampling_hz: Option<f64>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List sensor types.
+    List,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ControllerTypeCommand {
+    /// Register a controller type.
+    Create {
+        name: String,
+        /// A command it accepts, with its parameters: `on:level=number,mode=text` (repeatable).
+        #[arg(long = "command", required = true, value_parser = parse_command)]
+        commands: Vec<Value>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List controller types.
+    List,
+}
+
+#[derive(clap::Subcommand)]
+pub enum DeviceCommand {
+    /// Register an instance at a location.
+    Create {
+        name: String,
+        #[arg(long = "type")]
+        type_name: String,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        building: String,
+        #[arg(long)]
+        room: String,
+        #[arg(long)]
+        latitude: Option<f64>,
+        #[arg(long)]
+        longitude: Option<f64>,
+        /// A label, `key=value` (repeatable).
+        #[arg(long = "label", value_parser = parse_pair)]
+        labels: Vec<(String, String)>,
+        /// An end user who may bind it (repeatable); none: everyone.
+        #[arg(long = "user")]
+        users: Vec<String>,
+    },
+    /// List instances, filtered by type, location or label.
+    List {
+        #[arg(long = "type")]
+        type_name: Option<String>,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        building: Option<String>,
+        #[arg(long)]
+        room: Option<String>,
+        /// `key=value`.
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+pub fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("`{text}` should look like KEY=VALUE"))
+}
+
+/// `on:level=number,mode=text` → a command with two optional parameters.
+fn parse_command(text: &str) -> Result<Value, String> {
+    let (name, params) = text.split_once(':').unwrap_or((text, ""));
+    let params = params
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|param| parse_pair(param).map(|(name, kind)| json!({ "name": name, "value": kind })))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("command `{text}`: {e}"))?;
+    Ok(json!({ "name": name, "params": params }))
+}
+
+pub fn sensor_type(command: SensorTypeCommand, output: Output) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    match command {
+        SensorTypeCommand::Create {
+            name,
+            value,
+            unit,
+            media_type,
+            sampling_hz,
+            description,
+        } => {
+            let body = json!({ "name": name, "value": value, "unit": unit, "media_type": media_type,
+                "sampling_hz": sampling_hz, "description": description });
+            let created = api.post("/sensor-types", &body)?;
+            output.done(&created, format!("registered sensor type {name}"));
+        }
+        SensorTypeCommand::List => output.list(
+            &api.get("/sensor-types")?,
+            &[
+                ("NAME", "/name"),
+                ("VALUE", "/value"),
+                ("UNIT", "/unit"),
+                ("HZ", "/sampling_hz"),
+            ],
+        ),
+    }
+    Ok(())
+}
+
+pub fn controller_type(command: ControllerTypeCommand, output: Output) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    match command {
+        ControllerTypeCommand::Create {
+            name,
+            commands,
+            description,
+        } => {
+            let body = json!({ "name": name, "commands": commands, "description": description });
+            let created = api.post("/controller-types", &body)?;
+            output.done(&created, format!("registered controller type {name}"));
+        }
+        ControllerTypeCommand::List => {
+            let list = api.get("/controller-types")?;
+            let rows: Vec<Value> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    let commands: Vec<Value> = t["commands"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| c["name"].clone())
+                        .collect();
+                    json!({ "name": t["name"], "commands": commands })
+                })
+                .collect();
+            if output.json {
+                output.list(&list, &[]);
+            } else {
+                output.list(
+                    &Value::Array(rows),
+                    &[("NAME", "/name"), ("COMMANDS", "/commands")],
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `collection` is `sensors` or `controllers`.
+pub fn device(collection: &str, command: DeviceCommand, output: Output) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    match command {
+        DeviceCommand::Create {
+            name,
+            type_name,
+            site,
+            building,
+            room,
+            latitude,
+            longitude,
+            labels,
+            users,
+        } => {
+            let labels: Map<String, Value> = labels
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+            let body = json!({
+                "name": name, "type": type_name, "labels": labels, "users": users,
+                "location": { "site": site, "building": building, "room": room,
+                    "latitude": latitude, "longitude": longitude },
+            });
+            let created = api.post(&format!("/{collection}"), &body)?;
+            output.done(
+                &created,
+                format!(
+                    "registered {} {name} ({}) at {site}/{building}/{room}",
+                    collection.trim_end_matches('s'),
+                    created["id"].as_str().unwrap_or("?")
+                ),
+            );
+        }
+        DeviceCommand::List {
+            type_name,
+            site,
+            building,
+            room,
+            label,
+        } => {
+            let list = api.get(&format!(
+                "/{collection}{}",
+                query(&[
+                    ("type", type_name),
+                    ("site", site),
+                    ("building", building),
+                    ("room", room),
+                    ("label", label)
+                ])
+            ))?;
+            output.list(
+                &list,
+                &[
+                    ("ID", "/id"),
+                    ("NAME", "/name"),
+                    ("TYPE", "/type"),
+                    ("SITE", "/location/site"),
+                    ("BUILDING", "/location/building"),
+                    ("ROOM", "/location/room"),
+                    ("LABELS", "/labels"),
+                ],
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `?a=1&b=2` from the pairs that are set, percent-encoded.
+pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let set: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if set.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", set.join("&"))
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

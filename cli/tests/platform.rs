@@ -1,0 +1,305 @@
+//! The whole platform through the CLI: `trellis up`, then each role does its part with the real
+//! binary, as the README shows.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, SMART_CLASSROOM};
+
+const ADMIN_PASSWORD: &str = "admin-password";
+const PASSWORD: &str = "a-long-password";
+
+/// `trellis up` on a free port; killed when dropped.
+struct ControlPlane {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl ControlPlane {
+    fn start() -> ControlPlane {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
+            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting trellis up");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        // Keep reading, so the server never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let url = first
+            .trim()
+            .rsplit(' ')
+            .next()
+            .filter(|u| u.starts_with("http://"))
+            .unwrap_or_else(|| panic!("trellis up said: {first}"))
+            .to_string();
+        ControlPlane {
+            child,
+            url,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One person at their own terminal: their own saved login.
+struct Person {
+    home: PathBuf,
+}
+
+impl Person {
+    fn new(root: &Path, name: &str) -> Person {
+        Person {
+            home: root.join(name),
+        }
+    }
+
+    fn trellis(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_trellis"))
+            .args(args)
+            .env("TRELLIS_HOME", &self.home)
+            .output()
+            .expect("running trellis")
+    }
+
+    /// Runs a command that must succeed; returns what it printed.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.trellis(args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "trellis {}: {}{}",
+            args.join(" "),
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// Runs a command that must fail; returns its error.
+    fn refused(&self, args: &[&str]) -> String {
+        let output = self.trellis(args);
+        assert!(
+            !output.status.success(),
+            "trellis {} succeeded",
+            args.join(" ")
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    fn login(&self, url: &str, user: &str, password: &str) {
+        self.ok(&[
+            "login",
+            "--url",
+            url,
+            "--user",
+            user,
+            "--password",
+            password,
+        ]);
+    }
+}
+
+fn example(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn each_role_does_its_part_and_status_shows_the_deployment() {
+    let plane = ControlPlane::start();
+    let homes = tempfile::tempdir().unwrap();
+    let admin = Person::new(homes.path(), "admin");
+    admin.login(&plane.url, "admin", ADMIN_PASSWORD);
+    for (name, role) in [
+        ("carol", "platform-configurer"),
+        ("dana", "data-scientist"),
+        ("pat", "app-developer"),
+        ("eve", "end-user"),
+    ] {
+        admin.ok(&[
+            "user",
+            "create",
+            name,
+            "--role",
+            role,
+            "--password",
+            PASSWORD,
+        ]);
+    }
+    let person = |name: &str| {
+        let person = Person::new(homes.path(), name);
+        person.login(&plane.url, name, PASSWORD);
+        person
+    };
+    let (carol, dana, pat, eve) = (
+        person("carol"),
+        person("dana"),
+        person("pat"),
+        person("eve"),
+    );
+
+    // The configurer registers types and instances at two locations.
+    for (name, unit) in [
+        ("temperature", "°C"),
+        ("humidity", "%"),
+        ("occupancy", "people"),
+    ] {
+        carol.ok(&[
+            "sensor-type",
+            "create",
+            name,
+            "--unit",
+            unit,
+            "--sampling-hz",
+            "1",
+        ]);
+    }
+    for name in ["fan", "air-conditioner"] {
+        carol.ok(&[
+            "controller-type",
+            "create",
+            name,
+            "--command",
+            "on:level=number",
+            "--command",
+            "off",
+        ]);
+    }
+    for (site, room) in [("north", "room-1"), ("south", "room-2")] {
+        for kind in ["temperature", "humidity", "occupancy"] {
+            let name = format!("{site}-{kind}");
+            carol.ok(&[
+                "sensor",
+                "create",
+                &name,
+                "--type",
+                kind,
+                "--site",
+                site,
+                "--building",
+                "main",
+                "--room",
+                room,
+            ]);
+        }
+        for kind in ["fan", "air-conditioner"] {
+            let name = format!("{site}-{kind}");
+            carol.ok(&[
+                "controller",
+                "create",
+                &name,
+                "--type",
+                kind,
+                "--site",
+                site,
+                "--building",
+                "main",
+                "--room",
+                room,
+            ]);
+        }
+    }
+    let listed = carol.ok(&["sensor", "list", "--site", "south"]);
+    assert!(
+        listed.contains("south-humidity") && !listed.contains("north-"),
+        "{listed}"
+    );
+    let refused = eve.refused(&["sensor-type", "create", "light"]);
+    assert!(
+        refused.contains("not allowed") && refused.contains("end-user"),
+        "{refused}"
+    );
+
+    // The data scientist pushes digits (and comfort, which the classroom app asks).
+    let pushed = dana.ok(&[
+        "model",
+        "push",
+        &example("models/digits"),
+        "--contract",
+        DIGITS_CONTRACT,
+    ]);
+    assert!(pushed.contains("pushed model digits 1.0.0"), "{pushed}");
+    dana.ok(&[
+        "model",
+        "push",
+        &example("models/comfort"),
+        "--contract",
+        COMFORT_CONTRACT,
+    ]);
+    let missing = dana.refused(&["model", "push", &example("models/digits")]);
+    assert!(missing.contains("contract.wasm"), "{missing}");
+
+    // The app developer pushes the example app.
+    let pushed = pat.ok(&[
+        "app",
+        "push",
+        &example("apps/smart-classroom"),
+        "--component",
+        SMART_CLASSROOM,
+    ]);
+    assert!(pushed.contains("pushed app smart-classroom"), "{pushed}");
+
+    // The end user deploys it at one location, on a schedule.
+    let wrong = eve.refused(&[
+        "deploy",
+        "smart-classroom",
+        "--bind",
+        "temperature=north-humidity",
+        "--at",
+        "site=north",
+    ]);
+    assert!(
+        wrong.contains("no `temperature` instance called north-humidity"),
+        "{wrong}"
+    );
+    let deployed = eve.ok(&[
+        "deploy",
+        "smart-classroom",
+        "--at",
+        "site=north",
+        "--set",
+        "ac-setpoint=21",
+        "--cron",
+        "0 8 * * MON-FRI",
+        "--duration-minutes",
+        "480",
+    ]);
+    assert!(deployed.contains("deployed smart-classroom"), "{deployed}");
+
+    let status = eve.ok(&["status"]);
+    assert!(
+        status.contains("smart-classroom") && status.contains("pending"),
+        "{status}"
+    );
+    assert!(
+        status.contains("temperature=north-temperature@north/room-1"),
+        "{status}"
+    );
+    assert!(
+        !status.contains("south-"),
+        "bound outside the chosen site: {status}"
+    );
+    let json: Value = serde_json::from_str(&eve.ok(&["status", "--json"])).unwrap();
+    let deployments = json.as_array().unwrap();
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0]["config"]["ac-setpoint"], 21.0);
+    assert_eq!(deployments[0]["schedule"]["expression"], "0 8 * * MON-FRI");
+    assert_eq!(deployments[0]["bindings"].as_object().unwrap().len(), 5);
+}
