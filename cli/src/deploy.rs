@@ -212,9 +212,13 @@ pub fn status(output: Output) -> anyhow::Result<()> {
                     format!("{role}={}", bound.join("+"))
                 })
                 .collect();
+            let mut state = d["state"].as_str().unwrap_or("?").to_string();
+            if let Some(restarts) = d["restarts"].as_u64().filter(|r| *r > 0) {
+                state = format!("{state} ({restarts} restarts)");
+            }
             json!({ "id": d["id"], "app": format!("{} {}", d["app"].as_str().unwrap_or("?"), d["version"].as_str().unwrap_or("?")),
-                "owner": d["owner"], "state": d["state"], "schedule": describe_schedule(&d["schedule"]),
-                "bindings": bindings.join(" ") })
+                "owner": d["owner"], "state": state, "node": d["node"], "detail": d["detail"],
+                "schedule": describe_schedule(&d["schedule"]), "bindings": bindings.join(" ") })
         })
         .collect();
     output.list(
@@ -224,9 +228,39 @@ pub fn status(output: Output) -> anyhow::Result<()> {
             ("APP", "/app"),
             ("OWNER", "/owner"),
             ("STATE", "/state"),
+            ("NODE", "/node"),
             ("SCHEDULE", "/schedule"),
             ("BINDINGS", "/bindings"),
+            ("DETAIL", "/detail"),
         ],
     );
+    // Nodes, for those who may see them (configurers and admins).
+    if let Ok(nodes) = api.get("/nodes") {
+        println!();
+        let rows: Vec<Value> = nodes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| {
+                let metrics = &n["report"]["metrics"];
+                json!({ "name": n["name"], "state": n["state"], "last_seen": n["last_seen"],
+                    "instances": n["report"]["instances"].as_array().map_or(0, Vec::len),
+                    "cpu": metrics["cpu_percent"].as_f64().map(|c| format!("{c:.0}%")),
+                    "memory": metrics["memory_used_mb"].as_f64().zip(metrics["memory_total_mb"].as_f64())
+                        .map(|(u, t)| format!("{u:.0}/{t:.0} MB")) })
+            })
+            .collect();
+        output.list(
+            &Value::Array(rows),
+            &[
+                ("NODE", "/name"),
+                ("STATE", "/state"),
+                ("INSTANCES", "/instances"),
+                ("CPU", "/cpu"),
+                ("MEMORY", "/memory"),
+                ("LAST SEEN", "/last_seen"),
+            ],
+        );
+    }
     Ok(())
 }

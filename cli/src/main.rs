@@ -4,6 +4,7 @@ mod client;
 mod console;
 mod deploy;
 mod login;
+mod node;
 mod output;
 mod push;
 mod readings;
@@ -37,6 +38,9 @@ enum Command {
     Run(run::RunArgs),
     /// Start the control plane on this machine (SQLite and local files; nothing else needed).
     Up(up::UpArgs),
+    /// Run a node daemon that runs what the control plane assigns it (`trellis node join`
+    /// registers a node and prints how a VM joins).
+    Node(node::NodeArgs),
     /// Log in to a control plane; later commands use the saved session.
     Login(login::LoginArgs),
     /// Users (admins).
@@ -72,6 +76,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Up(args) => up::up(args),
+        Command::Node(args) => node::node(args),
         Command::Login(args) => login::login(args),
         Command::User(command) => login::user(command, output),
         Command::SensorType(command) => registry::sensor_type(command, output),

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use trellis_control::{Application, Settings};
 
@@ -24,6 +25,19 @@ pub struct UpArgs {
     /// Largest upload accepted, in MiB.
     #[arg(long, default_value_t = 64)]
     max_upload_mb: usize,
+    /// Local nodes: one runs in this process, the rest as `trellis node` processes (0: none;
+    /// nodes on other machines join with `trellis node join`).
+    #[arg(long, default_value_t = 1)]
+    nodes: u32,
+    /// How often nodes report, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    heartbeat_ms: u64,
+    /// Heartbeats a node may miss before its instances move elsewhere.
+    #[arg(long, default_value_t = 3)]
+    missed_heartbeats: u32,
+    /// How often each running app's `on-tick` is called on the local nodes, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    tick_ms: u64,
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -34,6 +48,10 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     settings.admin_password = args.admin_password;
     settings.max_upload_bytes = args.max_upload_mb << 20;
+    settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
+    settings.missed_heartbeats = args.missed_heartbeats;
+    let data_dir = settings.data_dir.clone();
+    let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = Application::build(settings.clone()).await?;
@@ -51,12 +69,57 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 println!("  first admin: `{}` with the password you set", admin.name);
             }
         }
+        let mut children = LocalNodes(Vec::new());
+        for i in 1..=args.nodes {
+            let name = format!("local-{i}");
+            let token = app.issue_node_token(&name).await?;
+            let config = trellis_node::NodeConfig {
+                control_plane: url.clone(),
+                token,
+                data_dir: data_dir.join("nodes").join(&name),
+                tick,
+            };
+            if i == 1 {
+                println!("  node {name}: in this process");
+                tokio::spawn(async move {
+                    if let Err(e) = trellis_node::run(config).await {
+                        eprintln!("the embedded node stopped: {e:#}");
+                    }
+                });
+            } else {
+                let child = std::process::Command::new(std::env::current_exe()?)
+                    .arg("node")
+                    .arg("--control-plane")
+                    .arg(&config.control_plane)
+                    .arg("--data-dir")
+                    .arg(&config.data_dir)
+                    .arg("--tick-ms")
+                    .arg(args.tick_ms.to_string())
+                    .env("TRELLIS_NODE_TOKEN", &config.token)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()?;
+                println!("  node {name}: process {}", child.id());
+                children.0.push(child);
+            }
+        }
         tokio::select! {
             served = app.run_until_stopped() => served?,
             _ = tokio::signal::ctrl_c() => println!("stopping"),
         }
         anyhow::Ok(())
     })
+}
+
+/// The node processes `trellis up` started, stopped with it.
+struct LocalNodes(Vec<std::process::Child>);
+
+impl Drop for LocalNodes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// A database URL without its password, for printing.

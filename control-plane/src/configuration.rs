@@ -23,6 +23,12 @@ pub struct Settings {
     /// ONNX Runtime's library for validating and serving models; `None` reads `ORT_DYLIB_PATH`,
     /// else models run in tract.
     pub onnx_runtime_library: Option<PathBuf>,
+    /// How often nodes report.
+    pub heartbeat_interval: Duration,
+    /// Heartbeats a node may miss before it is marked down and its instances move.
+    pub missed_heartbeats: u32,
+    /// How often desired and actual state are compared.
+    pub reconcile_interval: Duration,
 }
 
 impl Settings {
@@ -36,6 +42,9 @@ impl Settings {
             max_upload_bytes: 64 << 20,
             session_ttl: Duration::from_secs(12 * 3600),
             onnx_runtime_library: None,
+            heartbeat_interval: Duration::from_secs(2),
+            missed_heartbeats: 3,
+            reconcile_interval: Duration::from_millis(500),
         }
     }
 }

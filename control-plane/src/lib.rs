@@ -13,6 +13,8 @@ mod db;
 mod error;
 mod ids;
 mod openapi;
+pub mod placement;
+mod reconciler;
 mod routes;
 pub mod schedule;
 pub mod startup;

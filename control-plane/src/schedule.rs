@@ -56,6 +56,47 @@ impl Schedule {
             }
         }
     }
+
+    /// Whether a deployment made at `created` should be running at `now`.
+    pub fn is_active(&self, created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        match self {
+            Schedule::Now => true,
+            Schedule::Window { start, end } => *start <= now && now < *end,
+            Schedule::Cron {
+                expression,
+                duration_minutes,
+                count,
+            } => {
+                let Ok(cron) = parse_cron(expression) else {
+                    return false;
+                };
+                let duration = chrono::Duration::minutes(i64::from(*duration_minutes));
+                match count {
+                    // Walk the first `count` occurrences since the deployment was made.
+                    Some(count) => {
+                        let mut from = created;
+                        for _ in 0..*count {
+                            let Ok(start) = cron.find_next_occurrence(&from, true) else {
+                                return false;
+                            };
+                            if start > now {
+                                return false;
+                            }
+                            if now < start + duration {
+                                return true;
+                            }
+                            from = start + chrono::Duration::seconds(1);
+                        }
+                        false
+                    }
+                    // The one occurrence that could cover `now` starts within `duration` of it.
+                    None => cron
+                        .find_next_occurrence(&created.max(now - duration), true)
+                        .is_ok_and(|start| start <= now && now < start + duration),
+                }
+            }
+        }
+    }
 }
 
 /// Parses a five-field cron expression.
@@ -89,6 +130,40 @@ mod tests {
             ),
             Ok(Schedule::Cron { count: Some(5), .. })
         ));
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn windows_and_recurrences_are_active_only_inside_them() {
+        let created = at("2026-11-30T00:00:00Z");
+        let window = parse(
+            r#"{"kind":"window","start":"2026-12-01T08:00:00Z","end":"2026-12-01T10:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(!window.is_active(created, at("2026-12-01T07:59:59Z")));
+        assert!(window.is_active(created, at("2026-12-01T08:00:00Z")));
+        assert!(!window.is_active(created, at("2026-12-01T10:00:00Z")));
+
+        // Weekdays 08:00 for 90 minutes; 2026-12-05 is a Saturday.
+        let weekdays =
+            parse(r#"{"kind":"cron","expression":"0 8 * * MON-FRI","duration-minutes":90}"#)
+                .unwrap();
+        assert!(weekdays.is_active(created, at("2026-12-01T09:29:00Z")));
+        assert!(!weekdays.is_active(created, at("2026-12-01T09:30:00Z")));
+        assert!(!weekdays.is_active(created, at("2026-12-01T07:59:00Z")));
+        assert!(!weekdays.is_active(created, at("2026-12-05T08:30:00Z")));
+
+        // Twice only: the third morning is not covered.
+        let twice =
+            parse(r#"{"kind":"cron","expression":"0 8 * * *","duration-minutes":60,"count":2}"#)
+                .unwrap();
+        assert!(twice.is_active(created, at("2026-11-30T08:10:00Z")));
+        assert!(twice.is_active(created, at("2026-12-01T08:10:00Z")));
+        assert!(!twice.is_active(created, at("2026-12-02T08:10:00Z")));
+        assert!(Schedule::Now.is_active(created, created));
     }
 
     #[test]

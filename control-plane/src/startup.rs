@@ -54,6 +54,7 @@ impl Application {
             host: Arc::new(host),
             pipelines: Arc::new(Mutex::new(HashMap::new())),
             settings: Arc::new(settings.clone()),
+            assignments: Arc::new(tokio::sync::watch::channel(0).0),
         };
         let first_admin = ensure_first_admin(&state).await?;
         let router = router(state.clone());
@@ -78,9 +79,20 @@ impl Application {
         self.state.db.clone()
     }
 
-    /// Serves until the process ends.
+    /// Registers a node called `name` (or keeps the one there is) and gives it a fresh token,
+    /// for the nodes `trellis up` starts itself.
+    pub async fn issue_node_token(&self, name: &str) -> anyhow::Result<String> {
+        crate::routes::issue_node_token(&self.state, name)
+            .await
+            .map_err(|e| anyhow::anyhow!("registering node {name}: {}", e.message))
+    }
+
+    /// Serves, and reconciles desired with actual state, until the process ends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).await
+        let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
+        let served = axum::serve(self.listener, self.router).await;
+        reconciler.abort();
+        served
     }
 }
 

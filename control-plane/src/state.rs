@@ -23,4 +23,7 @@ pub struct AppState {
     /// Loaded model pipelines by (name, version), shared by concurrent predictions.
     pub pipelines: Arc<Mutex<PipelineCache>>,
     pub settings: Arc<Settings>,
+    /// The assignments' generation: bumped whenever any node's assignments change, so nodes
+    /// waiting on `GET /node/assignments` answer at once.
+    pub assignments: Arc<tokio::sync::watch::Sender<u64>>,
 }

@@ -8,4 +8,4 @@ mod session;
 
 pub use password::{hash_password, verify_password};
 pub use roles::Role;
-pub use session::{Caller, create_session, end_session};
+pub use session::{Caller, create_session, end_session, token_hash};

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::Role::{self, *};
-use super::session::find_caller;
+use super::session::{find_caller, token_hash};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +20,8 @@ pub enum Access {
     Authenticated,
     /// Admins and these roles.
     Roles(&'static [Role]),
+    /// Node daemons, with the token their node was registered with.
+    Node,
 }
 
 impl Access {
@@ -28,6 +30,7 @@ impl Access {
         match self {
             Access::Public | Access::Authenticated => true,
             Access::Roles(roles) => role == Admin || roles.contains(&role),
+            Access::Node => false,
         }
     }
 }
@@ -71,6 +74,9 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         "/api/v1/artifacts/{sha256}",
         Access::Roles(&[PlatformConfigurer, DataScientist, AppDeveloper]),
     ),
+    ("POST", "/api/v1/node/heartbeat", Access::Node),
+    ("GET", "/api/v1/node/assignments", Access::Node),
+    ("GET", "/api/v1/node/artifacts/{sha256}", Access::Node),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
 ];
@@ -81,6 +87,13 @@ pub fn access(method: &str, path: &str) -> Option<Access> {
         .iter()
         .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, access)| *access)
+}
+
+/// The node daemon a request comes from.
+#[derive(Clone, Debug)]
+pub struct NodeCaller {
+    pub id: String,
+    pub name: String,
 }
 
 /// The bearer token a request carried, kept for handlers such as logout.
@@ -117,6 +130,21 @@ pub async fn authorize(
         return ApiError::unauthorized("log in first: send `Authorization: Bearer <token>`")
             .into_response();
     };
+    if access == Access::Node {
+        let node: Result<Option<(String, String)>, _> =
+            sqlx::query_as("SELECT id, name FROM nodes WHERE token_hash = $1")
+                .bind(token_hash(&token))
+                .fetch_optional(&state.db)
+                .await;
+        match node {
+            Ok(Some((id, name))) => {
+                request.extensions_mut().insert(NodeCaller { id, name });
+                return next.run(request).await;
+            }
+            Ok(None) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
     let caller = match find_caller(&state.db, &token).await {
         Ok(Some(caller)) => caller,
         Ok(None) => {

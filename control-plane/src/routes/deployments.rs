@@ -48,8 +48,15 @@ pub struct Deployment {
     #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
     pub schedule: Schedule,
-    /// `pending` until a node runs it.
+    /// `pending` (no node can take it yet), `placed`, `running`, `restarting`, `failed` or
+    /// `stopped` (outside its schedule).
     pub state: String,
+    /// The node it is placed on.
+    pub node: Option<String>,
+    /// Why it is in its state: the app's last error, or what placement found.
+    pub detail: String,
+    /// Restarts since it was placed.
+    pub restarts: i64,
     pub created_at: String,
 }
 
@@ -90,6 +97,9 @@ pub async fn create(
         config,
         schedule: new.schedule,
         state: "pending".into(),
+        node: None,
+        detail: String::new(),
+        restarts: 0,
         created_at: String::new(),
     };
     let created_at = now_ms();
@@ -235,6 +245,14 @@ async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
     for (role, device) in rows {
         bindings.entry(role).or_default().push(device);
     }
+    let instance: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT i.state, i.detail, i.restarts, n.name FROM instances i \
+         LEFT JOIN nodes n ON n.id = i.node_id WHERE i.deployment_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&state.db)
+    .await?;
+    let (status, detail, restarts, node) = instance.unwrap_or((status, String::new(), 0, None));
     Ok(Deployment {
         id,
         app,
@@ -244,6 +262,9 @@ async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
         config: serde_json::from_str(&config).map_err(ApiError::internal)?,
         schedule: serde_json::from_str(&schedule).map_err(ApiError::internal)?,
         state: status,
+        node,
+        detail,
+        restarts,
         created_at: rfc3339(created_at),
     })
 }

@@ -8,10 +8,12 @@ mod deployments;
 mod devices;
 mod models;
 mod names;
+pub(crate) mod node_api;
 mod nodes;
 mod types;
 mod users;
 
+pub use nodes::issue_node_token;
 pub use users::insert_user;
 
 use axum::Router;
@@ -50,7 +52,10 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(apps::versions))
         .routes(routes!(deployments::list, deployments::create))
         .routes(routes!(deployments::get))
-        .routes(routes!(artifacts::download));
+        .routes(routes!(artifacts::download))
+        .routes(routes!(node_api::heartbeat))
+        .routes(routes!(node_api::assignments))
+        .routes(routes!(node_api::artifact));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         .split_for_parts()

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 
 use super::names::check_name;
 use super::types::exists;
+use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::{new_id, now_ms, rfc3339};
+use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -28,34 +29,55 @@ pub struct Node {
     pub id: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    /// `registered` until the node's daemon first reports.
+    /// `registered` until the node's daemon first reports, then `up` or `down`.
     pub state: String,
     pub created_at: String,
+    /// When it last reported.
+    pub last_seen: Option<String>,
+    /// Its last heartbeat: metrics and the instances it runs.
+    #[schema(value_type = Object)]
+    pub report: Option<serde_json::Value>,
+    /// The node daemon's credential (`trellis node --token`), shown once, at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// List nodes.
 #[utoipa::path(get, path = "/nodes", tag = "nodes", security(("token" = [])),
     responses((status = 200, body = Vec<Node>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Node>>> {
-    let rows: Vec<(String, String, String, String, i64)> =
-        sqlx::query_as("SELECT id, name, labels, state, created_at FROM nodes ORDER BY name")
-            .fetch_all(&state.db)
-            .await?;
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, labels, state, created_at, last_seen, report FROM nodes ORDER BY name",
+    )
+    .fetch_all(&state.db)
+    .await?;
     rows.into_iter()
-        .map(|(id, name, labels, state, created_at)| {
+        .map(|(id, name, labels, state, created_at, last_seen, report)| {
             Ok(Node {
                 id,
                 name,
                 labels: serde_json::from_str(&labels).map_err(ApiError::internal)?,
                 state,
                 created_at: rfc3339(created_at),
+                last_seen: last_seen.map(rfc3339),
+                report: report.and_then(|r| serde_json::from_str(&r).ok()),
+                token: None,
             })
         })
         .collect::<ApiResult<_>>()
         .map(Json)
 }
 
-/// Register a node.
+/// Register a node; the answer carries its daemon's token, once.
 #[utoipa::path(post, path = "/nodes", tag = "nodes", security(("token" = [])), request_body = NewNode,
     responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
@@ -65,14 +87,16 @@ pub async fn create(
     check_name("name", &new.name)?;
     let id = new_id("node");
     let created_at = now_ms();
+    let token = random_hex(32);
     sqlx::query(
-        "INSERT INTO nodes (id, name, labels, state, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO nodes (id, name, labels, state, created_at, token_hash) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
     .bind(&new.name)
     .bind(serde_json::to_string(&new.labels).map_err(ApiError::internal)?)
     .bind("registered")
     .bind(created_at)
+    .bind(token_hash(&token))
     .execute(&state.db)
     .await
     .map_err(|e| exists(e, "node", &new.name))?;
@@ -84,6 +108,32 @@ pub async fn create(
             labels: new.labels,
             state: "registered".into(),
             created_at: rfc3339(created_at),
+            last_seen: None,
+            report: None,
+            token: Some(token),
         }),
     ))
+}
+
+/// Gives node `name` a fresh token, registering it first if it is new.
+pub async fn issue_node_token(state: &AppState, name: &str) -> ApiResult<String> {
+    check_name("name", name)?;
+    let token = random_hex(32);
+    let updated = sqlx::query("UPDATE nodes SET token_hash = $1 WHERE name = $2")
+        .bind(token_hash(&token))
+        .bind(name)
+        .execute(&state.db)
+        .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query(
+            "INSERT INTO nodes (id, name, labels, state, created_at, token_hash) VALUES ($1, $2, '{}', 'registered', $3, $4)",
+        )
+        .bind(new_id("node"))
+        .bind(name)
+        .bind(now_ms())
+        .bind(token_hash(&token))
+        .execute(&state.db)
+        .await?;
+    }
+    Ok(token)
 }

@@ -10,7 +10,8 @@ use trellis_control::{Application, Settings};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
 
 /// Who may call what, as the product defines it: A admin, C platform configurer, D data
-/// scientist, P app developer, E end user; `*` anyone, logged in or not.
+/// scientist, P app developer, E end user; `*` anyone, logged in or not; empty: node daemons
+/// only (with their node token).
 const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/auth/login", "*"),
     ("POST", "/api/v1/auth/logout", "ACDPE"),
@@ -42,6 +43,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/deployments", "AE"),
     ("GET", "/api/v1/deployments/{id}", "ACDPE"),
     ("GET", "/api/v1/artifacts/{sha256}", "ACDP"),
+    ("POST", "/api/v1/node/heartbeat", ""),
+    ("GET", "/api/v1/node/assignments", ""),
+    ("GET", "/api/v1/node/artifacts/{sha256}", ""),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
 ];
@@ -56,8 +60,46 @@ const ROLES: [(char, &str); 5] = [
 
 on_both_databases!(
     every_endpoint_admits_exactly_its_roles,
-    sessions_start_and_end
+    sessions_start_and_end,
+    node_tokens_open_node_endpoints_only,
 );
+
+async fn node_tokens_open_node_endpoints_only(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let configurer = app.user("carol", "platform-configurer").await;
+    let (status, node) = app
+        .post("/nodes", &configurer, json!({ "name": "vm-1" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{node}");
+    let token = node["token"]
+        .as_str()
+        .expect("a new node's token")
+        .to_string();
+    let (_, listed) = app.get("/nodes", &configurer).await;
+    assert!(
+        listed[0].get("token").is_none(),
+        "the token is shown once: {listed}"
+    );
+
+    let report = json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
+        "memory_total_mb": 1000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] });
+    let (status, answer) = app.post("/node/heartbeat", &token, report).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, assignments) = app.get("/node/assignments", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(assignments["instances"], json!([]));
+    let (status, _) = app.get("/sensors", &token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a node token is not a login"
+    );
+    let (_, listed) = app.get("/nodes", &configurer).await;
+    assert_eq!(listed[0]["report"]["metrics"]["performance"], 10.0);
+    assert!(listed[0]["last_seen"].is_string());
+}
 
 #[test]
 fn the_policy_table_and_the_documented_routes_are_the_matrix() {

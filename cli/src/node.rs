@@ -1,0 +1,91 @@
+//! `trellis node`: run a node daemon, or (`trellis node join`) register a node and print what
+//! its machine needs to join.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::{Map, Value, json};
+
+use crate::client::Api;
+use crate::registry::parse_pair;
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodeArgs {
+    #[command(subcommand)]
+    command: Option<NodeCommand>,
+    /// The control plane, e.g. http://10.0.0.1:7878.
+    #[arg(long, env = "TRELLIS_CONTROL_PLANE")]
+    control_plane: Option<String>,
+    /// The node's token, from `trellis node join` (or its registration).
+    #[arg(long, env = "TRELLIS_NODE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Where the node keeps fetched and compiled components.
+    #[arg(long, default_value = "trellis-node")]
+    data_dir: PathBuf,
+    /// How often each running app's `on-tick` is called, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    tick_ms: u64,
+}
+
+#[derive(clap::Subcommand)]
+enum NodeCommand {
+    /// Register a node (as a platform configurer) and print the command and systemd unit that
+    /// make a VM run it.
+    Join {
+        name: String,
+        /// A label placement can match, `key=value` (repeatable).
+        #[arg(long = "label", value_parser = parse_pair)]
+        labels: Vec<(String, String)>,
+    },
+}
+
+pub fn node(args: NodeArgs) -> anyhow::Result<()> {
+    if let Some(NodeCommand::Join { name, labels }) = args.command {
+        return join(&name, labels);
+    }
+    let control_plane = args
+        .control_plane
+        .context("--control-plane URL is needed (or `trellis node join` to get one)")?;
+    let token = args
+        .token
+        .context("--token is needed: `trellis node join NAME` registers a node and prints it")?;
+    run_daemon(trellis_node::NodeConfig {
+        control_plane,
+        token,
+        data_dir: args.data_dir,
+        tick: Duration::from_millis(args.tick_ms),
+    })
+}
+
+/// Runs a node daemon in this process until it ends.
+pub fn run_daemon(config: trellis_node::NodeConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    println!("node daemon for {}", config.control_plane);
+    runtime.block_on(trellis_node::run(config))
+}
+
+fn join(name: &str, labels: Vec<(String, String)>) -> anyhow::Result<()> {
+    let api = Api::from_saved_login()?;
+    let labels: Map<String, Value> = labels
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let node = api.post("/nodes", &json!({ "name": name, "labels": labels }))?;
+    let token = node["token"].as_str().unwrap_or_default();
+    let url = &api.session.url;
+    println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
+    println!(
+        "  trellis node --control-plane {url} --token {token} --data-dir /var/lib/trellis-node\n"
+    );
+    println!("or as a service, /etc/systemd/system/trellis-node.service:\n");
+    println!(
+        "[Unit]\nDescription=Trellis node daemon\nAfter=network-online.target\nWants=network-online.target\n\n\
+         [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n\
+         ExecStart=/usr/local/bin/trellis node --data-dir /var/lib/trellis-node\n\
+         Restart=always\nRestartSec=2\n\n[Install]\nWantedBy=multi-user.target\n"
+    );
+    println!("then: systemctl daemon-reload && systemctl enable --now trellis-node");
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The reconciler: compares desired state (deployments whose schedule is active now) with actual
+//! state (live nodes and what runs where) and assigns, moves and stops instances until they
+//! match. Everything it decides is written to the database, so a restarted control plane picks
+//! up where it left off, and nodes only ever receive their whole assignment set.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+use trellis_host::manifest::AppManifest;
+
+use crate::ids::now_ms;
+use crate::placement::{self, Needs, NodeLoad};
+use crate::routes::node_api::NodeReport;
+use crate::schedule::Schedule;
+use crate::state::AppState;
+
+/// Runs [`reconcile`] every `reconcile_interval` until the process ends.
+pub async fn run(state: AppState) {
+    let mut tick = tokio::time::interval(state.settings.reconcile_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match reconcile(&state).await {
+            Ok(true) => {
+                state.assignments.send_modify(|generation| *generation += 1);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("reconciling: {e}"),
+        }
+    }
+}
+
+struct Node {
+    id: String,
+    state: String,
+    live: bool,
+    load: NodeLoad,
+}
+
+struct Instance {
+    node: Option<String>,
+    state: String,
+    detail: String,
+}
+
+/// One round; true if any assignment changed.
+pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
+    let db = &state.db;
+    let now = now_ms();
+    let horizon = state.settings.heartbeat_interval.as_millis() as i64
+        * i64::from(state.settings.missed_heartbeats);
+
+    let mut nodes = load_nodes(db, now, horizon).await?;
+    for node in &nodes {
+        let wanted = match (node.live, node.state.as_str()) {
+            (true, _) => "up",
+            (false, "registered") => "registered",
+            (false, _) => "down",
+        };
+        if node.state != wanted {
+            tracing::info!("node {} is {wanted}", node.load.name);
+            sqlx::query("UPDATE nodes SET state = $1 WHERE id = $2")
+                .bind(wanted)
+                .bind(&node.id)
+                .execute(db)
+                .await?;
+        }
+    }
+    let mut instances = load_instances(db).await?;
+    for instance in instances.values() {
+        if let Some(node) = nodes
+            .iter_mut()
+            .find(|n| Some(&n.id) == instance.node.as_ref())
+        {
+            node.load.instances += 1;
+        }
+    }
+    let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].live).collect();
+
+    let deployments: Vec<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT d.id, d.schedule, d.created_at, a.manifest FROM deployments d \
+         JOIN apps a ON a.name = d.app_name AND a.version = d.app_version ORDER BY d.created_at, d.id",
+    )
+    .fetch_all(db)
+    .await?;
+    let now_utc = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
+    let mut changed = false;
+    for (id, schedule, created_at, manifest) in deployments {
+        let desired = serde_json::from_str::<Schedule>(&schedule).is_ok_and(|s| {
+            s.is_active(
+                DateTime::<Utc>::from_timestamp_millis(created_at).unwrap_or_default(),
+                now_utc,
+            )
+        });
+        let current = instances.remove(&id);
+        let on_live_node = current
+            .as_ref()
+            .and_then(|i| i.node.as_ref())
+            .is_some_and(|n| nodes.iter().any(|node| &node.id == n && node.live));
+        let (node, next_state, detail) = if !desired {
+            (None, "stopped", "outside its schedule".to_string())
+        } else if on_live_node {
+            continue;
+        } else {
+            let needs = needs(&manifest);
+            let loads: Vec<NodeLoad> = live.iter().map(|&i| nodes[i].load.clone()).collect();
+            match placement::choose(&loads, &needs) {
+                Some(choice) => {
+                    let node = &mut nodes[live[choice]];
+                    node.load.instances += 1;
+                    let detail = match current.as_ref().and_then(|i| i.node.as_ref()) {
+                        Some(_) => "moved from a node that stopped reporting".to_string(),
+                        None => String::new(),
+                    };
+                    (Some(node.id.clone()), "placed", detail)
+                }
+                None => (
+                    None,
+                    "pending",
+                    "no live node can take it (memory, labels or temperature)".to_string(),
+                ),
+            }
+        };
+        // Unplaced and already saying why: nothing to write.
+        let unchanged = current.as_ref().is_some_and(|i| {
+            i.node.is_none() && node.is_none() && i.state == next_state && i.detail == detail
+        });
+        if unchanged {
+            continue;
+        }
+        if current.as_ref().and_then(|i| i.node.as_ref()) != node.as_ref() {
+            changed = true;
+        }
+        upsert(
+            db,
+            &id,
+            node.as_deref(),
+            next_state,
+            &detail,
+            now,
+            current.is_none(),
+        )
+        .await?;
+    }
+    Ok(changed)
+}
+
+async fn load_nodes(db: &AnyPool, now: i64, horizon: i64) -> sqlx::Result<Vec<Node>> {
+    type Row = (String, String, String, String, Option<i64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, labels, state, last_seen, report FROM nodes ORDER BY name",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, labels, state, last_seen, report)| {
+            let report: NodeReport = report
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default();
+            let metrics = report.metrics;
+            Node {
+                id,
+                state,
+                live: last_seen.is_some_and(|seen| now - seen <= horizon),
+                load: NodeLoad {
+                    name,
+                    labels: serde_json::from_str(&labels).unwrap_or_default(),
+                    cpu_percent: metrics.cpu_percent,
+                    memory_free_mb: metrics.memory_total_mb - metrics.memory_used_mb,
+                    memory_total_mb: metrics.memory_total_mb,
+                    temperature_c: metrics.temperature_c,
+                    performance: metrics.performance,
+                    instances: 0,
+                },
+            }
+        })
+        .collect())
+}
+
+async fn load_instances(db: &AnyPool) -> sqlx::Result<HashMap<String, Instance>> {
+    let rows: Vec<(String, Option<String>, String, String)> =
+        sqlx::query_as("SELECT deployment_id, node_id, state, detail FROM instances")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, node, state, detail)| {
+            (
+                id,
+                Instance {
+                    node,
+                    state,
+                    detail,
+                },
+            )
+        })
+        .collect())
+}
+
+/// What an instance of the app needs of its node, from its manifest.
+fn needs(manifest: &str) -> Needs {
+    let manifest = AppManifest::parse(manifest).ok();
+    Needs {
+        memory_mb: manifest
+            .as_ref()
+            .and_then(|m| m.resources.memory_mb)
+            .map_or(0.0, f64::from),
+        labels: BTreeMap::new(),
+    }
+}
+
+async fn upsert(
+    db: &AnyPool,
+    deployment: &str,
+    node: Option<&str>,
+    state: &str,
+    detail: &str,
+    now: i64,
+    new: bool,
+) -> sqlx::Result<()> {
+    let sql = if new {
+        "INSERT INTO instances (node_id, state, detail, updated_at, deployment_id, restarts) \
+         VALUES ($1, $2, $3, $4, $5, 0)"
+    } else {
+        "UPDATE instances SET node_id = $1, state = $2, detail = $3, updated_at = $4, restarts = 0 \
+         WHERE deployment_id = $5"
+    };
+    sqlx::query(sql)
+        .bind(node)
+        .bind(state)
+        .bind(detail)
+        .bind(now)
+        .bind(deployment)
+        .execute(db)
+        .await?;
+    Ok(())
+}

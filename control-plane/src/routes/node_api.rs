@@ -1,0 +1,185 @@
+//! What node daemons call, with their node token: heartbeats (metrics and instance states),
+//! their assignments (long-polled), and artifacts by hash.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::policy::NodeCaller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ids::now_ms;
+use crate::state::AppState;
+
+/// How long an assignments request waits for a change before answering anyway.
+const LONG_POLL: Duration = Duration::from_secs(20);
+
+/// A node's measurements.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct Metrics {
+    pub cpu_percent: f64,
+    pub memory_used_mb: f64,
+    pub memory_total_mb: f64,
+    pub load_1m: f64,
+    pub temperature_c: Option<f64>,
+    /// The start-up benchmark's figure (higher is faster).
+    pub performance: f64,
+}
+
+/// What a node says of one instance it runs.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct InstanceReport {
+    pub deployment: String,
+    /// `running`, `restarting` or `failed`.
+    pub state: String,
+    /// The last error, for `restarting` and `failed`.
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+/// A heartbeat.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct NodeReport {
+    pub metrics: Metrics,
+    pub instances: Vec<InstanceReport>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HeartbeatAnswer {
+    /// How often the control plane expects a heartbeat.
+    pub heartbeat_ms: u64,
+}
+
+/// Report the node's metrics and the state of its instances.
+#[utoipa::path(post, path = "/node/heartbeat", tag = "nodes", security(("token" = [])),
+    request_body = NodeReport,
+    responses((status = 200, body = HeartbeatAnswer), (status = 401, body = ErrorBody)))]
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Extension(node): Extension<NodeCaller>,
+    Json(report): Json<NodeReport>,
+) -> ApiResult<Json<HeartbeatAnswer>> {
+    let now = now_ms();
+    let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
+    sqlx::query("UPDATE nodes SET last_seen = $1, report = $2, state = 'up' WHERE id = $3")
+        .bind(now)
+        .bind(text)
+        .bind(&node.id)
+        .execute(&state.db)
+        .await?;
+    for instance in &report.instances {
+        // Only what is still assigned to this node: a late word from a node that lost an
+        // instance must not overwrite its new node's.
+        sqlx::query(
+            "UPDATE instances SET state = $1, detail = $2, restarts = $3, updated_at = $4 \
+             WHERE deployment_id = $5 AND node_id = $6",
+        )
+        .bind(&instance.state)
+        .bind(&instance.detail)
+        .bind(i64::from(instance.restarts))
+        .bind(now)
+        .bind(&instance.deployment)
+        .bind(&node.id)
+        .execute(&state.db)
+        .await?;
+    }
+    Ok(Json(HeartbeatAnswer {
+        heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Since {
+    /// The generation the node already has; the answer waits (up to 20 s) for a newer one.
+    #[serde(default)]
+    pub after: Option<u64>,
+}
+
+/// One instance a node should run.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub deployment: String,
+    pub app: String,
+    pub version: String,
+    pub component_sha256: String,
+    /// The app's manifest (`trellis.toml`).
+    pub manifest: String,
+    /// Parameter values, defaults filled in.
+    #[schema(value_type = Object)]
+    pub config: BTreeMap<String, serde_json::Value>,
+}
+
+/// Everything a node should run now. Always the whole set, so applying it twice changes nothing.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Assignments {
+    pub generation: u64,
+    pub instances: Vec<Assignment>,
+}
+
+/// The node's assignments; with `after`, waits until they may have changed.
+#[utoipa::path(get, path = "/node/assignments", tag = "nodes", security(("token" = [])),
+    params(Since),
+    responses((status = 200, body = Assignments), (status = 401, body = ErrorBody)))]
+pub async fn assignments(
+    State(state): State<AppState>,
+    Extension(node): Extension<NodeCaller>,
+    Query(since): Query<Since>,
+) -> ApiResult<Json<Assignments>> {
+    let mut changes = state.assignments.subscribe();
+    if since.after == Some(*changes.borrow_and_update()) {
+        let _ = tokio::time::timeout(LONG_POLL, changes.changed()).await;
+    }
+    let generation = *changes.borrow();
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT d.id, d.app_name, d.app_version, a.component_sha256, a.manifest, d.config \
+         FROM instances i JOIN deployments d ON d.id = i.deployment_id \
+         JOIN apps a ON a.name = d.app_name AND a.version = d.app_version \
+         WHERE i.node_id = $1 ORDER BY d.id",
+    )
+    .bind(&node.id)
+    .fetch_all(&state.db)
+    .await?;
+    let instances = rows
+        .into_iter()
+        .map(
+            |(deployment, app, version, component_sha256, manifest, config)| {
+                Ok(Assignment {
+                    deployment,
+                    app,
+                    version,
+                    component_sha256,
+                    manifest,
+                    config: serde_json::from_str(&config).map_err(ApiError::internal)?,
+                })
+            },
+        )
+        .collect::<ApiResult<_>>()?;
+    Ok(Json(Assignments {
+        generation,
+        instances,
+    }))
+}
+
+/// An artifact by its SHA-256, for the node's cache.
+#[utoipa::path(get, path = "/node/artifacts/{sha256}", tag = "nodes", security(("token" = [])),
+    params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, body = ErrorBody)))]
+pub async fn artifact(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = state
+        .artifacts
+        .read(&sha256)?
+        .ok_or_else(|| ApiError::not_found(format!("no artifact `{sha256}`")))?;
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes))
+}

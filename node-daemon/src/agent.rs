@@ -1,0 +1,191 @@
+//! The daemon's two loops: heartbeats out, assignments in. Neither ever gives up: while the
+//! control plane is away the instances keep running, and both loops catch up when it returns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use trellis_host::{Host, HostConfig};
+
+use crate::NodeConfig;
+use crate::artifacts::ArtifactCache;
+use crate::metrics::Probe;
+use crate::protocol::{Assignments, HeartbeatAnswer, NodeReport};
+use crate::supervisor::Supervisor;
+
+/// The wait before trying the control plane again.
+const RETRY: Duration = Duration::from_secs(1);
+
+struct Agent {
+    config: NodeConfig,
+    client: reqwest::Client,
+    supervisor: Arc<Mutex<Supervisor>>,
+    cache: ArtifactCache,
+    heartbeat_ms: AtomicU64,
+}
+
+/// Runs the node daemon until the process ends.
+pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let host = Host::new(HostConfig {
+        cache_dir: Some(config.data_dir.join("compiled")),
+        ..HostConfig::default()
+    })?;
+    let agent = Arc::new(Agent {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        supervisor: Arc::new(Mutex::new(Supervisor::new(Arc::new(host), config.tick))),
+        cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
+        heartbeat_ms: AtomicU64::new(2000),
+        config,
+    });
+    let heartbeats = tokio::spawn(agent.clone().heartbeats());
+    agent.assignments().await;
+    heartbeats.abort();
+    Ok(())
+}
+
+impl Agent {
+    fn url(&self, path: &str) -> String {
+        format!(
+            "{}/api/v1/node{path}",
+            self.config.control_plane.trim_end_matches('/')
+        )
+    }
+
+    async fn heartbeats(self: Arc<Self>) {
+        let mut probe = tokio::task::spawn_blocking(Probe::new)
+            .await
+            .expect("the start-up benchmark");
+        let mut reachable = true;
+        loop {
+            let report = NodeReport {
+                metrics: probe.sample(),
+                instances: self.supervisor.lock().expect("supervisor lock").report(),
+            };
+            match self.heartbeat(&report).await {
+                Ok(answer) => {
+                    if !reachable {
+                        tracing::info!("control plane reachable again");
+                    }
+                    reachable = true;
+                    self.heartbeat_ms
+                        .store(answer.heartbeat_ms.max(50), Ordering::Relaxed);
+                }
+                Err(e) if reachable => {
+                    tracing::warn!("heartbeat failed (instances keep running): {e:#}");
+                    reachable = false;
+                }
+                Err(_) => {}
+            }
+            let every = self.heartbeat_ms.load(Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(every)).await;
+        }
+    }
+
+    async fn heartbeat(&self, report: &NodeReport) -> anyhow::Result<HeartbeatAnswer> {
+        let response = self
+            .client
+            .post(self.url("/heartbeat"))
+            .bearer_auth(&self.config.token)
+            .json(report)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.json().await?)
+    }
+
+    async fn assignments(&self) {
+        let mut generation: Option<u64> = None;
+        loop {
+            let assignments = match self.fetch_assignments(generation).await {
+                Ok(assignments) => assignments,
+                Err(e) => {
+                    tracing::warn!("fetching assignments (instances keep running): {e:#}");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            };
+            let complete = self.load_components(&assignments).await;
+            let supervisor = self.supervisor.clone();
+            let instances = assignments.instances;
+            tokio::task::spawn_blocking(move || {
+                supervisor
+                    .lock()
+                    .expect("supervisor lock")
+                    .apply(&instances)
+            })
+            .await
+            .expect("applying assignments");
+            // A component that could not be fetched is tried again soon, not at the next change.
+            generation = complete.then_some(assignments.generation);
+            if !complete {
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+
+    async fn fetch_assignments(&self, after: Option<u64>) -> anyhow::Result<Assignments> {
+        let mut request = self
+            .client
+            .get(self.url("/assignments"))
+            .bearer_auth(&self.config.token);
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        Ok(request.send().await?.error_for_status()?.json().await?)
+    }
+
+    /// Fetches and compiles the components of `assignments` not loaded yet; false if any failed.
+    async fn load_components(&self, assignments: &Assignments) -> bool {
+        let missing: Vec<String> = {
+            let supervisor = self.supervisor.lock().expect("supervisor lock");
+            let mut missing: Vec<String> = supervisor
+                .missing_components(&assignments.instances)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            missing.dedup();
+            missing
+        };
+        let mut complete = true;
+        for sha in missing {
+            let fetched = self
+                .cache
+                .get(&sha, || async {
+                    let response = self
+                        .client
+                        .get(self.url(&format!("/artifacts/{sha}")))
+                        .bearer_auth(&self.config.token)
+                        .send()
+                        .await?
+                        .error_for_status()?;
+                    Ok(response.bytes().await?.to_vec())
+                })
+                .await
+                .with_context(|| format!("fetching component {sha}"));
+            let loaded = match fetched {
+                Ok(bytes) => {
+                    let supervisor = self.supervisor.clone();
+                    let sha = sha.clone();
+                    tokio::task::spawn_blocking(move || {
+                        supervisor
+                            .lock()
+                            .expect("supervisor lock")
+                            .add_component(&sha, &bytes)
+                    })
+                    .await
+                    .expect("loading a component")
+                    .map_err(anyhow::Error::msg)
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = loaded {
+                tracing::warn!("{e:#}");
+                complete = false;
+            }
+        }
+        complete
+    }
+}

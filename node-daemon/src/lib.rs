@@ -1,0 +1,30 @@
+//! The node daemon: joins a control plane with its node token, reports a heartbeat (metrics and
+//! the state of its instances), long-polls its assignments, fetches their components by hash
+//! into a verified on-disk cache, and runs each assigned app instance with `trellis-host`,
+//! restarting a trapped one with backoff and stopping what is no longer assigned. When the
+//! control plane is unreachable it keeps running what it has and catches up when it returns.
+
+mod agent;
+mod artifacts;
+mod instance;
+mod metrics;
+mod protocol;
+mod supervisor;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use agent::run;
+
+/// How a node daemon runs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The control plane, e.g. `http://10.0.0.1:7878`.
+    pub control_plane: String,
+    /// The node's token, from its registration.
+    pub token: String,
+    /// Where the artifact cache and compiled components live.
+    pub data_dir: PathBuf,
+    /// How often a running instance's `on-tick` is called.
+    pub tick: Duration,
+}
