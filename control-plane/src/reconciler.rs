@@ -51,7 +51,9 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     let horizon = state.settings.heartbeat_interval.as_millis() as i64
         * i64::from(state.settings.missed_heartbeats);
 
-    let mut nodes = load_nodes(db, now, horizon).await?;
+    // Silence is counted from when this control plane started, so a restart does not declare
+    // every node dead before it had the chance to report.
+    let mut nodes = load_nodes(db, now, horizon, state.started_at).await?;
     for node in &nodes {
         let wanted = match (node.live, node.state.as_str()) {
             (true, _) => "up",
@@ -146,7 +148,7 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     Ok(changed)
 }
 
-async fn load_nodes(db: &AnyPool, now: i64, horizon: i64) -> sqlx::Result<Vec<Node>> {
+async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx::Result<Vec<Node>> {
     type Row = (String, String, String, String, Option<i64>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, name, labels, state, last_seen, report FROM nodes ORDER BY name",
@@ -163,7 +165,7 @@ async fn load_nodes(db: &AnyPool, now: i64, horizon: i64) -> sqlx::Result<Vec<No
             Node {
                 id,
                 state,
-                live: last_seen.is_some_and(|seen| now - seen <= horizon),
+                live: last_seen.is_some_and(|seen| now - seen.max(started) <= horizon),
                 load: NodeLoad {
                     name,
                     labels: serde_json::from_str(&labels).unwrap_or_default(),

@@ -55,6 +55,7 @@ impl Application {
             pipelines: Arc::new(Mutex::new(HashMap::new())),
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
+            started_at: crate::ids::now_ms(),
         };
         let first_admin = ensure_first_admin(&state).await?;
         let router = router(state.clone());

@@ -26,4 +26,6 @@ pub struct AppState {
     /// The assignments' generation: bumped whenever any node's assignments change, so nodes
     /// waiting on `GET /node/assignments` answer at once.
     pub assignments: Arc<tokio::sync::watch::Sender<u64>>,
+    /// When this process started serving (Unix ms).
+    pub started_at: i64,
 }

@@ -13,6 +13,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("examples/models/comfort/contract", "comfort-contract"),
     ("examples/models/vision/contract", "vision-contract"),
     ("tests/guests/echo", "echo"),
+    ("tests/guests/crashy", "crashy"),
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),
     ("tests/guests/future-version", "future-version"),

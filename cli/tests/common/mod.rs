@@ -1,0 +1,267 @@
+//! Real processes on loopback: `trellis up` and `trellis node`, started and killed by the tests,
+//! and a small client for the control plane's API.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "admin-password";
+pub const PASSWORD: &str = "a-long-password";
+/// Fast heartbeats so a dead node is noticed within a second.
+pub const HEARTBEAT_MS: u64 = 250;
+pub const MISSED_HEARTBEATS: u32 = 4;
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Process(pub Child);
+
+impl Process {
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `trellis up` on `port` with its data in `data`, and `nodes` local nodes.
+pub fn control_plane(data: &Path, port: u16, nodes: u32) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args([
+            "up",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--nodes",
+            &nodes.to_string(),
+        ])
+        .args(["--heartbeat-ms", &HEARTBEAT_MS.to_string()])
+        .args(["--missed-heartbeats", &MISSED_HEARTBEATS.to_string()])
+        .args(["--tick-ms", "200"])
+        .arg("--data-dir")
+        .arg(data)
+        .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting trellis up");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(
+        first.contains("control plane on"),
+        "trellis up said: {first}"
+    );
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    Process(child)
+}
+
+/// `trellis node` with `token`, keeping its components in `data`.
+pub fn node(url: &str, token: &str, data: &Path) -> Process {
+    let child = Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args([
+            "node",
+            "--control-plane",
+            url,
+            "--token",
+            token,
+            "--tick-ms",
+            "200",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starting trellis node");
+    Process(child)
+}
+
+/// Polls `check` until it gives a value or `limit` passes.
+pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A logged-in API client.
+pub struct Api {
+    client: reqwest::blocking::Client,
+    pub url: String,
+    token: String,
+}
+
+impl Api {
+    pub fn login(url: &str, name: &str, password: &str) -> Api {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let answer: Value = client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({ "name": name, "password": password }))
+            .send()
+            .expect("logging in")
+            .json()
+            .unwrap();
+        Api {
+            client,
+            url: url.to_string(),
+            token: answer["token"].as_str().expect("a token").to_string(),
+        }
+    }
+
+    fn answer(response: reqwest::blocking::Response) -> Value {
+        let status = response.status();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        Self::answer(
+            self.client
+                .get(format!("{}/api/v1{path}", self.url))
+                .bearer_auth(&self.token)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        Self::answer(
+            self.client
+                .post(format!("{}/api/v1{path}", self.url))
+                .bearer_auth(&self.token)
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    pub fn upload_app(&self, manifest: &Path, component: &str) -> Value {
+        let form = Form::new()
+            .part(
+                "trellis.toml",
+                Part::bytes(std::fs::read(manifest).unwrap()),
+            )
+            .part("app.wasm", Part::bytes(std::fs::read(component).unwrap()));
+        Self::answer(
+            self.client
+                .post(format!("{}/api/v1/apps", self.url))
+                .bearer_auth(&self.token)
+                .multipart(form)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    /// Deployments by id.
+    pub fn deployments(&self) -> Vec<Value> {
+        self.get("/deployments").as_array().unwrap().clone()
+    }
+}
+
+pub fn workspace(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// The people of a small platform: returns (admin, configurer, end user), with the classroom
+/// types, one classroom's instances and the thermostat and crashy apps registered.
+pub fn platform(url: &str) -> (Api, Api, Api) {
+    let admin = wait_for(Duration::from_secs(30), "the control plane", || {
+        std::panic::catch_unwind(|| Api::login(url, "admin", ADMIN_PASSWORD)).ok()
+    });
+    for (name, role) in [
+        ("carol", "platform-configurer"),
+        ("pat", "app-developer"),
+        ("eve", "end-user"),
+    ] {
+        admin.post(
+            "/users",
+            json!({ "name": name, "password": PASSWORD, "role": role }),
+        );
+    }
+    let configurer = Api::login(url, "carol", PASSWORD);
+    configurer.post(
+        "/sensor-types",
+        json!({ "name": "temperature", "value": "number" }),
+    );
+    for kind in ["fan", "air-conditioner"] {
+        configurer.post(
+            "/controller-types",
+            json!({ "name": kind, "commands": [{ "name": "on" }] }),
+        );
+    }
+    let location = json!({ "site": "north", "building": "main", "room": "room-1" });
+    configurer.post(
+        "/sensors",
+        json!({ "name": "t1", "type": "temperature", "location": location }),
+    );
+    configurer.post(
+        "/controllers",
+        json!({ "name": "f1", "type": "fan", "location": location }),
+    );
+    configurer.post(
+        "/controllers",
+        json!({ "name": "a1", "type": "air-conditioner", "location": location }),
+    );
+    let developer = Api::login(url, "pat", PASSWORD);
+    developer.upload_app(
+        &workspace("examples/apps/classroom-thermostat/trellis.toml"),
+        trellis_guest_artifacts::CLASSROOM_THERMOSTAT,
+    );
+    developer.upload_app(
+        &workspace("tests/guests/crashy/trellis.toml"),
+        trellis_guest_artifacts::CRASHY,
+    );
+    let user = Api::login(url, "eve", PASSWORD);
+    (admin, configurer, user)
+}
+
+/// Deploys the thermostat in the north classroom with `schedule`; returns its id.
+pub fn deploy_thermostat(user: &Api, schedule: Value) -> String {
+    let id = |collection: &str, name: &str| -> String {
+        user.get(&format!("/{collection}"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let body = json!({
+        "app": "classroom-thermostat",
+        "bindings": { "temperature": [id("sensors", "t1")], "fan": [id("controllers", "f1")],
+            "ac": [id("controllers", "a1")] },
+        "schedule": schedule,
+    });
+    user.post("/deployments", body)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
