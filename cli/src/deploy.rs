@@ -28,6 +28,9 @@ pub struct DeployArgs {
     /// Set a parameter: `fan-above=25` (repeatable).
     #[arg(long = "set", value_parser = parse_pair)]
     set: Vec<(String, String)>,
+    /// Run only on nodes with this label, e.g. `site=north` (repeatable).
+    #[arg(long = "node-label", value_parser = parse_pair)]
+    node_labels: Vec<(String, String)>,
     /// Run in a window from this time (RFC 3339, e.g. 2026-12-01T08:00:00Z) ...
     #[arg(long, requires = "end", conflicts_with = "cron")]
     start: Option<String>,
@@ -126,8 +129,13 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
+    let node_labels: Map<String, Value> = args
+        .node_labels
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     let body = json!({ "app": args.app, "version": app["version"], "bindings": bindings,
-        "config": config, "schedule": schedule });
+        "config": config, "schedule": schedule, "node_labels": node_labels });
     let deployment = api.post("/deployments", &body)?;
     output.done(
         &deployment,

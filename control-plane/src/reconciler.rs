@@ -3,7 +3,7 @@
 //! match. Everything it decides is written to the database, so a restarted control plane picks
 //! up where it left off, and nodes only ever receive their whole assignment set.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
@@ -80,15 +80,16 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     }
     let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].live).collect();
 
-    let deployments: Vec<(String, String, i64, String)> = sqlx::query_as(
-        "SELECT d.id, d.schedule, d.created_at, a.manifest FROM deployments d \
+    type Row = (String, String, i64, String, Option<String>);
+    let deployments: Vec<Row> = sqlx::query_as(
+        "SELECT d.id, d.schedule, d.created_at, a.manifest, d.node_labels FROM deployments d \
          JOIN apps a ON a.name = d.app_name AND a.version = d.app_version ORDER BY d.created_at, d.id",
     )
     .fetch_all(db)
     .await?;
     let now_utc = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
     let mut changed = false;
-    for (id, schedule, created_at, manifest) in deployments {
+    for (id, schedule, created_at, manifest, node_labels) in deployments {
         let desired = serde_json::from_str::<Schedule>(&schedule).is_ok_and(|s| {
             s.is_active(
                 DateTime::<Utc>::from_timestamp_millis(created_at).unwrap_or_default(),
@@ -105,7 +106,7 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         } else if on_live_node {
             continue;
         } else {
-            let needs = needs(&manifest);
+            let needs = needs(&manifest, node_labels.as_deref());
             let loads: Vec<NodeLoad> = live.iter().map(|&i| nodes[i].load.clone()).collect();
             match placement::choose(&loads, &needs) {
                 Some(choice) => {
@@ -201,15 +202,18 @@ async fn load_instances(db: &AnyPool) -> sqlx::Result<HashMap<String, Instance>>
         .collect())
 }
 
-/// What an instance of the app needs of its node, from its manifest.
-fn needs(manifest: &str) -> Needs {
+/// What an instance needs of its node: memory from the app's manifest, labels from the
+/// deployment.
+fn needs(manifest: &str, node_labels: Option<&str>) -> Needs {
     let manifest = AppManifest::parse(manifest).ok();
     Needs {
         memory_mb: manifest
             .as_ref()
             .and_then(|m| m.resources.memory_mb)
             .map_or(0.0, f64::from),
-        labels: BTreeMap::new(),
+        labels: node_labels
+            .and_then(|labels| serde_json::from_str(labels).ok())
+            .unwrap_or_default(),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct NewDeployment {
     pub config: BTreeMap<String, String>,
     #[serde(default)]
     pub schedule: Schedule,
+    /// Labels a node must carry to run it, e.g. `{"site": "north"}` to run near its sensors.
+    #[serde(default)]
+    pub node_labels: BTreeMap<String, String>,
 }
 
 /// A deployment as stored.
@@ -48,6 +51,7 @@ pub struct Deployment {
     #[schema(value_type = Object)]
     pub config: serde_json::Map<String, serde_json::Value>,
     pub schedule: Schedule,
+    pub node_labels: BTreeMap<String, String>,
     /// `pending` (no node can take it yet), `placed`, `running`, `restarting`, `failed` or
     /// `stopped` (outside its schedule).
     pub state: String,
@@ -96,6 +100,7 @@ pub async fn create(
         bindings: new.bindings,
         config,
         schedule: new.schedule,
+        node_labels: new.node_labels,
         state: "pending".into(),
         node: None,
         detail: String::new(),
@@ -105,8 +110,8 @@ pub async fn create(
     let created_at = now_ms();
     let mut tx = state.db.begin().await?;
     sqlx::query(
-        "INSERT INTO deployments (id, app_name, app_version, owner, config, schedule, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO deployments (id, app_name, app_version, owner, config, schedule, state, created_at, node_labels) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&deployment.id)
     .bind(&deployment.app)
@@ -116,6 +121,7 @@ pub async fn create(
     .bind(serde_json::to_string(&deployment.schedule).map_err(ApiError::internal)?)
     .bind(&deployment.state)
     .bind(created_at)
+    .bind(serde_json::to_string(&deployment.node_labels).map_err(ApiError::internal)?)
     .execute(&mut *tx)
     .await?;
     for (role, ids) in &deployment.bindings {
@@ -231,10 +237,20 @@ fn json(value: Value) -> serde_json::Value {
     }
 }
 
-type DeploymentRow = (String, String, String, String, String, String, String, i64);
+type DeploymentRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+);
 
 async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
-    let (id, app, version, owner, config, schedule, status, created_at) = row;
+    let (id, app, version, owner, config, schedule, status, created_at, node_labels) = row;
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT role, device_id FROM deployment_bindings WHERE deployment_id = $1 ORDER BY role, device_id",
     )
@@ -261,6 +277,9 @@ async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
         bindings,
         config: serde_json::from_str(&config).map_err(ApiError::internal)?,
         schedule: serde_json::from_str(&schedule).map_err(ApiError::internal)?,
+        node_labels: node_labels
+            .and_then(|labels| serde_json::from_str(&labels).ok())
+            .unwrap_or_default(),
         state: status,
         node,
         detail,
@@ -269,7 +288,8 @@ async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
     })
 }
 
-const COLUMNS: &str = "id, app_name, app_version, owner, config, schedule, state, created_at";
+const COLUMNS: &str =
+    "id, app_name, app_version, owner, config, schedule, state, created_at, node_labels";
 
 /// Deployments: an end user sees their own, everyone else sees all.
 #[utoipa::path(get, path = "/deployments", tag = "deployments", security(("token" = [])),

@@ -9,7 +9,84 @@ use crate::fixtures::{classroom, device, id_of};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
 use crate::uploads::app_parts;
 
-on_both_databases!(deployments_bind_roles_to_the_right_instances);
+on_both_databases!(
+    deployments_bind_roles_to_the_right_instances,
+    instances_go_to_live_nodes_with_the_labels_asked,
+);
+
+/// The reconciler, seen through the API: a node that reports is live, and a deployment runs only
+/// on a node with the labels it asks for.
+async fn instances_go_to_live_nodes_with_the_labels_asked(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let configurer = classroom(&app).await;
+    let developer = app.user("pat", "app-developer").await;
+    app.upload(
+        "/apps",
+        &developer,
+        app_parts("classroom-thermostat", guests::CLASSROOM_THERMOSTAT),
+    )
+    .await;
+    let eve = app.user("eve", "end-user").await;
+    let (_, node) = app
+        .post(
+            "/nodes",
+            &configurer,
+            json!({ "name": "north-vm", "labels": { "site": "north" } }),
+        )
+        .await;
+    let token = node["token"].as_str().unwrap().to_string();
+    let report = json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
+        "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] });
+    let (status, _) = app.post("/node/heartbeat", &token, report.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let bindings = json!({
+        "temperature": [id_of(&app, &eve, "sensors", "north-temperature").await],
+        "fan": [id_of(&app, &eve, "controllers", "north-fan").await],
+        "ac": [id_of(&app, &eve, "controllers", "north-air-conditioner").await],
+    });
+    let mut ids = Vec::new();
+    for site in ["north", "south"] {
+        let body = json!({ "app": "classroom-thermostat", "bindings": bindings, "node_labels": { "site": site } });
+        let (status, deployment) = app.post("/deployments", &eve, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{deployment}");
+        ids.push(deployment["id"].as_str().unwrap().to_string());
+    }
+    let state = |id: String| {
+        let app = &app;
+        let eve = eve.clone();
+        async move { app.get(&format!("/deployments/{id}"), &eve).await.1 }
+    };
+    let mut placed = serde_json::Value::Null;
+    for _ in 0..50 {
+        placed = state(ids[0].clone()).await;
+        if placed["state"] == "placed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (placed["state"].as_str(), placed["node"].as_str()),
+        (Some("placed"), Some("north-vm")),
+        "{placed}"
+    );
+    let waiting = state(ids[1].clone()).await;
+    assert_eq!(waiting["state"], "pending", "{waiting}");
+    assert!(
+        waiting["detail"].as_str().unwrap().contains("no live node"),
+        "{waiting}"
+    );
+
+    // The node's assignments carry the placed instance; its report makes it running.
+    let (_, assignments) = app.get("/node/assignments", &token).await;
+    assert_eq!(assignments["instances"][0]["deployment"], ids[0].as_str());
+    let mut running = report;
+    running["instances"] = json!([{ "deployment": ids[0], "state": "running" }]);
+    app.post("/node/heartbeat", &token, running).await;
+    assert_eq!(state(ids[0].clone()).await["state"], "running");
+}
 
 async fn deployments_bind_roles_to_the_right_instances(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
