@@ -1,0 +1,57 @@
+//! The data plane's bus: readings flow on one topic per sensor instance and commands on one topic
+//! per controller instance, in the record format of [`record`]. Each consumer group (one per
+//! deployment, or the device gateway) gets every message of a topic and resumes from its last
+//! commit, so delivery is at least once and one sensor feeds every deployment bound to it.
+//!
+//! [`embedded::EmbeddedBus`] is the in-process backend `trellis up` uses.
+
+pub mod embedded;
+pub mod record;
+
+use std::time::Duration;
+
+pub use embedded::EmbeddedBus;
+
+/// The topic of a sensor instance's readings.
+pub fn sensor_topic(sensor_id: &str) -> String {
+    format!("trellis.sensor.{sensor_id}")
+}
+
+/// The topic of a controller instance's commands.
+pub fn controller_topic(controller_id: &str) -> String {
+    format!("trellis.controller.{controller_id}")
+}
+
+/// Why the bus refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// A consumer group fell too far behind and did not catch up in time.
+    #[error("topic {topic} is full: a consumer is {behind} messages behind")]
+    Full { topic: String, behind: usize },
+}
+
+/// One message as a subscriber receives it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub topic: String,
+    pub offset: u64,
+    pub payload: Vec<u8>,
+}
+
+/// A bus backend.
+pub trait Bus: Send + Sync {
+    /// Appends `payload` to `topic`, waiting while a consumer group is too far behind
+    /// (back-pressure) and failing if it stays so.
+    fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError>;
+    /// Joins consumer `group` on `topic`. A new group starts at the end of the topic; a known
+    /// one resumes after its last commit.
+    fn subscribe(&self, topic: &str, group: &str) -> Box<dyn Subscription>;
+}
+
+/// A group's reader of one topic.
+pub trait Subscription: Send {
+    /// The next message, waiting up to `timeout`.
+    fn next(&mut self, timeout: Duration) -> Option<Delivery>;
+    /// Marks everything up to and including `delivery` as handled by the group.
+    fn commit(&mut self, delivery: &Delivery);
+}
