@@ -56,6 +56,9 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
+            bus: Arc::new(trellis_bus::EmbeddedBus::default()),
+            devices: Arc::default(),
+            gateways: Arc::default(),
         };
         let first_admin = ensure_first_admin(&state).await?;
         let router = router(state.clone());
@@ -73,6 +76,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The bus readings and commands flow on, to share with an embedded node.
+    pub fn bus(&self) -> Arc<dyn trellis_bus::Bus> {
+        self.state.bus.clone()
     }
 
     /// The registry's connection pool, for checks from the outside (tests, `trellis up`).

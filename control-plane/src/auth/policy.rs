@@ -22,6 +22,8 @@ pub enum Access {
     Roles(&'static [Role]),
     /// Node daemons, with the token their node was registered with.
     Node,
+    /// Sensor and controller devices, with the token their instance was registered with.
+    Device,
 }
 
 impl Access {
@@ -30,7 +32,7 @@ impl Access {
         match self {
             Access::Public | Access::Authenticated => true,
             Access::Roles(roles) => role == Admin || roles.contains(&role),
-            Access::Node => false,
+            Access::Node | Access::Device => false,
         }
     }
 }
@@ -77,6 +79,9 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/node/heartbeat", Access::Node),
     ("GET", "/api/v1/node/assignments", Access::Node),
     ("GET", "/api/v1/node/artifacts/{sha256}", Access::Node),
+    ("POST", "/api/v1/device/readings", Access::Device),
+    ("GET", "/api/v1/device/commands", Access::Device),
+    ("POST", "/api/v1/device/state", Access::Device),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
 ];
@@ -94,6 +99,14 @@ pub fn access(method: &str, path: &str) -> Option<Access> {
 pub struct NodeCaller {
     pub id: String,
     pub name: String,
+}
+
+/// The sensor or controller device a request comes from.
+#[derive(Clone, Debug)]
+pub struct DeviceCaller {
+    pub id: String,
+    /// `sensor` or `controller`.
+    pub kind: String,
 }
 
 /// The bearer token a request carried, kept for handlers such as logout.
@@ -139,6 +152,21 @@ pub async fn authorize(
         match node {
             Ok(Some((id, name))) => {
                 request.extensions_mut().insert(NodeCaller { id, name });
+                return next.run(request).await;
+            }
+            Ok(None) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    if access == Access::Device {
+        let device: Result<Option<(String, String)>, _> =
+            sqlx::query_as("SELECT id, kind FROM devices WHERE token_hash = $1")
+                .bind(token_hash(&token))
+                .fetch_optional(&state.db)
+                .await;
+        match device {
+            Ok(Some((id, kind))) => {
+                request.extensions_mut().insert(DeviceCaller { id, kind });
                 return next.run(request).await;
             }
             Ok(None) => {}

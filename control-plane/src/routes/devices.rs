@@ -11,8 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::names::check_name;
 use super::types::exists;
+use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::{new_id, now_ms, rfc3339};
+use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
 
 /// Sensor or controller.
@@ -85,6 +86,14 @@ pub struct Device {
     pub labels: BTreeMap<String, String>,
     pub users: Vec<String>,
     pub created_at: String,
+    /// A controller's state as it last reported it through the gateway.
+    #[schema(value_type = Object)]
+    pub state: Option<serde_json::Value>,
+    /// Readings the gateway accepted from this sensor since the control plane started.
+    pub readings: Option<u64>,
+    /// The device's gateway token, shown once, at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// Filters for listing instances; all optional, all must match.
@@ -113,14 +122,30 @@ type DeviceRow = (
     String,
     String,
     i64,
+    Option<String>,
 );
 
 const COLUMNS: &str =
     "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at";
 
+/// The columns a [`DeviceRow`] reads.
+const SELECTED: &str = "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at, state";
+
 fn device(row: DeviceRow) -> ApiResult<Device> {
-    let (id, name, type_name, site, building, room, latitude, longitude, labels, users, created) =
-        row;
+    let (
+        id,
+        name,
+        type_name,
+        site,
+        building,
+        room,
+        latitude,
+        longitude,
+        labels,
+        users,
+        created,
+        state,
+    ) = row;
     Ok(Device {
         id,
         name,
@@ -135,7 +160,17 @@ fn device(row: DeviceRow) -> ApiResult<Device> {
         labels: serde_json::from_str(&labels).map_err(ApiError::internal)?,
         users: serde_json::from_str(&users).map_err(ApiError::internal)?,
         created_at: rfc3339(created),
+        state: state.and_then(|s| serde_json::from_str(&s).ok()),
+        readings: None,
+        token: None,
     })
+}
+
+/// Adds what the gateway counted to a sensor.
+fn with_counts(state: &AppState, mut device: Device) -> Device {
+    let counters = state.devices.lock().expect("device counters");
+    device.readings = counters.get(&device.id).map(|c| c.readings);
+    device
 }
 
 /// Instances of `kind` matching `filter`.
@@ -151,7 +186,7 @@ pub async fn list(
         None => None,
     };
     let rows: Vec<DeviceRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM devices WHERE kind = $1 \
+        "SELECT {SELECTED} FROM devices WHERE kind = $1 \
          AND ($2 IS NULL OR type_name = $2) AND ($3 IS NULL OR site = $3) \
          AND ($4 IS NULL OR building = $4) AND ($5 IS NULL OR room = $5) ORDER BY name"
     ))
@@ -169,19 +204,20 @@ pub async fn list(
     Ok(devices
         .into_iter()
         .filter(|d| label.is_none_or(|(k, v)| d.labels.get(k).is_some_and(|x| x == v)))
+        .map(|d| with_counts(state, d))
         .collect())
 }
 
 /// The instance `id` of `kind`, if there is one.
 pub async fn find(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Option<Device>> {
     let row: Option<DeviceRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM devices WHERE kind = $1 AND id = $2"
+        "SELECT {SELECTED} FROM devices WHERE kind = $1 AND id = $2"
     ))
     .bind(kind.as_str())
     .bind(id)
     .fetch_optional(&state.db)
     .await?;
-    row.map(device).transpose()
+    Ok(row.map(device).transpose()?.map(|d| with_counts(state, d)))
 }
 
 async fn get(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Json<Device>> {
@@ -241,8 +277,9 @@ async fn create(
     let created_at = now_ms();
     let labels = serde_json::to_string(&new.labels).map_err(ApiError::internal)?;
     let users = serde_json::to_string(&new.users).map_err(ApiError::internal)?;
+    let token = random_hex(32);
     sqlx::query(&format!(
-        "INSERT INTO devices (kind, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO devices (kind, {COLUMNS}, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(kind.as_str())
     .bind(&id)
@@ -256,6 +293,7 @@ async fn create(
     .bind(labels)
     .bind(users)
     .bind(created_at)
+    .bind(token_hash(&token))
     .execute(&state.db)
     .await
     .map_err(|e| exists(e, kind.as_str(), &new.name))?;
@@ -269,6 +307,9 @@ async fn create(
             labels: new.labels,
             users: new.users,
             created_at: rfc3339(created_at),
+            state: None,
+            readings: None,
+            token: Some(token),
         }),
     ))
 }

@@ -6,6 +6,7 @@ mod artifacts;
 mod auth;
 mod deployments;
 mod devices;
+pub(crate) mod gateway;
 mod models;
 mod names;
 pub(crate) mod node_api;
@@ -55,7 +56,10 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(artifacts::download))
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))
-        .routes(routes!(node_api::artifact));
+        .routes(routes!(node_api::artifact))
+        .routes(routes!(gateway::post_reading))
+        .routes(routes!(gateway::commands))
+        .routes(routes!(gateway::post_state));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         .split_for_parts()

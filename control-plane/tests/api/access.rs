@@ -11,7 +11,7 @@ use crate::helpers::{Db, TestApp, message, on_both_databases};
 
 /// Who may call what, as the product defines it: A admin, C platform configurer, D data
 /// scientist, P app developer, E end user; `*` anyone, logged in or not; empty: node daemons
-/// only (with their node token).
+/// or devices only (with their own tokens).
 const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/auth/login", "*"),
     ("POST", "/api/v1/auth/logout", "ACDPE"),
@@ -46,6 +46,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/node/heartbeat", ""),
     ("GET", "/api/v1/node/assignments", ""),
     ("GET", "/api/v1/node/artifacts/{sha256}", ""),
+    ("POST", "/api/v1/device/readings", ""),
+    ("GET", "/api/v1/device/commands", ""),
+    ("POST", "/api/v1/device/state", ""),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
 ];

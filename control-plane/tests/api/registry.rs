@@ -7,6 +7,7 @@ use crate::fixtures::{classroom, id_of};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
 
 on_both_databases!(
+    devices_talk_through_the_gateway_with_their_tokens,
     instances_are_listed_by_type_location_and_label,
     bad_registrations_are_refused_and_change_nothing,
     nodes_are_registered_by_configurers,
@@ -189,4 +190,84 @@ async fn nodes_are_registered_by_configurers(db: Db) {
     let (_, nodes) = app.get("/nodes", &configurer).await;
     assert_eq!(nodes.as_array().unwrap().len(), 1);
     assert_eq!(nodes[0]["labels"]["site"], "north");
+}
+
+async fn devices_talk_through_the_gateway_with_their_tokens(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let configurer = classroom(&app).await;
+    let location = json!({ "site": "east", "building": "b", "room": "r" });
+    let (_, sensor) = app
+        .post(
+            "/sensors",
+            &configurer,
+            json!({ "name": "east-t", "type": "temperature", "location": location }),
+        )
+        .await;
+    let (_, fan) = app
+        .post(
+            "/controllers",
+            &configurer,
+            json!({ "name": "east-fan", "type": "fan", "location": location }),
+        )
+        .await;
+    let sensor_token = sensor["token"]
+        .as_str()
+        .expect("a sensor's token")
+        .to_string();
+    let fan_token = fan["token"]
+        .as_str()
+        .expect("a controller's token")
+        .to_string();
+
+    for expected in 1..=3 {
+        let (status, accepted) = app
+            .post(
+                "/device/readings",
+                &sensor_token,
+                json!({ "value": { "kind": "number", "value": 20.5 } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+        assert_eq!(accepted["sequence"], expected);
+    }
+    let (status, answer) = app
+        .post("/device/readings", &sensor_token, json!({ "value": { "kind": "bytes", "value": { "media_type": "image/png", "data": "not base64!" } } }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&answer).contains("base64"), "{answer}");
+    let (status, answer) = app
+        .post(
+            "/device/readings",
+            &fan_token,
+            json!({ "value": { "kind": "number", "value": 1 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let id = sensor["id"].as_str().unwrap();
+    let (_, seen) = app.get(&format!("/sensors/{id}"), &configurer).await;
+    assert_eq!(seen["readings"], 3, "{seen}");
+
+    let (status, commands) = app.get("/device/commands?wait_ms=100", &fan_token).await;
+    assert_eq!((status, commands), (StatusCode::OK, json!([])));
+    let (status, _) = app
+        .post(
+            "/device/state",
+            &fan_token,
+            json!({ "on": true, "speed": 2 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let fan_id = fan["id"].as_str().unwrap();
+    let (_, shown) = app
+        .get(&format!("/controllers/{fan_id}"), &configurer)
+        .await;
+    assert_eq!(shown["state"], json!({ "on": true, "speed": 2 }));
+    let (status, _) = app.get("/sensors", &sensor_token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a device token is not a login"
+    );
 }
