@@ -3,6 +3,7 @@
 mod client;
 mod console;
 mod deploy;
+mod devices;
 mod login;
 mod node;
 mod output;
@@ -68,6 +69,9 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// What is deployed, where, and in what state.
     Status,
+    /// Simulated sensors and controllers that talk to the device gateway.
+    #[command(subcommand)]
+    Simulate(devices::SimulateCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -87,6 +91,7 @@ fn main() -> std::process::ExitCode {
         Command::App(command) => push::app(command, output),
         Command::Deploy(args) => deploy::deploy(args, output),
         Command::Status => deploy::status(output),
+        Command::Simulate(command) => devices::simulate(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

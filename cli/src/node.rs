@@ -56,6 +56,8 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
         token,
         data_dir: args.data_dir,
         tick: Duration::from_millis(args.tick_ms),
+        // A node in its own process reaches readings through Kafka (configured) only.
+        bus: None,
     })
 }
 

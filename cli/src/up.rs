@@ -78,6 +78,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 token,
                 data_dir: data_dir.join("nodes").join(&name),
                 tick,
+                // The embedded node shares the control plane's in-process bus.
+                bus: (i == 1).then(|| app.bus()),
             };
             if i == 1 {
                 println!("  node {name}: in this process");

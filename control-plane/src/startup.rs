@@ -61,6 +61,13 @@ impl Application {
             gateways: Arc::default(),
         };
         let first_admin = ensure_first_admin(&state).await?;
+        let controllers: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM devices WHERE kind = 'controller'")
+                .fetch_all(&state.db)
+                .await?;
+        for (id,) in controllers {
+            crate::routes::gateway::watch_controller(&state, &id).await;
+        }
         let router = router(state.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(Application {

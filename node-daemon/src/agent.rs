@@ -35,7 +35,11 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?,
-        supervisor: Arc::new(Mutex::new(Supervisor::new(Arc::new(host), config.tick))),
+        supervisor: Arc::new(Mutex::new(Supervisor::new(
+            Arc::new(host),
+            config.bus.clone(),
+            config.tick,
+        ))),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
         heartbeat_ms: AtomicU64::new(2000),
         config,
@@ -111,10 +115,12 @@ impl Agent {
             let supervisor = self.supervisor.clone();
             let instances = assignments.instances;
             tokio::task::spawn_blocking(move || {
-                supervisor
+                let stopping = supervisor
                     .lock()
                     .expect("supervisor lock")
-                    .apply(&instances)
+                    .apply(&instances);
+                // Waits for their threads, with the supervisor free for heartbeats.
+                drop(stopping);
             })
             .await
             .expect("applying assignments");
@@ -167,17 +173,20 @@ impl Agent {
                 .with_context(|| format!("fetching component {sha}"));
             let loaded = match fetched {
                 Ok(bytes) => {
-                    let supervisor = self.supervisor.clone();
-                    let sha = sha.clone();
-                    tokio::task::spawn_blocking(move || {
-                        supervisor
-                            .lock()
-                            .expect("supervisor lock")
-                            .add_component(&sha, &bytes)
-                    })
-                    .await
-                    .expect("loading a component")
-                    .map_err(anyhow::Error::msg)
+                    let host = self.supervisor.lock().expect("supervisor lock").host();
+                    let compiled = tokio::task::spawn_blocking(move || host.load_app(&bytes))
+                        .await
+                        .expect("loading a component");
+                    match compiled {
+                        Ok(component) => {
+                            self.supervisor
+                                .lock()
+                                .expect("supervisor lock")
+                                .add_component(&sha, component);
+                            Ok(())
+                        }
+                        Err(e) => Err(anyhow::anyhow!("component {sha}: {e}")),
+                    }
                 }
                 Err(e) => Err(e),
             };

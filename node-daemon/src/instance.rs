@@ -7,10 +7,19 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use trellis_bus::Bus;
 use trellis_host::types::Param;
 use trellis_host::{AppComponent, Capabilities, InstanceLimits};
 
-use crate::protocol::InstanceReport;
+use crate::protocol::{BoundDevice, InstanceReport};
+use crate::wiring::{BusControllers, NodeSensors, ReadingFeed};
+
+/// What connects an instance to the data plane.
+pub struct Wiring {
+    pub bus: Arc<dyn Bus>,
+    pub sensors: Vec<BoundDevice>,
+    pub controllers: Vec<BoundDevice>,
+}
 
 /// The first wait before a restart; each failure in a row doubles it, up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -36,6 +45,7 @@ impl RunningInstance {
         config: Vec<Param>,
         limits: InstanceLimits,
         tick: Duration,
+        wiring: Option<Wiring>,
     ) -> RunningInstance {
         let status = Arc::new(Mutex::new(InstanceReport {
             deployment: deployment.clone(),
@@ -48,7 +58,10 @@ impl RunningInstance {
             let (status, stop) = (status.clone(), stop.clone());
             std::thread::Builder::new()
                 .name(format!("instance {deployment}"))
-                .spawn(move || supervise(&component, config, limits, tick, &status, &stop))
+                .spawn(move || {
+                    let plane = wiring.map(|w| Plane::new(w, &deployment));
+                    supervise(&component, config, limits, tick, plane, &status, &stop)
+                })
                 .expect("spawning an instance thread")
         };
         RunningInstance {
@@ -57,6 +70,11 @@ impl RunningInstance {
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// Asks the instance's thread to stop; dropping it then waits for that.
+    pub fn tell_to_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 
     pub fn report(&self) -> InstanceReport {
@@ -74,11 +92,33 @@ impl Drop for RunningInstance {
     }
 }
 
+/// An instance's data plane, kept across restarts so its readings resume where they were.
+struct Plane {
+    sensors: Arc<NodeSensors>,
+    controllers: Arc<BusControllers>,
+    feed: ReadingFeed,
+}
+
+impl Plane {
+    fn new(wiring: Wiring, deployment: &str) -> Plane {
+        Plane {
+            feed: ReadingFeed::new(wiring.bus.as_ref(), deployment, &wiring.sensors),
+            sensors: Arc::new(NodeSensors::new(wiring.sensors)),
+            controllers: Arc::new(BusControllers::new(
+                wiring.bus,
+                deployment.to_string(),
+                wiring.controllers,
+            )),
+        }
+    }
+}
+
 fn supervise(
     component: &AppComponent,
     config: Vec<Param>,
     limits: InstanceLimits,
     tick: Duration,
+    mut plane: Option<Plane>,
     status: &Mutex<InstanceReport>,
     stop: &AtomicBool,
 ) {
@@ -92,10 +132,14 @@ fn supervise(
     };
     let mut failures_in_a_row = 0u32;
     while !stop.load(Ordering::Relaxed) {
-        let caps = Capabilities {
+        let mut caps = Capabilities {
             config: config.clone(),
             ..Capabilities::default()
         };
+        if let Some(plane) = &plane {
+            caps.sensors = plane.sensors.clone();
+            caps.controllers = plane.controllers.clone();
+        }
         let started = Instant::now();
         let failure = match component.instantiate(caps, limits.clone()) {
             Err(e) => e.to_string(),
@@ -103,7 +147,7 @@ fn supervise(
                 Err(e) => e.to_string(),
                 Ok(()) => {
                     set("running", "", false);
-                    run(&mut instance, tick, stop, &set)
+                    run(&mut instance, tick, plane.as_mut(), stop, &set)
                 }
             },
         };
@@ -128,15 +172,39 @@ fn supervise(
     }
 }
 
-/// Ticks the instance until it traps (returning the error) or the stop flag is set.
+/// Feeds the instance its readings and ticks until it traps (returning the error) or the stop
+/// flag is set. A reading is committed once `on-reading` returned, whatever it returned, so
+/// delivery is at least once and a reading that makes the app trap is not fed to it forever.
 fn run(
     instance: &mut trellis_host::AppInstance,
     tick: Duration,
+    mut plane: Option<&mut Plane>,
     stop: &AtomicBool,
     set: &dyn Fn(&str, &str, bool),
 ) -> String {
     loop {
-        sleep_unless_stopped(tick, stop);
+        let next_tick = Instant::now() + tick;
+        while let Some(left) = next_tick.checked_duration_since(Instant::now()) {
+            if stop.load(Ordering::Relaxed) {
+                return String::new();
+            }
+            let wait = left.min(Duration::from_millis(50));
+            let Some(plane) = plane.as_deref_mut() else {
+                std::thread::sleep(wait);
+                continue;
+            };
+            let Some(arrived) = plane.feed.next(wait) else {
+                continue;
+            };
+            ReadingFeed::remember(&plane.sensors, &arrived.reading);
+            let handled = instance.on_reading(&arrived.reading);
+            plane.feed.commit(&arrived);
+            match handled {
+                Err(e) if !e.instance_survives() => return e.to_string(),
+                Err(e) => set("running", &e.to_string(), false),
+                Ok(()) => {}
+            }
+        }
         if stop.load(Ordering::Relaxed) {
             return String::new();
         }

@@ -10,14 +10,16 @@ mod instance;
 mod metrics;
 mod protocol;
 mod supervisor;
+mod wiring;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use agent::run;
 
 /// How a node daemon runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NodeConfig {
     /// The control plane, e.g. `http://10.0.0.1:7878`.
     pub control_plane: String,
@@ -27,4 +29,7 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// How often a running instance's `on-tick` is called.
     pub tick: Duration,
+    /// Where its instances' readings come from and commands go; `None` runs them without a
+    /// data plane (ticks only).
+    pub bus: Option<Arc<dyn trellis_bus::Bus>>,
 }

@@ -40,6 +40,18 @@ pub struct Assignment {
     pub component_sha256: String,
     pub manifest: String,
     pub config: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub sensors: Vec<BoundDevice>,
+    #[serde(default)]
+    pub controllers: Vec<BoundDevice>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct BoundDevice {
+    pub role: String,
+    pub id: String,
+    pub location: String,
+    pub labels: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -9,11 +9,12 @@ use trellis_host::manifest::AppManifest;
 use trellis_host::types::Param;
 use trellis_host::{AppComponent, Host, InstanceLimits};
 
-use crate::instance::RunningInstance;
+use crate::instance::{RunningInstance, Wiring};
 use crate::protocol::{Assignment, InstanceReport};
 
 pub struct Supervisor {
     host: Arc<Host>,
+    bus: Option<Arc<dyn trellis_bus::Bus>>,
     tick: Duration,
     components: HashMap<String, Arc<AppComponent>>,
     running: BTreeMap<String, RunningInstance>,
@@ -22,9 +23,14 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(host: Arc<Host>, tick: Duration) -> Supervisor {
+    pub fn new(
+        host: Arc<Host>,
+        bus: Option<Arc<dyn trellis_bus::Bus>>,
+        tick: Duration,
+    ) -> Supervisor {
         Supervisor {
             host,
+            bus,
             tick,
             components: HashMap::new(),
             running: BTreeMap::new(),
@@ -41,15 +47,20 @@ impl Supervisor {
             .collect()
     }
 
-    /// Compiles (or loads from the compile cache) a fetched component.
-    pub fn add_component(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), String> {
-        let component = self.host.load_app(bytes).map_err(|e| e.to_string())?;
-        self.components.insert(sha256.into(), Arc::new(component));
-        Ok(())
+    /// The host components are compiled with. Compiling takes seconds, so callers do it
+    /// without holding the supervisor (heartbeats need it meanwhile).
+    pub fn host(&self) -> Arc<Host> {
+        self.host.clone()
     }
 
-    /// Makes the running set exactly `assignments`.
-    pub fn apply(&mut self, assignments: &[Assignment]) {
+    /// Adds a compiled component.
+    pub fn add_component(&mut self, sha256: &str, component: AppComponent) {
+        self.components.insert(sha256.into(), Arc::new(component));
+    }
+
+    /// Makes the running set exactly `assignments`. Returns the instances to stop, already told
+    /// to: the caller drops them (which waits for their threads) without holding the supervisor.
+    pub fn apply(&mut self, assignments: &[Assignment]) -> Vec<RunningInstance> {
         let wanted: BTreeMap<&str, &Assignment> = assignments
             .iter()
             .map(|a| (a.deployment.as_str(), a))
@@ -64,9 +75,13 @@ impl Supervisor {
             })
             .map(|(id, _)| id.clone())
             .collect();
+        let mut stopping = Vec::new();
         for id in gone {
             tracing::info!("stopping {id}");
-            self.running.remove(&id);
+            if let Some(running) = self.running.remove(&id) {
+                running.tell_to_stop();
+                stopping.push(running);
+            }
         }
         self.refused
             .retain(|id, _| wanted.contains_key(id.as_str()));
@@ -91,6 +106,7 @@ impl Supervisor {
                 }
             }
         }
+        stopping
     }
 
     fn start(&self, assignment: &Assignment) -> Result<RunningInstance, String> {
@@ -118,6 +134,11 @@ impl Supervisor {
             config,
             limits,
             self.tick,
+            self.bus.clone().map(|bus| Wiring {
+                bus,
+                sensors: assignment.sensors.clone(),
+                controllers: assignment.controllers.clone(),
+            }),
         ))
     }
 

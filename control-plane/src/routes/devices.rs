@@ -297,6 +297,9 @@ async fn create(
     .execute(&state.db)
     .await
     .map_err(|e| exists(e, kind.as_str(), &new.name))?;
+    if kind == DeviceKind::Controller {
+        super::gateway::watch_controller(state, &id).await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(Device {

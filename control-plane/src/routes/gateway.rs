@@ -168,6 +168,16 @@ pub async fn post_state(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Starts keeping the commands of controller `id` for its device, from now on, so a command
+/// sent before the device first polls is not lost.
+pub async fn watch_controller(state: &AppState, id: &str) {
+    let mut gateways = state.gateways.lock().await;
+    if !gateways.contains_key(id) {
+        let subscription = state.bus.subscribe(&controller_topic(id), "gateway");
+        gateways.insert(id.to_string(), subscription);
+    }
+}
+
 /// What the gateway has seen of a sensor since this process started.
 #[derive(Clone, Debug, Default)]
 pub struct SensorCounters {

@@ -115,6 +115,21 @@ pub struct Assignment {
     /// Parameter values, defaults filled in.
     #[schema(value_type = Object)]
     pub config: BTreeMap<String, serde_json::Value>,
+    /// The sensor instances bound to its roles: their readings are on `trellis.sensor.<id>`.
+    pub sensors: Vec<BoundDevice>,
+    /// The controller instances bound to its roles: commands go to `trellis.controller.<id>`.
+    pub controllers: Vec<BoundDevice>,
+}
+
+/// An instance bound to a role of a deployment.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BoundDevice {
+    pub role: String,
+    pub id: String,
+    /// `site/building/room`.
+    pub location: String,
+    /// `key=value`.
+    pub labels: Vec<String>,
 }
 
 /// Everything a node should run now. Always the whole set, so applying it twice changes nothing.
@@ -147,25 +162,56 @@ pub async fn assignments(
     .bind(&node.id)
     .fetch_all(&state.db)
     .await?;
-    let instances = rows
-        .into_iter()
-        .map(
-            |(deployment, app, version, component_sha256, manifest, config)| {
-                Ok(Assignment {
-                    deployment,
-                    app,
-                    version,
-                    component_sha256,
-                    manifest,
-                    config: serde_json::from_str(&config).map_err(ApiError::internal)?,
-                })
-            },
-        )
-        .collect::<ApiResult<_>>()?;
+    let mut instances = Vec::with_capacity(rows.len());
+    for (deployment, app, version, component_sha256, manifest, config) in rows {
+        let (sensors, controllers) = bound_devices(&state, &deployment).await?;
+        instances.push(Assignment {
+            deployment,
+            app,
+            version,
+            component_sha256,
+            manifest,
+            config: serde_json::from_str(&config).map_err(ApiError::internal)?,
+            sensors,
+            controllers,
+        });
+    }
     Ok(Json(Assignments {
         generation,
         instances,
     }))
+}
+
+/// The sensors and the controllers bound to a deployment's roles.
+async fn bound_devices(
+    state: &AppState,
+    deployment: &str,
+) -> ApiResult<(Vec<BoundDevice>, Vec<BoundDevice>)> {
+    type Row = (String, String, String, String, String, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT b.role, d.id, d.kind, d.site, d.building, d.room, d.labels \
+         FROM deployment_bindings b JOIN devices d ON d.id = b.device_id \
+         WHERE b.deployment_id = $1 ORDER BY b.role, d.id",
+    )
+    .bind(deployment)
+    .fetch_all(&state.db)
+    .await?;
+    let (mut sensors, mut controllers) = (Vec::new(), Vec::new());
+    for (role, id, kind, site, building, room, labels) in rows {
+        let labels: BTreeMap<String, String> = serde_json::from_str(&labels).unwrap_or_default();
+        let bound = BoundDevice {
+            role,
+            id,
+            location: format!("{site}/{building}/{room}"),
+            labels: labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        };
+        if kind == "sensor" {
+            sensors.push(bound);
+        } else {
+            controllers.push(bound);
+        }
+    }
+    Ok((sensors, controllers))
 }
 
 /// An artifact by its SHA-256, for the node's cache.

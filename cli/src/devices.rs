@@ -1,0 +1,185 @@
+//! `trellis simulate sensor|controller`: simulated devices that use the public device protocol
+//! (the gateway and a device token), as real ones would. A simulated controller keeps the state
+//! its commands set and reports it, so tests and people can see what the apps did.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use reqwest::blocking::Client;
+use serde_json::{Map, Value, json};
+
+use crate::simulate::Pattern;
+
+#[derive(clap::Subcommand)]
+pub enum SimulateCommand {
+    /// A sensor that sends readings.
+    Sensor {
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// steady (always --value), ramp (--value, then +--step each reading), noise (--value
+        /// ± --step) or wave (the range such a sensor sees, by --type).
+        #[arg(long, default_value = "wave")]
+        pattern: String,
+        #[arg(long, default_value_t = 21.0)]
+        value: f64,
+        #[arg(long, default_value_t = 0.5)]
+        step: f64,
+        /// The sensor's type, for the wave pattern.
+        #[arg(long = "type", default_value = "temperature")]
+        type_name: String,
+        /// Readings per second.
+        #[arg(long, default_value_t = 1.0)]
+        rate_hz: f64,
+        /// Stop after this many readings (default: never).
+        #[arg(long)]
+        count: Option<u64>,
+        /// The first reading's sequence number.
+        #[arg(long, default_value_t = 1)]
+        first_sequence: u64,
+    },
+    /// A controller that carries out its commands and reports its state.
+    Controller {
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct DeviceArgs {
+    /// The control plane, e.g. http://127.0.0.1:7878.
+    #[arg(long, env = "TRELLIS_URL", default_value = "http://127.0.0.1:7878")]
+    control_plane: String,
+    /// The device's token, from its registration.
+    #[arg(long, env = "TRELLIS_DEVICE_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl DeviceArgs {
+    fn url(&self, path: &str) -> String {
+        format!(
+            "{}/api/v1/device{path}",
+            self.control_plane.trim_end_matches('/')
+        )
+    }
+}
+
+pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
+    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    match command {
+        SimulateCommand::Sensor {
+            device,
+            pattern,
+            value,
+            step,
+            type_name,
+            rate_hz,
+            count,
+            first_sequence,
+        } => {
+            let wave = Pattern::for_type(&type_name);
+            let value_at = |n: u64| -> anyhow::Result<f64> {
+                Ok(match pattern.as_str() {
+                    "steady" => value,
+                    "ramp" => value + step * n as f64,
+                    // A fixed pseudo-random walk, so runs repeat.
+                    "noise" => value + step * (((n * 2654435761) % 2001) as f64 / 1000.0 - 1.0),
+                    "wave" => match wave.value(n) {
+                        trellis_host::types::Value::Number(v) => v,
+                        _ => value,
+                    },
+                    other => {
+                        anyhow::bail!("unknown pattern `{other}`: use steady, ramp, noise or wave")
+                    }
+                })
+            };
+            let pause = Duration::from_secs_f64(1.0 / rate_hz.max(0.001));
+            let mut n = 0;
+            while count.is_none_or(|c| n < c) {
+                let sequence = first_sequence + n;
+                let reading = json!({ "value": { "kind": "number", "value": value_at(n)? }, "sequence": sequence });
+                send_until_accepted(&client, &device, &reading)?;
+                println!("sent #{sequence} {}", reading["value"]["value"]);
+                n += 1;
+                std::thread::sleep(pause);
+            }
+            Ok(())
+        }
+        SimulateCommand::Controller { device } => {
+            let mut state = Map::new();
+            state.insert("commands".into(), json!(0));
+            report(&client, &device, &state)?;
+            loop {
+                let commands = match client
+                    .get(device.url("/commands"))
+                    .bearer_auth(&device.token)
+                    .send()
+                    .and_then(|r| r.error_for_status())
+                {
+                    Ok(response) => response.json::<Vec<Value>>().context("reading commands")?,
+                    Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
+                        anyhow::bail!("the gateway refused this controller: {e}")
+                    }
+                    Err(e) => {
+                        eprintln!("control plane unreachable ({e}); trying again");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                for record in &commands {
+                    let command = &record["command"];
+                    for param in command["params"].as_array().into_iter().flatten() {
+                        let name = param["name"].as_str().unwrap_or_default().to_string();
+                        state.insert(name, param["value"]["value"].clone());
+                    }
+                    state.insert("last-command".into(), command["name"].clone());
+                    let done = state["commands"].as_u64().unwrap_or(0) + 1;
+                    state.insert("commands".into(), json!(done));
+                    println!(
+                        "{} from {}: {}",
+                        command["name"], record["deployment"], command["params"]
+                    );
+                }
+                if !commands.is_empty() {
+                    report(&client, &device, &state)?;
+                }
+            }
+        }
+    }
+}
+
+/// Posts a reading, retrying while the control plane is away or the bus is full, so no reading
+/// is skipped.
+fn send_until_accepted(
+    client: &Client,
+    device: &DeviceArgs,
+    reading: &Value,
+) -> anyhow::Result<()> {
+    loop {
+        match client
+            .post(device.url("/readings"))
+            .bearer_auth(&device.token)
+            .json(reading)
+            .send()
+        {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) if response.status().is_client_error() => {
+                let status = response.status();
+                anyhow::bail!(
+                    "the gateway refused a reading ({status}): {}",
+                    response.text().unwrap_or_default()
+                )
+            }
+            Ok(_) | Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn report(client: &Client, device: &DeviceArgs, state: &Map<String, Value>) -> anyhow::Result<()> {
+    client
+        .post(device.url("/state"))
+        .bearer_auth(&device.token)
+        .json(state)
+        .send()?
+        .error_for_status()?;
+    Ok(())
+}
