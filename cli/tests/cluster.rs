@@ -63,6 +63,7 @@ fn all_running(
 
 #[test]
 fn nodes_share_work_survive_a_kill_and_take_new_work() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -175,6 +176,7 @@ fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
 
 #[test]
 fn a_window_deployment_starts_and_stops_on_time() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -230,6 +232,7 @@ fn a_window_deployment_starts_and_stops_on_time() {
 
 #[test]
 fn a_restarted_control_plane_converges_without_duplicates() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -282,6 +285,7 @@ fn a_restarted_control_plane_converges_without_duplicates() {
 
 #[test]
 fn a_trapping_app_is_restarted_with_backoff_and_reported() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");

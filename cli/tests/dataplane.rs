@@ -43,6 +43,7 @@ fn controller_state(api: &Api, id: &str) -> Value {
 
 #[test]
 fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -127,6 +128,7 @@ fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
 
 #[test]
 fn one_sensor_feeds_every_deployment_bound_to_it() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");

@@ -12,8 +12,24 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
     } else {
         url.to_string()
     };
+    let sqlite = url.starts_with("sqlite:");
     let pool = AnyPoolOptions::new()
         .max_connections(8)
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                // Heartbeats write often: WAL lets reads go on beside a write, and NORMAL
+                // syncs at checkpoints rather than on every commit (still safe in WAL mode).
+                if sqlite {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *connection)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect(&url)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to the registry database: {e}"))?;

@@ -17,6 +17,15 @@ pub const PASSWORD: &str = "a-long-password";
 pub const HEARTBEAT_MS: u64 = 250;
 pub const MISSED_HEARTBEATS: u32 = 4;
 
+/// Holds the other multi-process tests of this binary back: several clusters compiling
+/// components at once on two cores starve heartbeats, and nodes would be declared dead for it.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CLUSTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A child process killed (SIGKILL) when dropped.
 pub struct Process(pub Child);
 

@@ -74,21 +74,46 @@ pub async fn heartbeat(
         .bind(&node.id)
         .execute(&state.db)
         .await?;
-    for instance in &report.instances {
-        // Only what is still assigned to this node: a late word from a node that lost an
-        // instance must not overwrite its new node's.
-        sqlx::query(
-            "UPDATE instances SET state = $1, detail = $2, restarts = $3, updated_at = $4 \
-             WHERE deployment_id = $5 AND node_id = $6",
-        )
-        .bind(&instance.state)
-        .bind(&instance.detail)
-        .bind(i64::from(instance.restarts))
-        .bind(now)
-        .bind(&instance.deployment)
-        .bind(&node.id)
-        .execute(&state.db)
-        .await?;
+    // Only what is still assigned to this node (a late word from a node that lost an instance
+    // must not overwrite its new node's), and only what changed, in one transaction.
+    let stored: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT deployment_id, state, detail, restarts FROM instances WHERE node_id = $1",
+    )
+    .bind(&node.id)
+    .fetch_all(&state.db)
+    .await?;
+    let stored: BTreeMap<String, (String, String, i64)> = stored
+        .into_iter()
+        .map(|(id, state, detail, restarts)| (id, (state, detail, restarts)))
+        .collect();
+    let changed: Vec<&InstanceReport> = report
+        .instances
+        .iter()
+        .filter(|i| {
+            stored
+                .get(&i.deployment)
+                .is_some_and(|(state, detail, restarts)| {
+                    (state, detail, *restarts) != (&i.state, &i.detail, i64::from(i.restarts))
+                })
+        })
+        .collect();
+    if !changed.is_empty() {
+        let mut tx = state.db.begin().await?;
+        for instance in changed {
+            sqlx::query(
+                "UPDATE instances SET state = $1, detail = $2, restarts = $3, updated_at = $4 \
+                 WHERE deployment_id = $5 AND node_id = $6",
+            )
+            .bind(&instance.state)
+            .bind(&instance.detail)
+            .bind(i64::from(instance.restarts))
+            .bind(now)
+            .bind(&instance.deployment)
+            .bind(&node.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
     }
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
