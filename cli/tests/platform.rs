@@ -277,7 +277,8 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         "--set",
         "ac-setpoint=21",
         "--cron",
-        "0 8 * * MON-FRI",
+        // 03:00 on 29 February: outside its schedule whenever this test runs, bar that hour.
+        "0 3 29 2 *",
         "--duration-minutes",
         "480",
     ]);
@@ -285,7 +286,9 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
 
     let status = eve.ok(&["status"]);
     assert!(
-        status.contains("smart-classroom") && status.contains("pending"),
+        status.contains("smart-classroom")
+            && status.contains("stopped")
+            && status.contains("outside its schedule"),
         "{status}"
     );
     assert!(
@@ -300,6 +303,6 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     let deployments = json.as_array().unwrap();
     assert_eq!(deployments.len(), 1);
     assert_eq!(deployments[0]["config"]["ac-setpoint"], 21.0);
-    assert_eq!(deployments[0]["schedule"]["expression"], "0 8 * * MON-FRI");
+    assert_eq!(deployments[0]["schedule"]["expression"], "0 3 29 2 *");
     assert_eq!(deployments[0]["bindings"].as_object().unwrap().len(), 5);
 }
