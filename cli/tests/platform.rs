@@ -284,7 +284,15 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     ]);
     assert!(deployed.contains("deployed smart-classroom"), "{deployed}");
 
-    let status = eve.ok(&["status"]);
+    // `pending` until the reconciler (every half second) has looked at it.
+    let mut status = eve.ok(&["status"]);
+    for _ in 0..50 {
+        if !status.contains("pending") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = eve.ok(&["status"]);
+    }
     assert!(
         status.contains("smart-classroom")
             && status.contains("stopped")
