@@ -63,8 +63,28 @@ impl DeviceArgs {
     }
 }
 
+impl DeviceArgs {
+    /// A device at `control_plane` with `token`.
+    pub fn new(control_plane: &str, token: &str) -> DeviceArgs {
+        DeviceArgs {
+            control_plane: control_plane.to_string(),
+            token: token.to_string(),
+        }
+    }
+}
+
+/// How a simulated sensor behaves.
+pub struct SensorSim {
+    pub pattern: String,
+    pub value: f64,
+    pub step: f64,
+    pub type_name: String,
+    pub rate_hz: f64,
+    pub count: Option<u64>,
+    pub first_sequence: u64,
+}
+
 pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
-    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
     match command {
         SimulateCommand::Sensor {
             device,
@@ -75,74 +95,97 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
             rate_hz,
             count,
             first_sequence,
-        } => {
-            let wave = Pattern::for_type(&type_name);
-            let value_at = |n: u64| -> anyhow::Result<f64> {
-                Ok(match pattern.as_str() {
-                    "steady" => value,
-                    "ramp" => value + step * n as f64,
-                    // A fixed pseudo-random walk, so runs repeat.
-                    "noise" => value + step * (((n * 2654435761) % 2001) as f64 / 1000.0 - 1.0),
-                    "wave" => match wave.value(n) {
-                        trellis_host::types::Value::Number(v) => v,
-                        _ => value,
-                    },
-                    other => {
-                        anyhow::bail!("unknown pattern `{other}`: use steady, ramp, noise or wave")
-                    }
-                })
-            };
-            let pause = Duration::from_secs_f64(1.0 / rate_hz.max(0.001));
-            let mut n = 0;
-            while count.is_none_or(|c| n < c) {
-                let sequence = first_sequence + n;
-                let reading = json!({ "value": { "kind": "number", "value": value_at(n)? }, "sequence": sequence });
-                send_until_accepted(&client, &device, &reading)?;
-                println!("sent #{sequence} {}", reading["value"]["value"]);
-                n += 1;
-                std::thread::sleep(pause);
-            }
-            Ok(())
+        } => run_sensor(
+            &device,
+            &SensorSim {
+                pattern,
+                value,
+                step,
+                type_name,
+                rate_hz,
+                count,
+                first_sequence,
+            },
+            true,
+        ),
+        SimulateCommand::Controller { device } => run_controller(&device, true),
+    }
+}
+
+/// Sends readings as `sim` says; `verbose` prints each.
+pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow::Result<()> {
+    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let wave = Pattern::for_type(&sim.type_name);
+    let value_at = |n: u64| -> anyhow::Result<f64> {
+        Ok(match sim.pattern.as_str() {
+            "steady" => sim.value,
+            "ramp" => sim.value + sim.step * n as f64,
+            // A fixed pseudo-random walk, so runs repeat.
+            "noise" => sim.value + sim.step * (((n * 2654435761) % 2001) as f64 / 1000.0 - 1.0),
+            "wave" => match wave.value(n) {
+                trellis_host::types::Value::Number(v) => v,
+                _ => sim.value,
+            },
+            other => anyhow::bail!("unknown pattern `{other}`: use steady, ramp, noise or wave"),
+        })
+    };
+    let pause = Duration::from_secs_f64(1.0 / sim.rate_hz.max(0.001));
+    let mut n = 0;
+    while sim.count.is_none_or(|c| n < c) {
+        let sequence = sim.first_sequence + n;
+        let reading =
+            json!({ "value": { "kind": "number", "value": value_at(n)? }, "sequence": sequence });
+        send_until_accepted(&client, device, &reading)?;
+        if verbose {
+            println!("sent #{sequence} {}", reading["value"]["value"]);
         }
-        SimulateCommand::Controller { device } => {
-            let mut state = Map::new();
-            state.insert("commands".into(), json!(0));
-            report(&client, &device, &state)?;
-            loop {
-                let commands = match client
-                    .get(device.url("/commands"))
-                    .bearer_auth(&device.token)
-                    .send()
-                    .and_then(|r| r.error_for_status())
-                {
-                    Ok(response) => response.json::<Vec<Value>>().context("reading commands")?,
-                    Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
-                        anyhow::bail!("the gateway refused this controller: {e}")
-                    }
-                    Err(e) => {
-                        eprintln!("control plane unreachable ({e}); trying again");
-                        std::thread::sleep(Duration::from_secs(1));
-                        continue;
-                    }
-                };
-                for record in &commands {
-                    let command = &record["command"];
-                    for param in command["params"].as_array().into_iter().flatten() {
-                        let name = param["name"].as_str().unwrap_or_default().to_string();
-                        state.insert(name, param["value"]["value"].clone());
-                    }
-                    state.insert("last-command".into(), command["name"].clone());
-                    let done = state["commands"].as_u64().unwrap_or(0) + 1;
-                    state.insert("commands".into(), json!(done));
-                    println!(
-                        "{} from {}: {}",
-                        command["name"], record["deployment"], command["params"]
-                    );
-                }
-                if !commands.is_empty() {
-                    report(&client, &device, &state)?;
-                }
+        n += 1;
+        std::thread::sleep(pause);
+    }
+    Ok(())
+}
+
+/// Carries out commands and reports the state they set, forever; `verbose` prints each.
+pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> {
+    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let mut state = Map::new();
+    state.insert("commands".into(), json!(0));
+    report(&client, device, &state)?;
+    loop {
+        let commands = match client
+            .get(device.url("/commands"))
+            .bearer_auth(&device.token)
+            .send()
+            .and_then(|r| r.error_for_status())
+        {
+            Ok(response) => response.json::<Vec<Value>>().context("reading commands")?,
+            Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
+                anyhow::bail!("the gateway refused this controller: {e}")
             }
+            Err(e) => {
+                eprintln!("control plane unreachable ({e}); trying again");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        for record in &commands {
+            let command = &record["command"];
+            for param in command["params"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap_or_default().to_string();
+                state.insert(name, param["value"]["value"].clone());
+            }
+            state.insert("last-command".into(), command["name"].clone());
+            let done = state["commands"].as_u64().unwrap_or(0) + 1;
+            state.insert("commands".into(), json!(done));
+            if verbose {
+                println!(
+                    "{} from {}: {}",
+                    command["name"], record["deployment"], command["params"]
+                );
+            }
+        }
+        if !commands.is_empty() {
+            report(&client, device, &state)?;
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod console;
+mod demo;
 mod deploy;
 mod devices;
 mod login;

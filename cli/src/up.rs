@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use trellis_control::{Application, Settings};
 
 #[derive(clap::Args)]
@@ -38,6 +40,17 @@ pub struct UpArgs {
     /// How often each running app's `on-tick` is called on the local nodes, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
+    /// example models and the smart-classroom app deployed at both.
+    #[arg(long)]
+    demo: bool,
+    /// For --demo: the repository's examples directory.
+    #[arg(long, default_value = "examples")]
+    examples: PathBuf,
+    /// For --demo: where the built example components are. Default:
+    /// $CARGO_TARGET_DIR/wasm32-wasip2/release.
+    #[arg(long)]
+    components: Option<PathBuf>,
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -103,6 +116,22 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 println!("  node {name}: process {}", child.id());
                 children.0.push(child);
             }
+        }
+        if args.demo {
+            let admin = app.first_admin.clone().context(
+                "--demo sets up a fresh registry: use an empty --data-dir",
+            )?;
+            let files = crate::demo::DemoFiles {
+                examples: args.examples.clone(),
+                components: args.components.clone().unwrap_or_else(crate::demo::default_components),
+            };
+            let demo_url = url.clone();
+            std::thread::spawn(move || {
+                match crate::demo::start(&demo_url, &admin.password, &files) {
+                    Ok(message) => println!("{message}"),
+                    Err(e) => eprintln!("the demo could not start: {e:#}"),
+                }
+            });
         }
         tokio::select! {
             served = app.run_until_stopped() => served?,

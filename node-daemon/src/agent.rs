@@ -11,7 +11,10 @@ use trellis_host::{Host, HostConfig};
 use crate::NodeConfig;
 use crate::artifacts::ArtifactCache;
 use crate::metrics::Probe;
-use crate::protocol::{Assignments, HeartbeatAnswer, NodeReport};
+use trellis_host::capabilities::log::TracingLog;
+use trellis_host::models::{ModelPackage, ModelPipeline};
+
+use crate::protocol::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
 use crate::supervisor::Supervisor;
 
 /// The wait before trying the control plane again.
@@ -195,6 +198,54 @@ impl Agent {
                 complete = false;
             }
         }
+        let models = self
+            .supervisor
+            .lock()
+            .expect("supervisor lock")
+            .missing_models(&assignments.instances);
+        for model in models {
+            if let Err(e) = self.load_model(&model).await {
+                tracing::warn!("model {}: {e:#}", model.name);
+                complete = false;
+            }
+        }
         complete
+    }
+
+    /// The bytes of artifact `sha`, from the cache or the control plane.
+    async fn artifact(&self, sha: &str) -> anyhow::Result<Vec<u8>> {
+        self.cache
+            .get(sha, || async {
+                let response = self
+                    .client
+                    .get(self.url(&format!("/artifacts/{sha}")))
+                    .bearer_auth(&self.config.token)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                Ok(response.bytes().await?.to_vec())
+            })
+            .await
+            .with_context(|| format!("fetching artifact {sha}"))
+    }
+
+    /// Fetches a model's artifacts and loads its pipeline (the model into its runtime, the
+    /// contract compiled) without holding the supervisor.
+    async fn load_model(&self, model: &AssignedModel) -> anyhow::Result<()> {
+        let onnx = self.artifact(&model.onnx_sha256).await?;
+        let contract = self.artifact(&model.contract_sha256).await?;
+        let host = self.supervisor.lock().expect("supervisor lock").host();
+        let config = model.config.clone();
+        let pipeline = tokio::task::spawn_blocking(move || {
+            let package = ModelPackage::from_parts(&config, onnx, contract)?;
+            ModelPipeline::load(&host, package, Arc::new(TracingLog))
+        })
+        .await
+        .expect("loading a model")?;
+        self.supervisor
+            .lock()
+            .expect("supervisor lock")
+            .add_model(model, pipeline);
+        Ok(())
     }
 }

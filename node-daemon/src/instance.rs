@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use trellis_bus::Bus;
-use trellis_host::types::Param;
 use trellis_host::{AppComponent, Capabilities, InstanceLimits};
 
 use crate::protocol::{BoundDevice, InstanceReport};
@@ -42,7 +41,7 @@ impl RunningInstance {
         deployment: String,
         component_sha256: String,
         component: Arc<AppComponent>,
-        config: Vec<Param>,
+        base: Capabilities,
         limits: InstanceLimits,
         tick: Duration,
         wiring: Option<Wiring>,
@@ -60,7 +59,7 @@ impl RunningInstance {
                 .name(format!("instance {deployment}"))
                 .spawn(move || {
                     let plane = wiring.map(|w| Plane::new(w, &deployment));
-                    supervise(&component, config, limits, tick, plane, &status, &stop)
+                    supervise(&component, base, limits, tick, plane, &status, &stop)
                 })
                 .expect("spawning an instance thread")
         };
@@ -115,7 +114,7 @@ impl Plane {
 
 fn supervise(
     component: &AppComponent,
-    config: Vec<Param>,
+    base: Capabilities,
     limits: InstanceLimits,
     tick: Duration,
     mut plane: Option<Plane>,
@@ -132,8 +131,10 @@ fn supervise(
     };
     let mut failures_in_a_row = 0u32;
     while !stop.load(Ordering::Relaxed) {
+        // Fresh state for each start; config and models as assigned.
         let mut caps = Capabilities {
-            config: config.clone(),
+            config: base.config.clone(),
+            models: base.models.clone(),
             ..Capabilities::default()
         };
         if let Some(plane) = &plane {

@@ -44,6 +44,16 @@ pub struct Assignment {
     pub sensors: Vec<BoundDevice>,
     #[serde(default)]
     pub controllers: Vec<BoundDevice>,
+    #[serde(default)]
+    pub models: Vec<AssignedModel>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AssignedModel {
+    pub name: String,
+    pub config: String,
+    pub onnx_sha256: String,
+    pub contract_sha256: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use trellis_host::manifest::AppManifest;
 use trellis_host::types::Param;
-use trellis_host::{AppComponent, Host, InstanceLimits};
+use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::instance::{RunningInstance, Wiring};
-use crate::protocol::{Assignment, InstanceReport};
+use trellis_host::models::{ModelCatalog, ModelPipeline};
+
+use crate::protocol::{AssignedModel, Assignment, InstanceReport};
 
 pub struct Supervisor {
     host: Arc<Host>,
@@ -20,6 +22,10 @@ pub struct Supervisor {
     running: BTreeMap<String, RunningInstance>,
     /// Assignments that could not start, with why (reported as failed).
     refused: BTreeMap<String, InstanceReport>,
+    /// The models assigned apps call, served to them through `inference`.
+    catalog: ModelCatalog,
+    /// The artifacts (onnx, contract) each loaded model came from.
+    loaded_models: HashMap<String, (String, String)>,
 }
 
 impl Supervisor {
@@ -35,6 +41,8 @@ impl Supervisor {
             components: HashMap::new(),
             running: BTreeMap::new(),
             refused: BTreeMap::new(),
+            catalog: ModelCatalog::default(),
+            loaded_models: HashMap::new(),
         }
     }
 
@@ -45,6 +53,27 @@ impl Supervisor {
             .map(|a| a.component_sha256.as_str())
             .filter(|sha| !self.components.contains_key(*sha))
             .collect()
+    }
+
+    /// The models of `assignments` not loaded here yet (or loaded from other artifacts).
+    pub fn missing_models(&self, assignments: &[Assignment]) -> Vec<AssignedModel> {
+        let mut missing: BTreeMap<&str, &AssignedModel> = BTreeMap::new();
+        for model in assignments.iter().flat_map(|a| &a.models) {
+            let artifacts = (model.onnx_sha256.clone(), model.contract_sha256.clone());
+            if self.loaded_models.get(&model.name) != Some(&artifacts) {
+                missing.insert(&model.name, model);
+            }
+        }
+        missing.into_values().cloned().collect()
+    }
+
+    /// Adds a loaded model, replacing an older version of the same name.
+    pub fn add_model(&mut self, model: &AssignedModel, pipeline: ModelPipeline) {
+        self.catalog.insert(pipeline);
+        self.loaded_models.insert(
+            model.name.clone(),
+            (model.onnx_sha256.clone(), model.contract_sha256.clone()),
+        );
     }
 
     /// The host components are compiled with. Compiling takes seconds, so callers do it
@@ -131,7 +160,11 @@ impl Supervisor {
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),
             component,
-            config,
+            Capabilities {
+                config,
+                models: self.catalog.for_app(&manifest.models),
+                ..Capabilities::default()
+            },
             limits,
             self.tick,
             self.bus.clone().map(|bus| Wiring {

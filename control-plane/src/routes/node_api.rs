@@ -144,6 +144,19 @@ pub struct Assignment {
     pub sensors: Vec<BoundDevice>,
     /// The controller instances bound to its roles: commands go to `trellis.controller.<id>`.
     pub controllers: Vec<BoundDevice>,
+    /// The newest version of each model its manifest names.
+    pub models: Vec<AssignedModel>,
+}
+
+/// A model package an assigned app calls, by its artifacts' hashes.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssignedModel {
+    pub name: String,
+    pub version: String,
+    /// The package's `model.toml`.
+    pub config: String,
+    pub onnx_sha256: String,
+    pub contract_sha256: String,
 }
 
 /// An instance bound to a role of a deployment.
@@ -190,6 +203,7 @@ pub async fn assignments(
     let mut instances = Vec::with_capacity(rows.len());
     for (deployment, app, version, component_sha256, manifest, config) in rows {
         let (sensors, controllers) = bound_devices(&state, &deployment).await?;
+        let models = models_of(&state, &manifest).await?;
         instances.push(Assignment {
             deployment,
             app,
@@ -199,12 +213,39 @@ pub async fn assignments(
             config: serde_json::from_str(&config).map_err(ApiError::internal)?,
             sensors,
             controllers,
+            models,
         });
     }
     Ok(Json(Assignments {
         generation,
         instances,
     }))
+}
+
+/// The newest version of each model an app's manifest names.
+async fn models_of(state: &AppState, manifest: &str) -> ApiResult<Vec<AssignedModel>> {
+    let manifest =
+        trellis_host::manifest::AppManifest::parse(manifest).map_err(ApiError::internal)?;
+    let mut models = Vec::new();
+    for name in &manifest.models {
+        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT name, version, config, onnx_sha256, contract_sha256 FROM models \
+             WHERE name = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&state.db)
+        .await?;
+        if let Some((name, version, config, onnx_sha256, contract_sha256)) = row {
+            models.push(AssignedModel {
+                name,
+                version,
+                config,
+                onnx_sha256,
+                contract_sha256,
+            });
+        }
+    }
+    Ok(models)
 }
 
 /// The sensors and the controllers bound to a deployment's roles.
