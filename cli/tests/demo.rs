@@ -57,8 +57,16 @@ fn the_demo_runs_the_classroom_app_against_its_simulated_devices() {
             "{controller}"
         );
     }
-    for deployment in admin.deployments() {
-        assert_eq!(deployment["state"], "running", "{deployment}");
+    // The node says `running` at its next heartbeat, which may come after the first commands.
+    let deployments = wait_for(Duration::from_secs(30), "both deployments running", || {
+        let deployments = admin.deployments();
+        deployments
+            .iter()
+            .all(|d| d["state"] == "running")
+            .then_some(deployments)
+    });
+    assert_eq!(deployments.len(), 2);
+    for deployment in deployments {
         assert!(
             !deployment["detail"]
                 .as_str()
