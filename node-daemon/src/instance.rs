@@ -197,7 +197,7 @@ fn run(
             let Some(arrived) = plane.feed.next(wait) else {
                 continue;
             };
-            ReadingFeed::remember(&plane.sensors, &arrived.reading);
+            plane.sensors.record(&arrived.reading);
             let handled = instance.on_reading(&arrived.reading);
             plane.feed.commit(&arrived);
             match handled {

@@ -54,7 +54,8 @@ impl NodeSensors {
         }
     }
 
-    fn record(&self, reading: &Reading) {
+    /// Keeps a reading for `latest` and `history`.
+    pub fn record(&self, reading: &Reading) {
         let mut seen = self.seen.lock().expect("seen readings lock");
         let history = seen.entry(reading.role.clone()).or_default();
         if history.len() == HISTORY {
@@ -235,10 +236,5 @@ impl ReadingFeed {
         self.subscriptions[arrived.index]
             .1
             .commit(&arrived.delivery);
-    }
-
-    /// Records a reading for `latest` and `history`.
-    pub fn remember(sensors: &NodeSensors, reading: &Reading) {
-        sensors.record(reading);
     }
 }

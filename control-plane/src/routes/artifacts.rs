@@ -16,9 +16,14 @@ pub async fn download(
     State(state): State<AppState>,
     Path(sha256): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    serve(&state, &sha256)
+}
+
+/// The response carrying artifact `sha256`, or 404; shared with the node endpoint.
+pub fn serve(state: &AppState, sha256: &str) -> ApiResult<impl IntoResponse + use<>> {
     let bytes = state
         .artifacts
-        .read(&sha256)?
+        .read(sha256)?
         .ok_or_else(|| ApiError::not_found(format!("no artifact `{sha256}`")))?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes))
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -289,9 +288,5 @@ pub async fn artifact(
     State(state): State<AppState>,
     Path(sha256): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let bytes = state
-        .artifacts
-        .read(&sha256)?
-        .ok_or_else(|| ApiError::not_found(format!("no artifact `{sha256}`")))?;
-    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes))
+    super::artifacts::serve(&state, &sha256)
 }
