@@ -23,7 +23,10 @@ const GUESTS: &[(&str, &str)] = &[
 const INPUTS: &[&str] = &["wit", "guest-sdk/rust", "guest-sdk/rust-contract"];
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not baked in when it compiled: the compiled script is shared
+    // by every checkout that uses the same target directory.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = PathBuf::from(manifest_dir).join("../..");
     let target_dir = guest_target_dir(&root);
 
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
