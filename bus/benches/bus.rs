@@ -1,56 +1,102 @@
-//! Readings per second through the in-process bus: a producer thread publishing reading records
-//! and one consumer per group reading, parsing and committing each, as a node does.
-//! `cargo bench -p trellis-bus` prints the figures.
+//! Readings per second through each bus backend: publisher threads sending reading records (each
+//! publish returns once the bus has the reading, as the device gateway's does) and one consumer
+//! per group reading, parsing and committing each, as a node does. The in-process bus always;
+//! Kafka on the broker `TRELLIS_TEST_KAFKA` names (`scripts/with-kafka cargo bench -p
+//! trellis-bus`).
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use trellis_bus::record::{ReadingRecord, WireValue};
-use trellis_bus::{Bus, EmbeddedBus, sensor_topic};
+use trellis_bus::{Bus, EmbeddedBus, KafkaBus, sensor_topic};
 
-const READINGS: u64 = 200_000;
+struct Run {
+    readings: u64,
+    groups: usize,
+    publishers: u64,
+}
 
-fn run(groups: usize) -> f64 {
-    let bus = EmbeddedBus::default();
-    let topic = sensor_topic("sen_bench");
-    let consumers: Vec<_> = (0..groups)
+fn run(bus: Arc<dyn Bus>, run: &Run) -> f64 {
+    let id = format!(
+        "sen_bench_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let topic = sensor_topic(&id);
+    let consumers: Vec<_> = (0..run.groups)
         .map(|g| {
-            let mut subscription = bus.subscribe(&topic, &format!("group-{g}"));
+            let mut subscription = bus.subscribe(&topic, &format!("{id}-group-{g}")).unwrap();
+            let readings = run.readings;
             std::thread::spawn(move || {
-                let mut last = 0;
-                while last < READINGS {
-                    let Some(delivery) = subscription.next(std::time::Duration::from_secs(5))
-                    else {
-                        panic!("the bus stalled at reading {last}");
+                for received in 0..readings {
+                    let Some(delivery) = subscription.next(Duration::from_secs(30)) else {
+                        panic!("the bus stalled after {received} readings");
                     };
-                    let record: ReadingRecord = serde_json::from_slice(&delivery.payload).unwrap();
-                    last = record.sequence;
+                    let _: ReadingRecord = serde_json::from_slice(&delivery.payload).unwrap();
                     subscription.commit(&delivery);
                 }
             })
         })
         .collect();
     let started = Instant::now();
-    for sequence in 1..=READINGS {
-        let record = ReadingRecord {
-            id: format!("sen_bench-{sequence}"),
-            sensor: "sen_bench".into(),
-            sequence,
-            timestamp_ms: 0,
-            value: WireValue::Number(sequence as f64),
-        };
-        bus.publish(&topic, serde_json::to_vec(&record).unwrap())
-            .unwrap();
+    let per_publisher = run.readings / run.publishers;
+    let publishers: Vec<_> = (0..run.publishers)
+        .map(|p| {
+            let (bus, topic, id) = (bus.clone(), topic.clone(), id.clone());
+            std::thread::spawn(move || {
+                for sequence in p * per_publisher + 1..=(p + 1) * per_publisher {
+                    let record = ReadingRecord {
+                        id: format!("{id}-{sequence}"),
+                        sensor: id.clone(),
+                        sequence,
+                        timestamp_ms: 0,
+                        value: WireValue::Number(sequence as f64),
+                    };
+                    bus.publish(&topic, serde_json::to_vec(&record).unwrap())
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in publishers.into_iter().chain(consumers) {
+        thread.join().unwrap();
     }
-    for consumer in consumers {
-        consumer.join().unwrap();
-    }
-    READINGS as f64 / started.elapsed().as_secs_f64()
+    run.readings as f64 / started.elapsed().as_secs_f64()
 }
 
 fn main() {
-    println!("backend   groups  readings  readings/s (publish → parse → commit, every group)");
+    println!(
+        "backend   publishers  groups  readings  readings/s (publish → parse → commit, every group)"
+    );
     for groups in [1, 2, 4] {
-        let rate = run(groups);
-        println!("embedded  {groups:>6}  {READINGS:>8}  {rate:>10.0}");
+        let shape = Run {
+            readings: 200_000,
+            groups,
+            publishers: 1,
+        };
+        let rate = run(Arc::new(EmbeddedBus::default()), &shape);
+        println!(
+            "embedded  {:>10}  {groups:>6}  {:>8}  {rate:>10.0}",
+            shape.publishers, shape.readings
+        );
+    }
+    let Ok(brokers) = std::env::var("TRELLIS_TEST_KAFKA") else {
+        println!("kafka     (skipped: no TRELLIS_TEST_KAFKA; run under scripts/with-kafka)");
+        return;
+    };
+    let kafka: Arc<dyn Bus> = Arc::new(KafkaBus::connect(&brokers).unwrap());
+    for (groups, publishers) in [(1, 1), (1, 8), (2, 8), (4, 8)] {
+        let shape = Run {
+            readings: 4_000,
+            groups,
+            publishers,
+        };
+        let rate = run(kafka.clone(), &shape);
+        println!(
+            "kafka     {publishers:>10}  {groups:>6}  {:>8}  {rate:>10.0}",
+            shape.readings
+        );
     }
 }

@@ -3,14 +3,30 @@
 //! deployment, or the device gateway) gets every message of a topic and resumes from its last
 //! commit, so delivery is at least once and one sensor feeds every deployment bound to it.
 //!
-//! [`embedded::EmbeddedBus`] is the in-process backend `trellis up` uses.
+//! [`embedded::EmbeddedBus`] is the in-process backend `trellis up` uses by default;
+//! [`kafka::KafkaBus`] carries the same records between processes and machines. [`connect`]
+//! picks one from a URL, so the backend is configuration.
 
 pub mod embedded;
+pub mod kafka;
 pub mod record;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use embedded::EmbeddedBus;
+pub use kafka::KafkaBus;
+
+/// The bus a URL names: `embedded` (in this process) or `kafka://HOST:PORT[,HOST:PORT...]`.
+pub fn connect(url: &str) -> Result<Arc<dyn Bus>, BusError> {
+    if url == "embedded" {
+        return Ok(Arc::new(EmbeddedBus::default()));
+    }
+    match url.strip_prefix("kafka://") {
+        Some(brokers) if !brokers.is_empty() => Ok(Arc::new(KafkaBus::connect(brokers)?)),
+        _ => Err(BusError::BadUrl(url.to_string())),
+    }
+}
 
 /// The topic of a sensor instance's readings.
 pub fn sensor_topic(sensor_id: &str) -> String {
@@ -28,6 +44,12 @@ pub enum BusError {
     /// A consumer group fell too far behind and did not catch up in time.
     #[error("topic {topic} is full: a consumer is {behind} messages behind")]
     Full { topic: String, behind: usize },
+    /// The backend could not be reached or refused.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// A bus URL that names no backend.
+    #[error("bus URL `{0}` names no bus: use `embedded` or `kafka://HOST:PORT[,HOST:PORT...]`")]
+    BadUrl(String),
 }
 
 /// One message as a subscriber receives it.
@@ -45,7 +67,7 @@ pub trait Bus: Send + Sync {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError>;
     /// Joins consumer `group` on `topic`. A new group starts at the end of the topic; a known
     /// one resumes after its last commit.
-    fn subscribe(&self, topic: &str, group: &str) -> Box<dyn Subscription>;
+    fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError>;
 }
 
 /// A group's reader of one topic.

@@ -27,6 +27,10 @@ pub struct NodeArgs {
     /// How often each running app's `on-tick` is called, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// Where the apps' readings come from and commands go: the control plane's
+    /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
+    #[arg(long, env = "TRELLIS_BUS")]
+    bus: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -56,8 +60,15 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
         token,
         data_dir: args.data_dir,
         tick: Duration::from_millis(args.tick_ms),
-        // A node in its own process reaches readings through Kafka (configured) only.
-        bus: None,
+        // A node in its own process reaches readings through Kafka only: the embedded bus
+        // lives in the control plane's process.
+        bus: match args.bus.as_deref() {
+            None => None,
+            Some("embedded") => anyhow::bail!(
+                "--bus embedded lives inside `trellis up`; a node process needs --bus kafka://HOST:PORT"
+            ),
+            Some(url) => Some(trellis_bus::connect(url)?),
+        },
     })
 }
 

@@ -40,6 +40,10 @@ pub struct UpArgs {
     /// How often each running app's `on-tick` is called on the local nodes, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// Where readings and commands flow: `embedded` (in this process) or
+    /// `kafka://HOST:PORT[,HOST:PORT...]`, which node processes can reach too.
+    #[arg(long, env = "TRELLIS_BUS", default_value = "embedded")]
+    bus: String,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -63,6 +67,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.max_upload_bytes = args.max_upload_mb << 20;
     settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     settings.missed_heartbeats = args.missed_heartbeats;
+    settings.bus = args.bus.clone();
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -91,7 +96,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 token,
                 data_dir: data_dir.join("nodes").join(&name),
                 tick,
-                // The embedded node shares the control plane's in-process bus.
+                // The embedded node shares the control plane's bus; node processes reach
+                // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),
             };
             if i == 1 {
@@ -102,8 +108,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                     }
                 });
             } else {
-                let child = std::process::Command::new(std::env::current_exe()?)
-                    .arg("node")
+                let mut command = std::process::Command::new(std::env::current_exe()?);
+                command.arg("node");
+                if args.bus != "embedded" {
+                    command.arg("--bus").arg(&args.bus);
+                }
+                let child = command
                     .arg("--control-plane")
                     .arg(&config.control_plane)
                     .arg("--data-dir")

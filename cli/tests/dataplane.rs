@@ -1,5 +1,7 @@
-//! Readings from simulated devices through the device gateway and the embedded bus of
-//! `trellis up`, to apps on its node, and their commands back to simulated controllers.
+//! Readings from simulated devices through the device gateway and the bus, to apps on a node,
+//! and their commands back to simulated controllers: each test once on the embedded bus of
+//! `trellis up` and once on a real Kafka broker (`scripts/with-kafka`). Over Kafka, a node
+//! killed mid-stream loses no reading.
 
 mod common;
 
@@ -41,13 +43,27 @@ fn controller_state(api: &Api, id: &str) -> Value {
     api.get(&format!("/controllers/{id}"))["state"].clone()
 }
 
+/// The buses to run a test on: the embedded one, and Kafka when a broker is there.
+fn buses() -> Vec<String> {
+    let mut buses = vec!["embedded".to_string()];
+    buses.extend(kafka_broker().map(|brokers| format!("kafka://{brokers}")));
+    buses
+}
+
 #[test]
 fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
-    let _serial = one_at_a_time();
+    for bus in buses() {
+        let _serial = one_at_a_time();
+        eprintln!("on the {bus} bus");
+        thermostat(&bus);
+    }
+}
+
+fn thermostat(bus: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _plane = control_plane(dir.path(), port, 1);
+    let _plane = control_plane_on_bus(dir.path(), port, 1, bus);
     let (_admin, configurer, user) = platform(&url);
     let (sensor, sensor_token) = register(&configurer, "sensors", "south-t", "temperature");
     let (fan, fan_token) = register(&configurer, "controllers", "south-fan", "fan");
@@ -126,23 +142,35 @@ fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
     );
 }
 
-#[test]
-fn one_sensor_feeds_every_deployment_bound_to_it() {
-    let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _plane = control_plane(dir.path(), port, 1);
-    let (_admin, configurer, user) = platform(&url);
+/// Registers the display type and the echo app, which echoes every reading to its display.
+fn echo_app(url: &str, configurer: &Api) {
     configurer.post(
         "/controller-types",
         json!({ "name": "display", "commands": [{ "name": "echo" }] }),
     );
-    let developer = Api::login(&url, "pat", PASSWORD);
+    let developer = Api::login(url, "pat", PASSWORD);
     developer.upload_app(
         &workspace("tests/guests/echo/trellis.toml"),
         trellis_guest_artifacts::ECHO,
     );
+}
+
+#[test]
+fn one_sensor_feeds_every_deployment_bound_to_it() {
+    for bus in buses() {
+        let _serial = one_at_a_time();
+        eprintln!("on the {bus} bus");
+        shared_sensor(&bus);
+    }
+}
+
+fn shared_sensor(bus: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _plane = control_plane_on_bus(dir.path(), port, 1, bus);
+    let (_admin, configurer, user) = platform(&url);
+    echo_app(&url, &configurer);
     let (sensor, sensor_token) = register(&configurer, "sensors", "shared-t", "temperature");
     let displays: Vec<(String, String)> = ["display-1", "display-2"]
         .iter()
@@ -202,5 +230,156 @@ fn one_sensor_feeds_every_deployment_bound_to_it() {
         });
         assert_eq!(state["sequence"], READINGS as f64, "{state}");
         assert_eq!(state["value"], READINGS as f64, "{state}");
+    }
+}
+
+/// Kill -9 the node running a deployment while a simulated sensor sends numbered readings: the
+/// deployment moves to the other node, resumes from its last committed reading, and every
+/// reading reaches the display at least once.
+#[test]
+fn a_node_killed_mid_stream_loses_no_reading() {
+    let Some(brokers) = kafka_broker() else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    let bus = format!("kafka://{brokers}");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _plane = control_plane_on_bus(&dir.path().join("plane"), port, 0, &bus);
+    let (_admin, configurer, user) = platform(&url);
+    echo_app(&url, &configurer);
+    let mut nodes: std::collections::BTreeMap<String, Process> = ["n1", "n2"]
+        .into_iter()
+        .map(|name| {
+            let token = configurer.post("/nodes", json!({ "name": name }))["token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let node = node_on_bus(&url, &token, &dir.path().join(name), &bus);
+            (name.to_string(), node)
+        })
+        .collect();
+    let (sensor, sensor_token) = register(&configurer, "sensors", "counted-t", "temperature");
+    let (display, display_token) = register(&configurer, "controllers", "tally", "display");
+    let body = json!({ "app": "echo", "bindings": { "in": [sensor], "out": [display] } });
+    let deployment = user.post("/deployments", body)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let placed_on = |state: &str| {
+        user.deployments()
+            .into_iter()
+            .find(|d| d["id"] == deployment.as_str() && d["state"] == state)
+            .and_then(|d| d["node"].as_str().map(str::to_string))
+    };
+    let first = wait_for(Duration::from_secs(120), "the echo app running", || {
+        placed_on("running")
+    });
+
+    const READINGS: u64 = 300;
+    let mut sensor = simulate(
+        &url,
+        &sensor_token,
+        &[
+            "sensor",
+            "--pattern",
+            "ramp",
+            "--value",
+            "1",
+            "--step",
+            "1",
+            "--rate-hz",
+            "100",
+            "--count",
+            &READINGS.to_string(),
+        ],
+    );
+    // The test is the display: it polls the gateway for the echoes, as a device would.
+    let mut tally = Tally::new(&url, &display_token);
+    wait_for(
+        Duration::from_secs(60),
+        "a third of the readings echoed",
+        || {
+            tally.poll();
+            (tally.distinct() >= READINGS as usize / 3).then_some(())
+        },
+    );
+    nodes.get_mut(&first).unwrap().kill();
+    let killed_at = tally.distinct();
+    let second = wait_for(
+        Duration::from_secs(60),
+        "the deployment running elsewhere",
+        || {
+            tally.poll();
+            placed_on("running").filter(|n| *n != first)
+        },
+    );
+    sensor.0.wait().unwrap();
+    wait_for(Duration::from_secs(60), "every reading echoed", || {
+        tally.poll();
+        (tally.distinct() == READINGS as usize).then_some(())
+    });
+    let lost: Vec<u64> = (1..=READINGS)
+        .filter(|s| !tally.seen.contains_key(s))
+        .collect();
+    let duplicates: u64 = tally.seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "killed {first} after {killed_at} echoes; moved to {second}; {} readings, lost {}, \
+         handled twice {duplicates}",
+        READINGS,
+        lost.len()
+    );
+    assert!(lost.is_empty(), "lost readings {lost:?}");
+    assert!(
+        tally.seen.keys().all(|s| (1..=READINGS).contains(s)),
+        "echoes of readings never sent: {:?}",
+        tally
+            .seen
+            .keys()
+            .filter(|s| !(1..=READINGS).contains(*s))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The echoes a display received, counted by reading sequence.
+struct Tally {
+    client: reqwest::blocking::Client,
+    url: String,
+    token: String,
+    seen: std::collections::BTreeMap<u64, u64>,
+}
+
+impl Tally {
+    fn new(url: &str, token: &str) -> Tally {
+        Tally {
+            client: reqwest::blocking::Client::new(),
+            url: format!("{url}/api/v1/device/commands?wait_ms=200"),
+            token: token.to_string(),
+            seen: Default::default(),
+        }
+    }
+
+    fn poll(&mut self) {
+        let commands: Vec<Value> = self
+            .client
+            .get(&self.url)
+            .bearer_auth(&self.token)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .unwrap();
+        for record in commands {
+            let params = record["command"]["params"].as_array().unwrap();
+            let sequence =
+                params.iter().find(|p| p["name"] == "sequence").unwrap()["value"]["value"]
+                    .as_f64()
+                    .unwrap() as u64;
+            *self.seen.entry(sequence).or_default() += 1;
+        }
+    }
+
+    fn distinct(&self) -> usize {
+        self.seen.len()
     }
 }

@@ -56,7 +56,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
-            bus: Arc::new(trellis_bus::EmbeddedBus::default()),
+            bus: trellis_bus::connect(&settings.bus)?,
             devices: Arc::default(),
             gateways: Arc::default(),
         };

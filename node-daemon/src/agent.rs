@@ -66,6 +66,7 @@ impl Agent {
             .await
             .expect("the start-up benchmark");
         let mut reachable = true;
+        let mut warned_bus = false;
         loop {
             let report = NodeReport {
                 metrics: probe.sample(),
@@ -79,6 +80,13 @@ impl Agent {
                     reachable = true;
                     self.heartbeat_ms
                         .store(answer.heartbeat_ms.max(50), Ordering::Relaxed);
+                    if self.config.bus.is_none() && answer.bus != "embedded" && !warned_bus {
+                        tracing::warn!(
+                            "the control plane's bus is {}; start this node with --bus {0} so its apps get readings",
+                            answer.bus
+                        );
+                        warned_bus = true;
+                    }
                 }
                 Err(e) if reachable => {
                     tracing::warn!("heartbeat failed (instances keep running): {e:#}");

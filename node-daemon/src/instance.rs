@@ -14,6 +14,7 @@ use crate::protocol::{BoundDevice, InstanceReport};
 use crate::wiring::{BusControllers, NodeSensors, ReadingFeed};
 
 /// What connects an instance to the data plane.
+#[derive(Clone)]
 pub struct Wiring {
     pub bus: Arc<dyn Bus>,
     pub sensors: Vec<BoundDevice>,
@@ -58,8 +59,15 @@ impl RunningInstance {
             std::thread::Builder::new()
                 .name(format!("instance {deployment}"))
                 .spawn(move || {
-                    let plane = wiring.map(|w| Plane::new(w, &deployment));
-                    supervise(&component, base, limits, tick, plane, &status, &stop)
+                    let run = Run {
+                        deployment: &deployment,
+                        component: &component,
+                        limits,
+                        tick,
+                        status: &status,
+                        stop: &stop,
+                    };
+                    run.supervise(base, wiring)
                 })
                 .expect("spawning an instance thread")
         };
@@ -99,39 +107,81 @@ struct Plane {
 }
 
 impl Plane {
-    fn new(wiring: Wiring, deployment: &str) -> Plane {
-        Plane {
-            feed: ReadingFeed::new(wiring.bus.as_ref(), deployment, &wiring.sensors),
-            sensors: Arc::new(NodeSensors::new(wiring.sensors)),
+    fn new(wiring: &Wiring, deployment: &str) -> Result<Plane, String> {
+        Ok(Plane {
+            feed: ReadingFeed::new(wiring.bus.as_ref(), deployment, &wiring.sensors)
+                .map_err(|e| format!("subscribing to its sensors: {e}"))?,
+            sensors: Arc::new(NodeSensors::new(wiring.sensors.clone())),
             controllers: Arc::new(BusControllers::new(
-                wiring.bus,
+                wiring.bus.clone(),
                 deployment.to_string(),
-                wiring.controllers,
+                wiring.controllers.clone(),
             )),
-        }
+        })
     }
 }
 
-fn supervise(
-    component: &AppComponent,
-    base: Capabilities,
+/// What an instance thread runs with.
+struct Run<'a> {
+    deployment: &'a str,
+    component: &'a AppComponent,
     limits: InstanceLimits,
     tick: Duration,
-    mut plane: Option<Plane>,
-    status: &Mutex<InstanceReport>,
-    stop: &AtomicBool,
-) {
-    let set = |state: &str, detail: &str, restart: bool| {
-        let mut status = status.lock().expect("instance status lock");
+    status: &'a Mutex<InstanceReport>,
+    stop: &'a AtomicBool,
+}
+
+impl Run<'_> {
+    fn set(&self, state: &str, detail: &str, restart: bool) {
+        let mut status = self.status.lock().expect("instance status lock");
         status.state = state.into();
         status.detail = detail.into();
         if restart {
             status.restarts += 1;
         }
-    };
-    let mut failures_in_a_row = 0u32;
-    while !stop.load(Ordering::Relaxed) {
-        // Fresh state for each start; config and models as assigned.
+    }
+
+    /// Starts the instance, and again after each failure (including a bus that cannot be
+    /// reached yet), until told to stop.
+    fn supervise(&self, base: Capabilities, wiring: Option<Wiring>) {
+        let mut plane: Option<Plane> = None;
+        let mut failures_in_a_row = 0u32;
+        while !self.stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let failure = match (&wiring, plane.is_some()) {
+                (Some(wiring), false) => match Plane::new(wiring, self.deployment) {
+                    Ok(connected) => {
+                        plane = Some(connected);
+                        self.start(&base, plane.as_mut())
+                    }
+                    Err(e) => e,
+                },
+                _ => self.start(&base, plane.as_mut()),
+            };
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if started.elapsed() >= STABLE_AFTER {
+                failures_in_a_row = 0;
+            }
+            failures_in_a_row += 1;
+            let state = if failures_in_a_row >= FAILED_AFTER {
+                "failed"
+            } else {
+                "restarting"
+            };
+            tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
+            self.set(state, &failure, true);
+            let backoff = FIRST_BACKOFF
+                .saturating_mul(1 << (failures_in_a_row - 1).min(16))
+                .min(MAX_BACKOFF);
+            sleep_unless_stopped(backoff, self.stop);
+        }
+    }
+
+    /// One life of the instance, with fresh state and config and models as assigned; returns
+    /// why it ended.
+    fn start(&self, base: &Capabilities, plane: Option<&mut Plane>) -> String {
         let mut caps = Capabilities {
             config: base.config.clone(),
             models: base.models.clone(),
@@ -141,35 +191,18 @@ fn supervise(
             caps.sensors = plane.sensors.clone();
             caps.controllers = plane.controllers.clone();
         }
-        let started = Instant::now();
-        let failure = match component.instantiate(caps, limits.clone()) {
+        match self.component.instantiate(caps, self.limits.clone()) {
             Err(e) => e.to_string(),
             Ok(mut instance) => match instance.init() {
                 Err(e) => e.to_string(),
                 Ok(()) => {
-                    set("running", "", false);
-                    run(&mut instance, tick, plane.as_mut(), stop, &set)
+                    self.set("running", "", false);
+                    let set =
+                        |state: &str, detail: &str, restart: bool| self.set(state, detail, restart);
+                    run(&mut instance, self.tick, plane, self.stop, &set)
                 }
             },
-        };
-        if stop.load(Ordering::Relaxed) {
-            break;
         }
-        if started.elapsed() >= STABLE_AFTER {
-            failures_in_a_row = 0;
-        }
-        failures_in_a_row += 1;
-        let state = if failures_in_a_row >= FAILED_AFTER {
-            "failed"
-        } else {
-            "restarting"
-        };
-        tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
-        set(state, &failure, true);
-        let backoff = FIRST_BACKOFF
-            .saturating_mul(1 << (failures_in_a_row - 1).min(16))
-            .min(MAX_BACKOFF);
-        sleep_unless_stopped(backoff, stop);
     }
 }
 

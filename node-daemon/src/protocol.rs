@@ -31,6 +31,8 @@ pub struct NodeReport {
 #[derive(Deserialize)]
 pub struct HeartbeatAnswer {
     pub heartbeat_ms: u64,
+    #[serde(default)]
+    pub bus: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use trellis_bus::record::{CommandRecord, ReadingRecord, WireCommand};
-use trellis_bus::{Bus, Delivery, Subscription, controller_topic, sensor_topic};
+use trellis_bus::{Bus, BusError, Delivery, Subscription, controller_topic, sensor_topic};
 use trellis_host::capabilities::{ControllerSink, SensorSource};
 use trellis_host::types::{Command, Error, InstanceInfo, Reading};
 
@@ -167,14 +167,19 @@ pub struct Arrived {
 }
 
 impl ReadingFeed {
-    pub fn new(bus: &dyn Bus, deployment: &str, sensors: &[BoundDevice]) -> ReadingFeed {
-        ReadingFeed {
-            subscriptions: sensors
-                .iter()
-                .map(|d| (d.clone(), bus.subscribe(&sensor_topic(&d.id), deployment)))
-                .collect(),
+    pub fn new(
+        bus: &dyn Bus,
+        deployment: &str,
+        sensors: &[BoundDevice],
+    ) -> Result<ReadingFeed, BusError> {
+        let subscriptions = sensors
+            .iter()
+            .map(|d| Ok((d.clone(), bus.subscribe(&sensor_topic(&d.id), deployment)?)))
+            .collect::<Result<_, BusError>>()?;
+        Ok(ReadingFeed {
+            subscriptions,
             next: 0,
-        }
+        })
     }
 
     /// The next reading of any bound sensor, waiting up to `timeout`. Records that do not parse

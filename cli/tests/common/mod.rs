@@ -50,11 +50,33 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The Kafka broker `TRELLIS_TEST_KAFKA` names (`scripts/with-kafka` starts one), or `None` to
+/// skip a Kafka test; with `TRELLIS_REQUIRE_KAFKA` set, a missing broker fails instead.
+pub fn kafka_broker() -> Option<String> {
+    match std::env::var("TRELLIS_TEST_KAFKA") {
+        Ok(brokers) => Some(brokers),
+        Err(_) if std::env::var_os("TRELLIS_REQUIRE_KAFKA").is_some() => {
+            panic!("TRELLIS_REQUIRE_KAFKA is set but TRELLIS_TEST_KAFKA is not")
+        }
+        Err(_) => {
+            eprintln!("skipped: no TRELLIS_TEST_KAFKA (run under scripts/with-kafka)");
+            None
+        }
+    }
+}
+
 /// `trellis up` on `port` with its data in `data`, and `nodes` local nodes.
 pub fn control_plane(data: &Path, port: u16, nodes: u32) -> Process {
+    control_plane_on_bus(data, port, nodes, "embedded")
+}
+
+/// `trellis up` as [`control_plane`] does, with readings and commands on `bus`.
+pub fn control_plane_on_bus(data: &Path, port: u16, nodes: u32, bus: &str) -> Process {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
         .args([
             "up",
+            "--bus",
+            bus,
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--nodes",
@@ -80,8 +102,17 @@ pub fn control_plane(data: &Path, port: u16, nodes: u32) -> Process {
     Process(child)
 }
 
-/// `trellis node` with `token`, keeping its components in `data`.
+/// `trellis node` with `token`, keeping its components in `data`, without a bus.
 pub fn node(url: &str, token: &str, data: &Path) -> Process {
+    node_with(url, token, data, &[])
+}
+
+/// `trellis node` as [`node`] does, its apps reading from and commanding through `bus`.
+pub fn node_on_bus(url: &str, token: &str, data: &Path, bus: &str) -> Process {
+    node_with(url, token, data, &["--bus", bus])
+}
+
+fn node_with(url: &str, token: &str, data: &Path, extra: &[&str]) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_trellis"))
         .args([
             "node",
@@ -92,6 +123,7 @@ pub fn node(url: &str, token: &str, data: &Path) -> Process {
             "--tick-ms",
             "200",
         ])
+        .args(extra)
         .arg("--data-dir")
         .arg(data)
         .stdout(Stdio::null())

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use trellis_bus::record::{CommandRecord, ReadingRecord, WireValue};
-use trellis_bus::{controller_topic, sensor_topic};
+use trellis_bus::{Subscription, controller_topic, sensor_topic};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::policy::DeviceCaller;
@@ -119,11 +119,10 @@ pub async fn commands(
         .min(LONG_POLL);
     let subscription = {
         let mut gateways = state.gateways.lock().await;
-        gateways.remove(&device.id).unwrap_or_else(|| {
-            state
-                .bus
-                .subscribe(&controller_topic(&device.id), "gateway")
-        })
+        match gateways.remove(&device.id) {
+            Some(subscription) => subscription,
+            None => subscribe_commands(&state, &device.id).await?,
+        }
     };
     let (subscription, records) = tokio::task::spawn_blocking(move || {
         let mut subscription = subscription;
@@ -168,13 +167,28 @@ pub async fn post_state(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Reads controller `id`'s commands as the gateway's consumer group.
+async fn subscribe_commands(state: &AppState, id: &str) -> ApiResult<Box<dyn Subscription>> {
+    let bus = state.bus.clone();
+    let topic = controller_topic(id);
+    tokio::task::spawn_blocking(move || bus.subscribe(&topic, "gateway"))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e}; retry later")))
+}
+
 /// Starts keeping the commands of controller `id` for its device, from now on, so a command
-/// sent before the device first polls is not lost.
+/// sent before the device first polls is not lost. If the bus cannot be reached now, the
+/// device's first poll tries again.
 pub async fn watch_controller(state: &AppState, id: &str) {
     let mut gateways = state.gateways.lock().await;
     if !gateways.contains_key(id) {
-        let subscription = state.bus.subscribe(&controller_topic(id), "gateway");
-        gateways.insert(id.to_string(), subscription);
+        match subscribe_commands(state, id).await {
+            Ok(subscription) => {
+                gateways.insert(id.to_string(), subscription);
+            }
+            Err(e) => tracing::warn!("watching controller {id}: {}", e.message),
+        }
     }
 }
 

@@ -54,6 +54,9 @@ pub struct NodeReport {
 pub struct HeartbeatAnswer {
     /// How often the control plane expects a heartbeat.
     pub heartbeat_ms: u64,
+    /// The bus readings and commands flow on (`embedded` or `kafka://...`), so a node started
+    /// without one can say what it is missing.
+    pub bus: String,
 }
 
 /// Report the node's metrics and the state of its instances.
@@ -116,6 +119,7 @@ pub async fn heartbeat(
     }
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
+        bus: state.settings.bus.clone(),
     }))
 }
 

@@ -1,0 +1,247 @@
+//! The Kafka backend, through `rdkafka` (which builds its own librdkafka). Each topic has one
+//! partition, created on first use. A subscription reads its topic by manual assignment and
+//! keeps the group's offset in the broker, so there is no group membership to join or
+//! rebalance: the control plane already makes sure one node holds a deployment, and a moved
+//! deployment resumes straight from the committed offset.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{Bus, BusError, Delivery, Subscription};
+
+/// How long a request to the broker may take before the bus reports it unavailable.
+const BROKER_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Every topic's only partition.
+const PARTITION: i32 = 0;
+
+/// How often a reader commits while messages keep coming. Each commit is a broker write, so
+/// committing every message would cap a group at the broker's write rate; a crash redelivers at
+/// most this much, which at-least-once allows.
+const COMMIT_EVERY: Duration = Duration::from_millis(100);
+
+/// A bus on a Kafka cluster; clones share the producer and the known topics.
+#[derive(Clone)]
+pub struct KafkaBus {
+    brokers: String,
+    producer: FutureProducer,
+    admin: Arc<AdminClient<DefaultClientContext>>,
+    /// Topics known to exist, so each is created at most once per process.
+    topics: Arc<Mutex<HashSet<String>>>,
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(format!("{what}: {e}"))
+}
+
+impl KafkaBus {
+    /// A bus on the cluster at `brokers` (`host:port[,host:port...]`). Clients connect lazily,
+    /// so this fails only on bad settings; an unreachable broker shows at first use.
+    pub fn connect(brokers: &str) -> Result<KafkaBus, BusError> {
+        let producer: FutureProducer = client_config(brokers)
+            // Publishing waits for the broker's acknowledgement; do not hold messages back.
+            .set("linger.ms", "1")
+            .set(
+                "message.timeout.ms",
+                BROKER_PATIENCE.as_millis().to_string(),
+            )
+            .create()
+            .map_err(|e| unavailable(&format!("Kafka producer for {brokers}"), e))?;
+        let admin = client_config(brokers)
+            .create()
+            .map_err(|e| unavailable(&format!("Kafka admin client for {brokers}"), e))?;
+        Ok(KafkaBus {
+            brokers: brokers.to_string(),
+            producer,
+            admin: Arc::new(admin),
+            topics: Arc::default(),
+        })
+    }
+
+    /// Creates `topic` (one partition) unless this process already knows it exists.
+    fn ensure_topic(&self, topic: &str) -> Result<(), BusError> {
+        if self.topics.lock().expect("topics lock").contains(topic) {
+            return Ok(());
+        }
+        let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+        let options = AdminOptions::new().operation_timeout(Some(BROKER_PATIENCE));
+        let results = futures_executor::block_on(self.admin.create_topics([&new], &options))
+            .map_err(|e| unavailable(&format!("creating topic {topic}"), e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(unavailable(&format!("creating topic {name}"), code));
+                }
+            }
+        }
+        self.topics
+            .lock()
+            .expect("topics lock")
+            .insert(topic.to_string());
+        Ok(())
+    }
+}
+
+/// Settings every client shares.
+fn client_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("socket.nagle.disable", "true")
+        .set("log_level", "4");
+    config
+}
+
+impl Bus for KafkaBus {
+    fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError> {
+        self.ensure_topic(topic)?;
+        let record = FutureRecord::<(), _>::to(topic)
+            .partition(PARTITION)
+            .payload(&payload);
+        let delivery = self
+            .producer
+            .send_result(record)
+            .map_err(|(e, _)| unavailable(&format!("publishing to {topic}"), e))?;
+        match futures_executor::block_on(delivery) {
+            Ok(Ok(delivered)) => Ok(delivered.offset as u64),
+            Ok(Err((e, _))) => Err(unavailable(&format!("publishing to {topic}"), e)),
+            Err(_) => Err(BusError::Unavailable(format!(
+                "publishing to {topic}: the producer shut down"
+            ))),
+        }
+    }
+
+    fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
+        self.ensure_topic(topic)?;
+        let consumer: BaseConsumer = client_config(&self.brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            // Only for a committed offset the broker no longer has: read what it does have.
+            .set("auto.offset.reset", "earliest")
+            // A fetch with nothing to return waits at most this long: the delivery latency.
+            .set("fetch.wait.max.ms", "50")
+            .create()
+            .map_err(|e| unavailable(&format!("Kafka consumer for {topic}"), e))?;
+        let context = || format!("reading {topic} as group {group}");
+        let mut wanted = TopicPartitionList::new();
+        wanted.add_partition(topic, PARTITION);
+        let committed = consumer
+            .committed_offsets(wanted, BROKER_PATIENCE)
+            .map_err(|e| unavailable(&context(), e))?
+            .find_partition(topic, PARTITION)
+            .map(|p| p.offset());
+        let start = match committed {
+            Some(Offset::Offset(offset)) => offset,
+            // A new group starts at the end, and commits that, so that wherever it runs next it
+            // resumes from here rather than from wherever the end has moved to by then.
+            _ => {
+                let (_, end) = consumer
+                    .fetch_watermarks(topic, PARTITION, BROKER_PATIENCE)
+                    .map_err(|e| unavailable(&context(), e))?;
+                let mut position = TopicPartitionList::new();
+                position
+                    .add_partition_offset(topic, PARTITION, Offset::Offset(end))
+                    .map_err(|e| unavailable(&context(), e))?;
+                consumer
+                    .commit(&position, CommitMode::Sync)
+                    .map_err(|e| unavailable(&context(), e))?;
+                end
+            }
+        };
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, PARTITION, Offset::Offset(start))
+            .map_err(|e| unavailable(&context(), e))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|e| unavailable(&context(), e))?;
+        Ok(Box::new(KafkaSubscription {
+            consumer,
+            topic: topic.to_string(),
+            handled: None,
+            committed: None,
+            last_commit: Instant::now(),
+        }))
+    }
+}
+
+struct KafkaSubscription {
+    consumer: BaseConsumer,
+    topic: String,
+    /// The offset after the last handled message.
+    handled: Option<i64>,
+    /// What the broker was last asked to keep.
+    committed: Option<i64>,
+    last_commit: Instant,
+}
+
+impl KafkaSubscription {
+    /// Sends the handled offset to the broker, if it has moved since the last commit.
+    fn flush(&mut self, mode: CommitMode) {
+        let Some(next) = self.handled.filter(|&h| Some(h) != self.committed) else {
+            return;
+        };
+        let mut handled = TopicPartitionList::new();
+        match handled
+            .add_partition_offset(&self.topic, PARTITION, Offset::Offset(next))
+            .and_then(|()| self.consumer.commit(&handled, mode))
+        {
+            Ok(()) => self.committed = Some(next),
+            // Not fatal: the reading may be delivered again, and at-least-once allows that.
+            Err(e) => tracing::warn!("committing {} at {next}: {e}", self.topic),
+        }
+        self.last_commit = Instant::now();
+    }
+}
+
+impl Drop for KafkaSubscription {
+    /// A reader that stops on purpose (its deployment moved or ended) leaves its last commit
+    /// in the broker before the next reader looks, so nothing is handled twice.
+    fn drop(&mut self) {
+        self.flush(CommitMode::Sync);
+    }
+}
+
+impl Subscription for KafkaSubscription {
+    fn next(&mut self, timeout: Duration) -> Option<Delivery> {
+        let Some(polled) = self.consumer.poll(timeout) else {
+            // Idle: a good moment to catch the broker up.
+            self.flush(CommitMode::Async);
+            return None;
+        };
+        match polled {
+            Ok(message) => Some(Delivery {
+                topic: message.topic().to_string(),
+                offset: message.offset() as u64,
+                payload: message.payload().unwrap_or_default().to_vec(),
+            }),
+            Err(e) => {
+                // librdkafka retries on its own; say why nothing arrives meanwhile.
+                tracing::warn!("reading {}: {e}", self.topic);
+                None
+            }
+        }
+    }
+
+    /// Commits without waiting for the broker, at most every [`COMMIT_EVERY`] while busy and
+    /// as soon as the reader is idle: a commit lost in a crash means a reading is delivered
+    /// again, which at-least-once allows.
+    fn commit(&mut self, delivery: &Delivery) {
+        self.handled = Some(delivery.offset as i64 + 1);
+        if self.last_commit.elapsed() >= COMMIT_EVERY {
+            self.flush(CommitMode::Async);
+        }
+    }
+}
