@@ -1,6 +1,7 @@
 //! `trellis up --demo`: a school with a classroom at two sites, on the control plane and embedded
 //! node of this process. It registers the types and instances, pushes the comfort and digits
-//! models and the smart-classroom app, deploys it at both sites, and starts simulated sensors
+//! models and the smart-classroom and digit-display apps, deploys the classroom at both sites and
+//! a camera reading handwritten digits onto a display in the north, and starts simulated sensors
 //! and controllers that talk to the device gateway like real ones.
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ pub struct DemoFiles {
     /// The repository's `examples/`.
     pub examples: PathBuf,
     /// Where the built components are (`comfort_contract.wasm`, `digits_contract.wasm`,
-    /// `smart_classroom.wasm`).
+    /// `smart_classroom.wasm`, `digit_display.wasm`).
     pub components: PathBuf,
 }
 
@@ -99,14 +100,31 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
             ],
         )?;
     }
-    let app = files.examples.join("apps/smart-classroom");
-    upload(
-        "/apps",
-        vec![
-            ("trellis.toml", app.join("trellis.toml")),
-            ("app.wasm", files.components.join("smart_classroom.wasm")),
-        ],
+    post(
+        "/sensor-types",
+        json!({ "name": "camera", "value": "bytes", "media_type": "image/png", "sampling_hz": 1.0 }),
     )?;
+    post(
+        "/controller-types",
+        json!({ "name": "display", "commands": [
+        { "name": "show", "params": [{ "name": "text", "value": "text", "required": true },
+                                     { "name": "confidence", "value": "number" },
+                                     { "name": "frame", "value": "number" }] }] }),
+    )?;
+    for (app, component) in [
+        ("smart-classroom", "smart_classroom.wasm"),
+        ("digit-display", "digit_display.wasm"),
+    ] {
+        let app = files.examples.join("apps").join(app);
+        upload(
+            "/apps",
+            vec![
+                ("trellis.toml", app.join("trellis.toml")),
+                ("app.wasm", files.components.join(component)),
+            ],
+        )?;
+    }
+    let mut simulators = Vec::new();
 
     for site in SITES {
         let location = json!({ "site": site, "building": "main", "room": "classroom-1" });
@@ -123,37 +141,67 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
                 json!({ "name": format!("{site}-{role}"), "type": kind, "location": location }),
             )?;
             bindings.insert(role.into(), json!([device["id"]]));
-            let gateway = DeviceArgs::new(url, device["token"].as_str().unwrap_or_default());
-            let sensor = (collection == "sensors").then(|| SensorSim {
-                pattern: "wave".into(),
-                value: 0.0,
-                step: 0.0,
-                type_name: kind.into(),
-                rate_hz: 1.0,
-                count: None,
-                first_sequence: 1,
-            });
-            std::thread::spawn(move || {
-                let ran = match sensor {
-                    Some(sim) => run_sensor(&gateway, &sim, false),
-                    None => run_controller(&gateway, false),
-                };
-                if let Err(e) = ran {
-                    eprintln!("demo simulator stopped: {e:#}");
-                }
-            });
+            let sensor = (collection == "sensors").then(|| sim(kind, None));
+            simulators.push((device, sensor));
         }
         post(
             "/deployments",
             json!({ "app": "smart-classroom", "bindings": bindings }),
         )?;
     }
+    // A camera at the north entrance, whose frames are the digits model's fixture images.
+    let location = json!({ "site": "north", "building": "main", "room": "entrance" });
+    let camera = post(
+        "/sensors",
+        json!({ "name": "north-camera", "type": "camera", "location": location }),
+    )?;
+    let display = post(
+        "/controllers",
+        json!({ "name": "north-display", "type": "display", "location": location }),
+    )?;
+    post(
+        "/deployments",
+        json!({ "app": "digit-display",
+                "bindings": { "camera": [camera["id"]], "display": [display["id"]] } }),
+    )?;
+    let frames = files.examples.join("models/digits/fixtures/images");
+    simulators.push((camera, Some(sim("camera", Some(frames)))));
+    simulators.push((display, None));
+
+    for (device, sensor) in simulators {
+        let gateway = DeviceArgs::new(url, device["token"].as_str().unwrap_or_default());
+        std::thread::spawn(move || {
+            let ran = match sensor {
+                Some(sim) => run_sensor(&gateway, &sim, false),
+                None => run_controller(&gateway, false),
+            };
+            if let Err(e) = ran {
+                eprintln!("demo simulator stopped: {e:#}");
+            }
+        });
+    }
     Ok(format!(
-        "demo: smart-classroom deployed in north and south, simulated sensors sending a reading a second.\n\
+        "demo: smart-classroom deployed in north and south, digit-display at the north entrance; \
+         simulated sensors and a camera sending a reading a second.\n\
          Watch it:  trellis login --url {url} --user admin  then  trellis status  and  trellis controller list --json\n\
          Ask a model:  curl -H 'authorization: Bearer TOKEN' -H 'content-type: application/json' \
          -d '[31, 60, 30]' {url}/api/v1/models/comfort/latest/predict"
     ))
+}
+
+/// A simulated sensor of type `kind` sending a reading a second: the range such a sensor sees,
+/// or the images in `frames`.
+fn sim(kind: &str, frames: Option<PathBuf>) -> SensorSim {
+    SensorSim {
+        pattern: "wave".into(),
+        value: 0.0,
+        step: 0.0,
+        type_name: kind.into(),
+        rate_hz: 1.0,
+        count: None,
+        first_sequence: 1,
+        frames,
+    }
 }
 
 /// The default place of the built components: the shared target directory's release builds.

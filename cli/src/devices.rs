@@ -2,6 +2,7 @@
 //! (the gateway and a device token), as real ones would. A simulated controller keeps the state
 //! its commands set and reports it, so tests and people can see what the apps did.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,10 @@ pub enum SimulateCommand {
         /// The first reading's sequence number.
         #[arg(long, default_value_t = 1)]
         first_sequence: u64,
+        /// A camera: send the PNG and JPEG images in this directory in turn (by name), instead
+        /// of numbers.
+        #[arg(long)]
+        frames: Option<PathBuf>,
     },
     /// A controller that carries out its commands and reports its state.
     Controller {
@@ -82,6 +87,8 @@ pub struct SensorSim {
     pub rate_hz: f64,
     pub count: Option<u64>,
     pub first_sequence: u64,
+    /// For a camera: the images to send in turn, instead of numbers.
+    pub frames: Option<PathBuf>,
 }
 
 pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
@@ -95,6 +102,7 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
             rate_hz,
             count,
             first_sequence,
+            frames,
         } => run_sensor(
             &device,
             &SensorSim {
@@ -105,6 +113,7 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
                 rate_hz,
                 count,
                 first_sequence,
+                frames,
             },
             true,
         ),
@@ -129,20 +138,79 @@ pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow
             other => anyhow::bail!("unknown pattern `{other}`: use steady, ramp, noise or wave"),
         })
     };
+    let frames = match &sim.frames {
+        Some(dir) => load_frames(dir)?,
+        None => Vec::new(),
+    };
     let pause = Duration::from_secs_f64(1.0 / sim.rate_hz.max(0.001));
     let mut n = 0;
     while sim.count.is_none_or(|c| n < c) {
         let sequence = sim.first_sequence + n;
-        let reading =
-            json!({ "value": { "kind": "number", "value": value_at(n)? }, "sequence": sequence });
+        let (value, shown) = if frames.is_empty() {
+            let number = value_at(n)?;
+            (
+                json!({ "kind": "number", "value": number }),
+                number.to_string(),
+            )
+        } else {
+            let frame = &frames[(n % frames.len() as u64) as usize];
+            (frame.value.clone(), frame.name.clone())
+        };
+        let reading = json!({ "value": value, "sequence": sequence });
         send_until_accepted(&client, device, &reading)?;
         if verbose {
-            println!("sent #{sequence} {}", reading["value"]["value"]);
+            println!("sent #{sequence} {shown}");
         }
         n += 1;
         std::thread::sleep(pause);
     }
     Ok(())
+}
+
+/// One image a simulated camera sends.
+struct Frame {
+    name: String,
+    /// The reading's value: bytes with the image's media type.
+    value: Value,
+}
+
+/// The PNG and JPEG images in `dir`, sorted by name.
+fn load_frames(dir: &Path) -> anyhow::Result<Vec<Frame>> {
+    use base64::Engine;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("--frames {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| media_type(p).is_some())
+        .collect();
+    paths.sort();
+    let mut frames = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        frames.push(Frame {
+            name: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into(),
+            value: json!({ "kind": "bytes", "value": {
+                "media_type": media_type(&path).unwrap_or_default(),
+                "data": base64::engine::general_purpose::STANDARD.encode(bytes) } }),
+        });
+    }
+    anyhow::ensure!(
+        !frames.is_empty(),
+        "--frames {}: no .png, .jpg or .jpeg images there",
+        dir.display()
+    );
+    Ok(frames)
+}
+
+fn media_type(path: &Path) -> Option<&'static str> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "png" => Some("image/png"),
+        "jpg" | "jpeg" => Some("image/jpeg"),
+        _ => None,
+    }
 }
 
 /// Carries out commands and reports the state they set, forever; `verbose` prints each.

@@ -1,6 +1,9 @@
 //! `trellis up --demo`: the README's "run it" command, on a fresh registry. Readings from its
-//! simulated classrooms reach the smart-classroom app on the embedded node, which asks the
-//! comfort model and commands the simulated fans and air conditioners.
+//! simulated classrooms reach the smart-classroom app, which asks the comfort model and commands
+//! the simulated fans and air conditioners; frames from its simulated camera reach the
+//! digit-display app, which asks the digits model and shows the digit on a display. Once with
+//! everything in one process (the embedded bus and node), once through a real Kafka broker to a
+//! node in a process of its own.
 
 mod common;
 
@@ -8,42 +11,66 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use common::*;
 
 #[test]
-fn the_demo_runs_the_classroom_app_against_its_simulated_devices() {
+fn the_demo_runs_in_one_process() {
     let _serial = one_at_a_time();
+    run_demo(None);
+}
+
+#[test]
+fn the_demo_runs_through_kafka_on_a_node_of_its_own() {
+    let Some(brokers) = kafka_broker() else {
+        return;
+    };
+    let _serial = one_at_a_time();
+    run_demo(Some(&format!("kafka://{brokers}")));
+}
+
+/// Runs the demo: on the embedded node and bus, or with `bus` and only a separate node process.
+fn run_demo(bus: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let components = Path::new(trellis_guest_artifacts::SMART_CLASSROOM)
         .parent()
         .unwrap();
-    let _plane = Process(
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(["up", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--examples")
-            .arg(workspace("examples"))
-            .arg("--components")
-            .arg(components)
-            .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting trellis up --demo"),
-    );
+    let mut up = Command::new(env!("CARGO_BIN_EXE_trellis"));
+    up.args(["up", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("plane"))
+        .arg("--examples")
+        .arg(workspace("examples"))
+        .arg("--components")
+        .arg(components)
+        .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::null());
+    if let Some(bus) = bus {
+        up.args(["--bus", bus, "--nodes", "0"]);
+    }
+    let _plane = Process(up.spawn().expect("starting trellis up --demo"));
     let admin = wait_for(Duration::from_secs(30), "the control plane", || {
         std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
     });
-    // Each controller hears from its classroom's app, which could only decide by asking the
-    // comfort model (an app without its model fails every reading instead).
+    let _node = bus.map(|bus| {
+        let token = admin.post("/nodes", json!({ "name": "vm-1" }))["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        node_on_bus(&url, &token, &dir.path().join("vm-1"), bus)
+    });
+
+    // Each classroom controller hears from its classroom's app, which could only decide by
+    // asking the comfort model (an app without its model fails every reading instead).
     let controllers = wait_for(
-        Duration::from_secs(120),
+        Duration::from_secs(180),
         "every controller commanded",
         || {
             let list = admin.get("/controllers").as_array()?.clone();
-            (list.len() == 4
+            (list.len() == 5
                 && list
                     .iter()
                     .all(|c| c["state"]["commands"].as_u64() >= Some(1)))
@@ -51,21 +78,42 @@ fn the_demo_runs_the_classroom_app_against_its_simulated_devices() {
         },
     );
     for controller in &controllers {
-        let state = &controller["state"];
+        let expected: &[&str] = match controller["type"].as_str().unwrap() {
+            "fan" => &["set-speed"],
+            "air-conditioner" => &["set-mode"],
+            "display" => &["show"],
+            other => panic!("the demo made a {other} controller"),
+        };
         assert!(
-            state["last-command"] == "set-speed" || state["last-command"] == "set-mode",
+            expected.contains(&controller["state"]["last-command"].as_str().unwrap()),
             "{controller}"
         );
     }
+
+    // The display shows the digit of the frame it answers: the camera sends the fixture
+    // images in name order, so frame n is the ((n - 1) mod 10)th.
+    let display = controllers.iter().find(|c| c["type"] == "display").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let truths = fixture_truths();
+    let state = wait_for(Duration::from_secs(60), "ten frames shown", || {
+        let state = admin.get(&format!("/controllers/{display}"))["state"].clone();
+        (state["commands"].as_u64() >= Some(10)).then_some(state)
+    });
+    let frame = state["frame"].as_f64().unwrap() as usize;
+    let truth = &truths[(frame - 1) % truths.len()];
+    assert_eq!(state["text"], truth.to_string(), "{state}");
+
     // The node says `running` at its next heartbeat, which may come after the first commands.
-    let deployments = wait_for(Duration::from_secs(30), "both deployments running", || {
+    let deployments = wait_for(Duration::from_secs(30), "every deployment running", || {
         let deployments = admin.deployments();
         deployments
             .iter()
             .all(|d| d["state"] == "running")
             .then_some(deployments)
     });
-    assert_eq!(deployments.len(), 2);
+    assert_eq!(deployments.len(), 3);
     for deployment in deployments {
         assert!(
             !deployment["detail"]
@@ -74,5 +122,27 @@ fn the_demo_runs_the_classroom_app_against_its_simulated_devices() {
                 .contains("failed"),
             "{deployment}"
         );
+        if bus.is_some() {
+            assert_eq!(deployment["node"], "vm-1", "{deployment}");
+        }
     }
+}
+
+/// The digit in each fixture image, in the order of the images' names.
+fn fixture_truths() -> Vec<u64> {
+    let path = workspace("examples/models/digits/fixtures/images.json");
+    let images: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut images: Vec<(String, u64)> = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["file"].as_str().unwrap().to_string(),
+                i["truth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    images.sort();
+    images.into_iter().map(|(_, truth)| truth).collect()
 }

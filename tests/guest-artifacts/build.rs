@@ -9,6 +9,7 @@ use std::process::Command;
 const GUESTS: &[(&str, &str)] = &[
     ("examples/apps/classroom-thermostat", "classroom-thermostat"),
     ("examples/apps/smart-classroom", "smart-classroom"),
+    ("examples/apps/digit-display", "digit-display"),
     ("examples/models/digits/contract", "digits-contract"),
     ("examples/models/comfort/contract", "comfort-contract"),
     ("examples/models/vision/contract", "vision-contract"),
