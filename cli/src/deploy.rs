@@ -178,6 +178,7 @@ pub fn status(output: Output) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut names = BTreeMap::new();
+    let mut devices = Vec::new();
     for collection in ["sensors", "controllers"] {
         for device in api
             .get(&format!("/{collection}"))?
@@ -185,6 +186,7 @@ pub fn status(output: Output) -> anyhow::Result<()> {
             .into_iter()
             .flatten()
         {
+            devices.push(device_row(device));
             let place = format!(
                 "{}@{}/{}",
                 device["name"].as_str().unwrap_or("?"),
@@ -242,6 +244,20 @@ pub fn status(output: Output) -> anyhow::Result<()> {
             ("DETAIL", "/detail"),
         ],
     );
+    // What flows: each sensor's readings, each controller's reported state.
+    if !devices.is_empty() {
+        println!();
+        output.list(
+            &Value::Array(devices),
+            &[
+                ("DEVICE", "/name"),
+                ("TYPE", "/type"),
+                ("AT", "/at"),
+                ("READINGS", "/readings"),
+                ("STATE", "/state"),
+            ],
+        );
+    }
     // Nodes, for those who may see them (configurers and admins).
     if let Ok(nodes) = api.get("/nodes") {
         println!();
@@ -271,4 +287,31 @@ pub fn status(output: Output) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A sensor or controller for `trellis status`: readings seen, or the state it reported
+/// (`speed=2 mode="cool"`, with how many commands it carried out).
+fn device_row(device: &Value) -> Value {
+    let state = device["state"].as_object().map(|state| {
+        let mut shown: Vec<String> = state
+            .iter()
+            .filter(|(key, _)| *key != "commands")
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        if let Some(commands) = state.get("commands") {
+            shown.push(format!("({commands} commands)"));
+        }
+        shown.join(" ")
+    });
+    json!({
+        "name": device["name"],
+        "type": device["type"],
+        "at": format!(
+            "{}/{}",
+            device["location"]["site"].as_str().unwrap_or("?"),
+            device["location"]["room"].as_str().unwrap_or("?")
+        ),
+        "readings": device["readings"],
+        "state": state,
+    })
 }
