@@ -201,6 +201,7 @@ fn sim(kind: &str, frames: Option<PathBuf>) -> SensorSim {
         count: None,
         first_sequence: 1,
         frames,
+        script: None,
     }
 }
 

@@ -39,8 +39,12 @@ pub enum SimulateCommand {
         first_sequence: u64,
         /// A camera: send the PNG and JPEG images in this directory in turn (by name), instead
         /// of numbers.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "script")]
         frames: Option<PathBuf>,
+        /// Send the values in this file, one JSON value a line (21.5, [1, 2], "text" or an
+        /// object), in order; once through unless --count asks for more.
+        #[arg(long)]
+        script: Option<PathBuf>,
     },
     /// A controller that carries out its commands and reports its state.
     Controller {
@@ -89,6 +93,8 @@ pub struct SensorSim {
     pub first_sequence: u64,
     /// For a camera: the images to send in turn, instead of numbers.
     pub frames: Option<PathBuf>,
+    /// Values to send in order, one JSON value a line, instead of a pattern.
+    pub script: Option<PathBuf>,
 }
 
 pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
@@ -103,6 +109,7 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
             count,
             first_sequence,
             frames,
+            script,
         } => run_sensor(
             &device,
             &SensorSim {
@@ -114,6 +121,7 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
                 count,
                 first_sequence,
                 frames,
+                script,
             },
             true,
         ),
@@ -138,13 +146,18 @@ pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow
             other => anyhow::bail!("unknown pattern `{other}`: use steady, ramp, noise or wave"),
         })
     };
-    let frames = match &sim.frames {
-        Some(dir) => load_frames(dir)?,
-        None => Vec::new(),
+    let (frames, count) = match (&sim.frames, &sim.script) {
+        (Some(dir), _) => (load_frames(dir)?, sim.count),
+        (None, Some(file)) => {
+            let script = load_script(file)?;
+            let once = script.len() as u64;
+            (script, sim.count.or(Some(once)))
+        }
+        (None, None) => (Vec::new(), sim.count),
     };
     let pause = Duration::from_secs_f64(1.0 / sim.rate_hz.max(0.001));
     let mut n = 0;
-    while sim.count.is_none_or(|c| n < c) {
+    while count.is_none_or(|c| n < c) {
         let sequence = sim.first_sequence + n;
         let (value, shown) = if frames.is_empty() {
             let number = value_at(n)?;
@@ -167,11 +180,46 @@ pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow
     Ok(())
 }
 
-/// One image a simulated camera sends.
+/// One value a simulated sensor sends from a file: an image, or a line of a script.
 struct Frame {
+    /// What to print when it is sent.
     name: String,
-    /// The reading's value: bytes with the image's media type.
+    /// The reading's value, as the gateway takes it.
     value: Value,
+}
+
+/// The values of a script: one JSON value a line; blank lines are skipped.
+fn load_script(path: &Path) -> anyhow::Result<Vec<Frame>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--script {}", path.display()))?;
+    let mut values = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let json: Value = serde_json::from_str(line).with_context(|| {
+            format!("{}:{}: not a JSON value: {line}", path.display(), index + 1)
+        })?;
+        let value = match &json {
+            Value::Number(_) => json!({ "kind": "number", "value": json }),
+            Value::String(_) => json!({ "kind": "text", "value": json }),
+            Value::Array(items) if items.iter().all(Value::is_number) => {
+                json!({ "kind": "numbers", "value": json })
+            }
+            _ => json!({ "kind": "json", "value": json }),
+        };
+        values.push(Frame {
+            name: line.to_string(),
+            value,
+        });
+    }
+    anyhow::ensure!(
+        !values.is_empty(),
+        "--script {}: no values in it",
+        path.display()
+    );
+    Ok(values)
 }
 
 /// The PNG and JPEG images in `dir`, sorted by name.

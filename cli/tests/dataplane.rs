@@ -108,20 +108,18 @@ fn thermostat(bus: &str) {
         (ac["mode"] == "cool" && fan["speed"] == 2.0).then_some(())
     });
     hot.0.wait().unwrap();
-    // Cool again: both switch off.
+    // Cool again, as a script says: both switch off.
+    let script = dir.path().join("cooling.txt");
+    std::fs::write(&script, "19.5\n18\n\n17.5\n18\n18\n").unwrap();
     simulate(
         &url,
         &sensor_token,
         &[
             "sensor",
-            "--pattern",
-            "steady",
-            "--value",
-            "18",
+            "--script",
+            script.to_str().unwrap(),
             "--rate-hz",
             "20",
-            "--count",
-            "5",
             "--first-sequence",
             "11",
         ],
@@ -382,4 +380,25 @@ impl Tally {
     fn distinct(&self) -> usize {
         self.seen.len()
     }
+}
+
+#[test]
+fn a_bad_script_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("script.txt");
+    std::fs::write(&script, "21.5\n22 degrees\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args(["simulate", "sensor", "--token", "unused", "--script"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: not a JSON value: 22 degrees",
+            script.display()
+        )),
+        "{stderr}"
+    );
 }
