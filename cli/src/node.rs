@@ -88,14 +88,22 @@ fn join(name: &str, labels: Vec<(String, String)>) -> anyhow::Result<()> {
     let node = api.post("/nodes", &json!({ "name": name, "labels": labels }))?;
     let token = node["token"].as_str().unwrap_or_default();
     let url = &api.session.url;
+    // With Kafka, the node reads its apps' readings from the broker itself.
+    let (bus_flag, bus_env) = match node["bus"].as_str() {
+        Some(bus) => (
+            format!(" --bus {bus}"),
+            format!("Environment=TRELLIS_BUS={bus}\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
     println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
     println!(
-        "  trellis node --control-plane {url} --token {token} --data-dir /var/lib/trellis-node\n"
+        "  trellis node --control-plane {url} --token {token}{bus_flag} --data-dir /var/lib/trellis-node\n"
     );
     println!("or as a service, /etc/systemd/system/trellis-node.service:\n");
     println!(
         "[Unit]\nDescription=Trellis node daemon\nAfter=network-online.target\nWants=network-online.target\n\n\
-         [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n\
+         [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n{bus_env}\
          ExecStart=/usr/local/bin/trellis node --data-dir /var/lib/trellis-node\n\
          Restart=always\nRestartSec=2\n\n[Install]\nWantedBy=multi-user.target\n"
     );

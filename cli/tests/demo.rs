@@ -55,12 +55,12 @@ fn run_demo(bus: Option<&str>) {
     let admin = wait_for(Duration::from_secs(30), "the control plane", || {
         std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
     });
+    // A node process, started as its registration says: with the platform's Kafka.
     let _node = bus.map(|bus| {
-        let token = admin.post("/nodes", json!({ "name": "vm-1" }))["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        node_on_bus(&url, &token, &dir.path().join("vm-1"), bus)
+        let registered = admin.post("/nodes", json!({ "name": "vm-1" }));
+        assert_eq!(registered["bus"], bus, "{registered}");
+        let token = registered["token"].as_str().unwrap();
+        node_on_bus(&url, token, &dir.path().join("vm-1"), bus)
     });
 
     // Each classroom controller hears from its classroom's app, which could only decide by

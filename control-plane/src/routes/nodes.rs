@@ -40,6 +40,10 @@ pub struct Node {
     /// The node daemon's credential (`trellis node --token`), shown once, at registration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// At registration, when the platform's bus is Kafka: the `trellis node --bus` the daemon
+    /// needs to read its apps' readings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
 }
 
 /// List nodes.
@@ -71,6 +75,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Node>>> {
                 last_seen: last_seen.map(rfc3339),
                 report: report.and_then(|r| serde_json::from_str(&r).ok()),
                 token: None,
+                bus: None,
             })
         })
         .collect::<ApiResult<_>>()
@@ -111,6 +116,7 @@ pub async fn create(
             last_seen: None,
             report: None,
             token: Some(token),
+            bus: (state.settings.bus != "embedded").then(|| state.settings.bus.clone()),
         }),
     ))
 }
