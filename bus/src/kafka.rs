@@ -132,6 +132,8 @@ impl Bus for KafkaBus {
             .set("auto.offset.reset", "earliest")
             // A fetch with nothing to return waits at most this long: the delivery latency.
             .set("fetch.wait.max.ms", "50")
+            // Each reader prefetches; librdkafka's default allows 64 MiB per reader.
+            .set("queued.max.messages.kbytes", "4096")
             .create()
             .map_err(|e| unavailable(&format!("Kafka consumer for {topic}"), e))?;
         let context = || format!("reading {topic} as group {group}");

@@ -26,6 +26,28 @@ fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
     )
 }
 
+/// A simulated sensor sending readings 1, 2, ... `count`, each valued its own sequence number.
+fn counting_sensor(url: &str, token: &str, count: u64, rate_hz: u32) -> Process {
+    let (count, rate_hz) = (count.to_string(), rate_hz.to_string());
+    simulate(
+        url,
+        token,
+        &[
+            "sensor",
+            "--pattern",
+            "ramp",
+            "--value",
+            "1",
+            "--step",
+            "1",
+            "--rate-hz",
+            &rate_hz,
+            "--count",
+            &count,
+        ],
+    )
+}
+
 /// Registers a device; returns (id, token).
 fn register(configurer: &Api, collection: &str, name: &str, kind: &str) -> (String, String) {
     let location = json!({ "site": "south", "building": "main", "room": "room-2" });
@@ -50,21 +72,55 @@ fn buses() -> Vec<String> {
     buses
 }
 
-#[test]
-fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
+/// Runs `test` on each bus, one cluster at a time.
+fn on_every_bus(test: fn(&str)) {
     for bus in buses() {
         let _serial = one_at_a_time();
         eprintln!("on the {bus} bus");
-        thermostat(&bus);
+        test(&bus);
     }
 }
 
+/// A control plane on a bus with the small platform of [`platform`], and where its files go.
+struct Cluster {
+    dir: tempfile::TempDir,
+    url: String,
+    plane: Process,
+    configurer: Api,
+    user: Api,
+}
+
+impl Cluster {
+    /// `trellis up --bus BUS --nodes NODES`, its data under `dir/plane`.
+    fn start(bus: &str, nodes: u32) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let plane = control_plane_on_bus(&dir.path().join("plane"), port, nodes, bus);
+        let (_admin, configurer, user) = platform(&url);
+        Cluster {
+            dir,
+            url,
+            plane,
+            configurer,
+            user,
+        }
+    }
+}
+
+#[test]
+fn readings_reach_the_app_and_its_commands_reach_the_controllers() {
+    on_every_bus(thermostat);
+}
+
 fn thermostat(bus: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _plane = control_plane_on_bus(dir.path(), port, 1, bus);
-    let (_admin, configurer, user) = platform(&url);
+    let Cluster {
+        dir,
+        url,
+        plane: _plane,
+        configurer,
+        user,
+    } = Cluster::start(bus, 1);
     let (sensor, sensor_token) = register(&configurer, "sensors", "south-t", "temperature");
     let (fan, fan_token) = register(&configurer, "controllers", "south-fan", "fan");
     let (ac, ac_token) = register(&configurer, "controllers", "south-ac", "air-conditioner");
@@ -155,19 +211,17 @@ fn echo_app(url: &str, configurer: &Api) {
 
 #[test]
 fn one_sensor_feeds_every_deployment_bound_to_it() {
-    for bus in buses() {
-        let _serial = one_at_a_time();
-        eprintln!("on the {bus} bus");
-        shared_sensor(&bus);
-    }
+    on_every_bus(shared_sensor);
 }
 
 fn shared_sensor(bus: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _plane = control_plane_on_bus(dir.path(), port, 1, bus);
-    let (_admin, configurer, user) = platform(&url);
+    let Cluster {
+        dir: _dir,
+        url,
+        plane: _plane,
+        configurer,
+        user,
+    } = Cluster::start(bus, 1);
     echo_app(&url, &configurer);
     let (sensor, sensor_token) = register(&configurer, "sensors", "shared-t", "temperature");
     let displays: Vec<(String, String)> = ["display-1", "display-2"]
@@ -201,26 +255,10 @@ fn shared_sensor(bus: &str) {
         .collect();
 
     const READINGS: u64 = 40;
-    simulate(
-        &url,
-        &sensor_token,
-        &[
-            "sensor",
-            "--pattern",
-            "ramp",
-            "--value",
-            "1",
-            "--step",
-            "1",
-            "--rate-hz",
-            "50",
-            "--count",
-            &READINGS.to_string(),
-        ],
-    )
-    .0
-    .wait()
-    .unwrap();
+    counting_sensor(&url, &sensor_token, READINGS, 50)
+        .0
+        .wait()
+        .unwrap();
     for (display, _) in &displays {
         let state = wait_for(Duration::from_secs(60), "every reading echoed", || {
             let state = controller_state(&configurer, display);
@@ -241,11 +279,13 @@ fn a_node_killed_mid_stream_loses_no_reading() {
     };
     let _serial = one_at_a_time();
     let bus = format!("kafka://{brokers}");
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _plane = control_plane_on_bus(&dir.path().join("plane"), port, 0, &bus);
-    let (_admin, configurer, user) = platform(&url);
+    let Cluster {
+        dir,
+        url,
+        plane: _plane,
+        configurer,
+        user,
+    } = Cluster::start(&bus, 0);
     echo_app(&url, &configurer);
     let mut nodes: std::collections::BTreeMap<String, Process> = ["n1", "n2"]
         .into_iter()
@@ -276,23 +316,7 @@ fn a_node_killed_mid_stream_loses_no_reading() {
     });
 
     const READINGS: u64 = 300;
-    let mut sensor = simulate(
-        &url,
-        &sensor_token,
-        &[
-            "sensor",
-            "--pattern",
-            "ramp",
-            "--value",
-            "1",
-            "--step",
-            "1",
-            "--rate-hz",
-            "100",
-            "--count",
-            &READINGS.to_string(),
-        ],
-    );
+    let mut sensor = counting_sensor(&url, &sensor_token, READINGS, 100);
     // The test is the display: it polls the gateway for the echoes, as a device would.
     let mut tally = Tally::new(&url, &display_token);
     wait_for(
