@@ -14,7 +14,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{Bus, BusError, Delivery, Subscription};
@@ -120,6 +120,14 @@ impl Bus for KafkaBus {
                 "publishing to {topic}: the producer shut down"
             ))),
         }
+    }
+
+    fn check(&self) -> Result<(), BusError> {
+        self.producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(5))
+            .map(|_| ())
+            .map_err(|e| unavailable(&format!("no Kafka broker answers at {}", self.brokers), e))
     }
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {

@@ -68,6 +68,10 @@ pub trait Bus: Send + Sync {
     /// Joins consumer `group` on `topic`. A new group starts at the end of the topic; a known
     /// one resumes after its last commit.
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError>;
+    /// Whether the bus answers now, for a clear error at start rather than at first use.
+    fn check(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// A group's reader of one topic.

@@ -67,7 +67,11 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
             Some("embedded") => anyhow::bail!(
                 "--bus embedded lives inside `trellis up`; a node process needs --bus kafka://HOST:PORT"
             ),
-            Some(url) => Some(trellis_bus::connect(url)?),
+            Some(url) => {
+                let bus = trellis_bus::connect(url)?;
+                bus.check()?;
+                Some(bus)
+            }
         },
     })
 }

@@ -426,3 +426,34 @@ fn a_bad_script_is_refused_with_its_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bus_that_is_not_there_stops_the_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = format!("kafka://127.0.0.1:{}", free_port());
+    for (bus, said) in [
+        (nobody.as_str(), "no Kafka broker answers at 127.0.0.1:"),
+        (
+            "kafak://127.0.0.1:9092",
+            "bus URL `kafak://127.0.0.1:9092` names no bus",
+        ),
+    ] {
+        let mut up = Process(
+            Command::new(env!("CARGO_BIN_EXE_trellis"))
+                .args(["up", "--listen", "127.0.0.1:0", "--bus", bus])
+                .arg("--data-dir")
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let status = wait_for(Duration::from_secs(30), "trellis up to give up", || {
+            up.0.try_wait().unwrap()
+        });
+        assert!(!status.success(), "started on {bus}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut up.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(stderr.contains(said), "{bus}: {stderr}");
+    }
+}

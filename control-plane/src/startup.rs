@@ -48,6 +48,9 @@ impl Application {
             onnx_runtime_library: settings.onnx_runtime_library.clone(),
             ..HostConfig::default()
         })?;
+        let bus = trellis_bus::connect(&settings.bus)?;
+        let checked = bus.clone();
+        tokio::task::spawn_blocking(move || checked.check()).await??;
         let state = AppState {
             db,
             artifacts,
@@ -56,7 +59,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
-            bus: trellis_bus::connect(&settings.bus)?,
+            bus,
             devices: Arc::default(),
             gateways: Arc::default(),
         };
