@@ -74,7 +74,9 @@ impl KafkaBus {
             return Ok(());
         }
         let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
-        let options = AdminOptions::new().operation_timeout(Some(BROKER_PATIENCE));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(BROKER_PATIENCE))
+            .request_timeout(Some(BROKER_PATIENCE));
         let results = futures_executor::block_on(self.admin.create_topics([&new], &options))
             .map_err(|e| unavailable(&format!("creating topic {topic}"), e))?;
         for result in results {
@@ -99,6 +101,9 @@ fn client_config(brokers: &str) -> ClientConfig {
     config
         .set("bootstrap.servers", brokers)
         .set("socket.nagle.disable", "true")
+        // Bounds how long a request (a synchronous commit among them) waits on a broker that
+        // has gone; librdkafka's default is a minute.
+        .set("socket.timeout.ms", BROKER_PATIENCE.as_millis().to_string())
         .set("log_level", "4");
     config
 }
@@ -136,6 +141,9 @@ impl Bus for KafkaBus {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
+            // Readers never join the group, but librdkafka waits this long for its coordinator
+            // before a commit gives up.
+            .set("session.timeout.ms", "6000")
             // Only for a committed offset the broker no longer has: read what it does have.
             .set("auto.offset.reset", "earliest")
             // A fetch with nothing to return waits at most this long: the delivery latency.
@@ -149,11 +157,15 @@ impl Bus for KafkaBus {
         wanted.add_partition(topic, PARTITION);
         let committed = consumer
             .committed_offsets(wanted, BROKER_PATIENCE)
-            .map_err(|e| unavailable(&context(), e))?
-            .find_partition(topic, PARTITION)
-            .map(|p| p.offset());
-        let start = match committed {
-            Some(Offset::Offset(offset)) => offset,
+            .map_err(|e| unavailable(&context(), e))?;
+        let committed = committed.find_partition(topic, PARTITION).ok_or_else(|| {
+            unavailable(&context(), "the broker did not answer for the partition")
+        })?;
+        // An error here leaves the offset unset: it must not pass for a new group, which would
+        // skip every reading not yet handled.
+        committed.error().map_err(|e| unavailable(&context(), e))?;
+        let start = match committed.offset() {
+            Offset::Offset(offset) => offset,
             // A new group starts at the end, and commits that, so that wherever it runs next it
             // resumes from here rather than from wherever the end has moved to by then.
             _ => {
@@ -217,30 +229,38 @@ impl KafkaSubscription {
 }
 
 impl Drop for KafkaSubscription {
-    /// A reader that stops on purpose (its deployment moved or ended) leaves its last commit
-    /// in the broker before the next reader looks, so nothing is handled twice.
+    /// A reader that stops on purpose (its deployment moved or ended) waits for its last commit,
+    /// so the next reader of the group usually resumes right after what it handled. It commits
+    /// again even if an asynchronous commit was sent: that one may have failed unseen.
     fn drop(&mut self) {
+        self.committed = None;
         self.flush(CommitMode::Sync);
     }
 }
 
 impl Subscription for KafkaSubscription {
     fn next(&mut self, timeout: Duration) -> Option<Delivery> {
-        let Some(polled) = self.consumer.poll(timeout) else {
-            // Idle: a good moment to catch the broker up.
-            self.flush(CommitMode::Async);
-            return None;
-        };
-        match polled {
-            Ok(message) => Some(Delivery {
-                topic: message.topic().to_string(),
-                offset: message.offset() as u64,
-                payload: message.payload().unwrap_or_default().to_vec(),
-            }),
-            Err(e) => {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // `poll` also returns early, empty-handed, after handling an event of its own
+            // (a commit's result), so wait out the whole timeout here.
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.consumer.poll(left) {
+                Some(Ok(message)) => {
+                    return Some(Delivery {
+                        topic: message.topic().to_string(),
+                        offset: message.offset() as u64,
+                        payload: message.payload().unwrap_or_default().to_vec(),
+                    });
+                }
                 // librdkafka retries on its own; say why nothing arrives meanwhile.
-                tracing::warn!("reading {}: {e}", self.topic);
-                None
+                Some(Err(e)) => tracing::warn!("reading {}: {e}", self.topic),
+                None => {}
+            }
+            if Instant::now() >= deadline {
+                // Idle: a good moment to catch the broker up.
+                self.flush(CommitMode::Async);
+                return None;
             }
         }
     }

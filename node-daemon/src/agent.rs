@@ -80,7 +80,11 @@ impl Agent {
                     reachable = true;
                     self.heartbeat_ms
                         .store(answer.heartbeat_ms.max(50), Ordering::Relaxed);
-                    if self.config.bus.is_none() && answer.bus != "embedded" && !warned_bus {
+                    if self.config.bus.is_none()
+                        && !answer.bus.is_empty()
+                        && answer.bus != "embedded"
+                        && !warned_bus
+                    {
                         tracing::warn!(
                             "the control plane's bus is {}; start this node with --bus {0} so its apps get readings",
                             answer.bus

@@ -26,6 +26,8 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Failures in a row after which the instance is reported `failed` (it is still retried).
 pub const FAILED_AFTER: u32 = 3;
+/// The wait before trying an unreachable bus again.
+const BUS_RETRY: Duration = Duration::from_secs(1);
 /// Running this long without a failure forgives earlier ones.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 
@@ -141,23 +143,27 @@ impl Run<'_> {
         }
     }
 
-    /// Starts the instance, and again after each failure (including a bus that cannot be
-    /// reached yet), until told to stop.
+    /// Connects the instance to its sensors and controllers (waiting for a bus that cannot be
+    /// reached yet), then starts it, and again after each failure, until told to stop.
     fn supervise(&self, base: Capabilities, wiring: Option<Wiring>) {
         let mut plane: Option<Plane> = None;
+        if let Some(wiring) = &wiring {
+            // The app has not failed while the bus is away: neither a restart nor `failed`.
+            while plane.is_none() && !self.stop.load(Ordering::Relaxed) {
+                match Plane::new(wiring, self.deployment) {
+                    Ok(connected) => plane = Some(connected),
+                    Err(e) => {
+                        tracing::warn!("waiting for the bus: {e}");
+                        self.set("restarting", &format!("waiting for the bus: {e}"), false);
+                        sleep_unless_stopped(BUS_RETRY, self.stop);
+                    }
+                }
+            }
+        }
         let mut failures_in_a_row = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
-            let failure = match (&wiring, plane.is_some()) {
-                (Some(wiring), false) => match Plane::new(wiring, self.deployment) {
-                    Ok(connected) => {
-                        plane = Some(connected);
-                        self.start(&base, plane.as_mut())
-                    }
-                    Err(e) => e,
-                },
-                _ => self.start(&base, plane.as_mut()),
-            };
+            let failure = self.start(&base, plane.as_mut());
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }

@@ -117,12 +117,11 @@ pub async fn commands(
         .wait_ms
         .map_or(LONG_POLL, Duration::from_millis)
         .min(LONG_POLL);
-    let subscription = {
-        let mut gateways = state.gateways.lock().await;
-        match gateways.remove(&device.id) {
-            Some(subscription) => subscription,
-            None => subscribe_commands(&state, &device.id).await?,
-        }
+    // Not under the lock: subscribing may wait on the bus, and other devices poll meanwhile.
+    let kept = state.gateways.lock().await.remove(&device.id);
+    let subscription = match kept {
+        Some(subscription) => subscription,
+        None => subscribe_commands(&state, &device.id).await?,
     };
     let (subscription, records) = tokio::task::spawn_blocking(move || {
         let mut subscription = subscription;
@@ -143,7 +142,7 @@ pub async fn commands(
     })
     .await
     .map_err(ApiError::internal)?;
-    state.gateways.lock().await.insert(device.id, subscription);
+    keep(&state, &device.id, subscription).await;
     Ok(Json(records))
 }
 
@@ -177,18 +176,34 @@ async fn subscribe_commands(state: &AppState, id: &str) -> ApiResult<Box<dyn Sub
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e}; retry later")))
 }
 
+/// Keeps `subscription` as controller `id`'s reader, unless another request kept one first.
+async fn keep(state: &AppState, id: &str, subscription: Box<dyn Subscription>) {
+    let spare = {
+        let mut gateways = state.gateways.lock().await;
+        match gateways.entry(id.to_string()) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(subscription);
+                None
+            }
+            std::collections::hash_map::Entry::Occupied(_) => Some(subscription),
+        }
+    };
+    if let Some(spare) = spare {
+        // Closing a reader commits what it handled, which may wait on the bus.
+        let _ = tokio::task::spawn_blocking(move || drop(spare)).await;
+    }
+}
+
 /// Starts keeping the commands of controller `id` for its device, from now on, so a command
 /// sent before the device first polls is not lost. If the bus cannot be reached now, the
-/// device's first poll tries again.
+/// device's first poll subscribes instead, and commands sent before that are not kept.
 pub async fn watch_controller(state: &AppState, id: &str) {
-    let mut gateways = state.gateways.lock().await;
-    if !gateways.contains_key(id) {
-        match subscribe_commands(state, id).await {
-            Ok(subscription) => {
-                gateways.insert(id.to_string(), subscription);
-            }
-            Err(e) => tracing::warn!("watching controller {id}: {}", e.message),
-        }
+    if state.gateways.lock().await.contains_key(id) {
+        return;
+    }
+    match subscribe_commands(state, id).await {
+        Ok(subscription) => keep(state, id, subscription).await,
+        Err(e) => tracing::warn!("watching controller {id}: {}", e.message),
     }
 }
 
