@@ -46,7 +46,7 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> BusError {
 
 impl KafkaBus {
     /// A bus on the cluster at `brokers` (`host:port[,host:port...]`). Clients connect lazily,
-    /// so this fails only on bad settings; an unreachable broker shows at first use.
+    /// so this fails only on bad settings; [`Bus::check`] tells whether a broker answers.
     pub fn connect(brokers: &str) -> Result<KafkaBus, BusError> {
         let producer: FutureProducer = client_config(brokers)
             // Publishing waits for the broker's acknowledgement; do not hold messages back.
@@ -146,7 +146,8 @@ impl Bus for KafkaBus {
             .set("session.timeout.ms", "6000")
             // Only for a committed offset the broker no longer has: read what it does have.
             .set("auto.offset.reset", "earliest")
-            // A fetch with nothing to return waits at most this long: the delivery latency.
+            // How long the broker may hold a fetch with nothing to return; a broker that does not
+            // answer early when a message arrives makes this the delivery latency.
             .set("fetch.wait.max.ms", "50")
             // Each reader prefetches; librdkafka's default allows 64 MiB per reader.
             .set("queued.max.messages.kbytes", "4096")
