@@ -172,41 +172,8 @@ impl Agent {
         };
         let mut complete = true;
         for sha in missing {
-            let fetched = self
-                .cache
-                .get(&sha, || async {
-                    let response = self
-                        .client
-                        .get(self.url(&format!("/artifacts/{sha}")))
-                        .bearer_auth(&self.config.token)
-                        .send()
-                        .await?
-                        .error_for_status()?;
-                    Ok(response.bytes().await?.to_vec())
-                })
-                .await
-                .with_context(|| format!("fetching component {sha}"));
-            let loaded = match fetched {
-                Ok(bytes) => {
-                    let host = self.supervisor.lock().expect("supervisor lock").host();
-                    let compiled = tokio::task::spawn_blocking(move || host.load_app(&bytes))
-                        .await
-                        .expect("loading a component");
-                    match compiled {
-                        Ok(component) => {
-                            self.supervisor
-                                .lock()
-                                .expect("supervisor lock")
-                                .add_component(&sha, component);
-                            Ok(())
-                        }
-                        Err(e) => Err(anyhow::anyhow!("component {sha}: {e}")),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = loaded {
-                tracing::warn!("{e:#}");
+            if let Err(e) = self.load_component(&sha).await {
+                tracing::warn!("component {sha}: {e:#}");
                 complete = false;
             }
         }
@@ -222,6 +189,21 @@ impl Agent {
             }
         }
         complete
+    }
+
+    /// Fetches component `sha` and compiles it (off the async threads, without holding the
+    /// supervisor), then hands it to the supervisor.
+    async fn load_component(&self, sha: &str) -> anyhow::Result<()> {
+        let bytes = self.artifact(sha).await?;
+        let host = self.supervisor.lock().expect("supervisor lock").host();
+        let component = tokio::task::spawn_blocking(move || host.load_app(&bytes))
+            .await
+            .expect("loading a component")?;
+        self.supervisor
+            .lock()
+            .expect("supervisor lock")
+            .add_component(sha, component);
+        Ok(())
     }
 
     /// The bytes of artifact `sha`, from the cache or the control plane.
