@@ -17,34 +17,8 @@ pub enum SimulateCommand {
     Sensor {
         #[command(flatten)]
         device: DeviceArgs,
-        /// steady (always --value), ramp (--value, then +--step each reading), noise (--value
-        /// ± --step) or wave (the range such a sensor sees, by --type).
-        #[arg(long, default_value = "wave")]
-        pattern: String,
-        #[arg(long, default_value_t = 21.0)]
-        value: f64,
-        #[arg(long, default_value_t = 0.5)]
-        step: f64,
-        /// The sensor's type, for the wave pattern.
-        #[arg(long = "type", default_value = "temperature")]
-        type_name: String,
-        /// Readings per second.
-        #[arg(long, default_value_t = 1.0)]
-        rate_hz: f64,
-        /// Stop after this many readings (default: never).
-        #[arg(long)]
-        count: Option<u64>,
-        /// The first reading's sequence number.
-        #[arg(long, default_value_t = 1)]
-        first_sequence: u64,
-        /// A camera: send the PNG and JPEG images in this directory in turn (by name), instead
-        /// of numbers.
-        #[arg(long, conflicts_with = "script")]
-        frames: Option<PathBuf>,
-        /// Send the values in this file, one JSON value a line (21.5, [1, 2], "text" or an
-        /// object), in order; once through unless --count asks for more.
-        #[arg(long)]
-        script: Option<PathBuf>,
+        #[command(flatten)]
+        sim: SensorSim,
     },
     /// A controller that carries out its commands and reports its state.
     Controller {
@@ -83,48 +57,41 @@ impl DeviceArgs {
 }
 
 /// How a simulated sensor behaves.
+#[derive(clap::Args)]
 pub struct SensorSim {
+    /// steady (always --value), ramp (--value, then +--step each reading), noise (--value
+    /// ± --step) or wave (the range such a sensor sees, by --type).
+    #[arg(long, default_value = "wave")]
     pub pattern: String,
+    #[arg(long, default_value_t = 21.0)]
     pub value: f64,
+    #[arg(long, default_value_t = 0.5)]
     pub step: f64,
+    /// The sensor's type, for the wave pattern.
+    #[arg(long = "type", default_value = "temperature")]
     pub type_name: String,
+    /// Readings per second.
+    #[arg(long, default_value_t = 1.0)]
     pub rate_hz: f64,
+    /// Stop after this many readings (default: never).
+    #[arg(long)]
     pub count: Option<u64>,
+    /// The first reading's sequence number.
+    #[arg(long, default_value_t = 1)]
     pub first_sequence: u64,
-    /// For a camera: the images to send in turn, instead of numbers.
+    /// A camera: send the PNG and JPEG images in this directory in turn (by name), instead
+    /// of numbers.
+    #[arg(long, conflicts_with = "script")]
     pub frames: Option<PathBuf>,
-    /// Values to send in order, one JSON value a line, instead of a pattern.
+    /// Send the values in this file, one JSON value a line (21.5, [1, 2], "text" or an
+    /// object), in order; once through unless --count asks for more.
+    #[arg(long)]
     pub script: Option<PathBuf>,
 }
 
 pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
     match command {
-        SimulateCommand::Sensor {
-            device,
-            pattern,
-            value,
-            step,
-            type_name,
-            rate_hz,
-            count,
-            first_sequence,
-            frames,
-            script,
-        } => run_sensor(
-            &device,
-            &SensorSim {
-                pattern,
-                value,
-                step,
-                type_name,
-                rate_hz,
-                count,
-                first_sequence,
-                frames,
-                script,
-            },
-            true,
-        ),
+        SimulateCommand::Sensor { device, sim } => run_sensor(&device, &sim, true),
         SimulateCommand::Controller { device } => run_controller(&device, true),
     }
 }
