@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -33,25 +32,23 @@ fn the_demo_runs_through_kafka_on_a_node_of_its_own() {
 /// Runs the demo: on the embedded node and bus, or with `bus` and only a separate node process.
 fn run_demo(bus: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
     let components = Path::new(trellis_guest_artifacts::SMART_CLASSROOM)
         .parent()
         .unwrap();
-    let mut up = Command::new(env!("CARGO_BIN_EXE_trellis"));
-    up.args(["up", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.path().join("plane"))
-        .arg("--examples")
-        .arg(workspace("examples"))
-        .arg("--components")
-        .arg(components)
-        .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(Stdio::null());
+    let examples = workspace("examples");
+    let mut args = vec![
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--examples",
+        examples.to_str().unwrap(),
+        "--components",
+        components.to_str().unwrap(),
+    ];
     if let Some(bus) = bus {
-        up.args(["--bus", bus, "--nodes", "0"]);
+        args.extend(["--bus", bus, "--nodes", "0"]);
     }
-    let _plane = Process(up.spawn().expect("starting trellis up --demo"));
+    let (_plane, url) = up(&args, &dir.path().join("plane"));
     let admin = wait_for(Duration::from_secs(30), "the control plane", || {
         std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
     });

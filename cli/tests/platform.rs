@@ -1,19 +1,19 @@
 //! The whole platform through the CLI: `trellis up`, then each role does its part with the real
 //! binary, as the README shows.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, SMART_CLASSROOM};
 
-const ADMIN_PASSWORD: &str = "admin-password";
-const PASSWORD: &str = "a-long-password";
+use common::{ADMIN_PASSWORD, PASSWORD, Process};
 
 /// `trellis up` on a free port; killed when dropped.
 struct ControlPlane {
-    child: Child,
+    _process: Process,
     url: String,
     _data: tempfile::TempDir,
 }
@@ -21,37 +21,12 @@ struct ControlPlane {
 impl ControlPlane {
     fn start() -> ControlPlane {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting trellis up");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        // Keep reading, so the server never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = first
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http://"))
-            .unwrap_or_else(|| panic!("trellis up said: {first}"))
-            .to_string();
+        let (process, url) = common::up(&["--listen", "127.0.0.1:0"], data.path());
         ControlPlane {
-            child,
+            _process: process,
             url,
             _data: data,
         }
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

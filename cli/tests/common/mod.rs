@@ -72,19 +72,33 @@ pub fn control_plane(data: &Path, port: u16, nodes: u32) -> Process {
 
 /// `trellis up` as [`control_plane`] does, with readings and commands on `bus`.
 pub fn control_plane_on_bus(data: &Path, port: u16, nodes: u32, bus: &str) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
-        .args([
-            "up",
+    let listen = format!("127.0.0.1:{port}");
+    let (plane, _url) = up(
+        &[
             "--bus",
             bus,
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            &listen,
             "--nodes",
             &nodes.to_string(),
-        ])
-        .args(["--heartbeat-ms", &HEARTBEAT_MS.to_string()])
-        .args(["--missed-heartbeats", &MISSED_HEARTBEATS.to_string()])
-        .args(["--tick-ms", "200"])
+            "--heartbeat-ms",
+            &HEARTBEAT_MS.to_string(),
+            "--missed-heartbeats",
+            &MISSED_HEARTBEATS.to_string(),
+            "--tick-ms",
+            "200",
+        ],
+        data,
+    );
+    plane
+}
+
+/// `trellis up ARGS` with its data in `data` and the first admin's password set; returns it
+/// and the URL its first line gives.
+pub fn up(args: &[&str], data: &Path) -> (Process, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .arg("up")
+        .args(args)
         .arg("--data-dir")
         .arg(data)
         .env("TRELLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -94,12 +108,15 @@ pub fn control_plane_on_bus(data: &Path, port: u16, nodes: u32, bus: &str) -> Pr
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    assert!(
-        first.contains("control plane on"),
-        "trellis up said: {first}"
-    );
+    let url = first
+        .trim()
+        .strip_prefix("Trellis control plane on ")
+        .filter(|url| url.starts_with("http://"))
+        .unwrap_or_else(|| panic!("trellis up said: {first}"))
+        .to_string();
+    // Keep reading, so the server never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    Process(child)
+    (Process(child), url)
 }
 
 /// `trellis node` with `token`, keeping its components in `data`, without a bus.
