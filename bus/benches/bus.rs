@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trellis_bus::record::{ReadingRecord, WireValue};
 use trellis_bus::{Bus, EmbeddedBus, KafkaBus, sensor_topic};
+use trellis_protocol::Value;
+use trellis_protocol::record::ReadingRecord;
 
 struct Run {
     readings: u64,
@@ -52,7 +53,7 @@ fn run(bus: Arc<dyn Bus>, run: &Run) -> f64 {
                         sensor: id.clone(),
                         sequence,
                         timestamp_ms: 0,
-                        value: WireValue::Number(sequence as f64),
+                        value: Value::Number(sequence as f64),
                     };
                     bus.publish(&topic, serde_json::to_vec(&record).unwrap())
                         .unwrap();

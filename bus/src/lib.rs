@@ -1,5 +1,6 @@
 //! The data plane's bus: readings flow on one topic per sensor instance and commands on one topic
-//! per controller instance, in the record format of [`record`]. Each consumer group (one per
+//! per controller instance, as opaque payloads (`trellis_protocol::record` gives them their
+//! format, so the bus knows nothing of values or WebAssembly). Each consumer group (one per
 //! deployment, or the device gateway) gets every message of a topic and resumes from its last
 //! commit, so delivery is at least once and one sensor feeds every deployment bound to it.
 //!
@@ -9,7 +10,6 @@
 
 pub mod embedded;
 pub mod kafka;
-pub mod record;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -68,8 +69,22 @@ impl Api {
         self.send(self.client.get(self.url(path)))
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    /// The answer as the API type it is.
+    pub fn get_as<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        typed(path, self.get(path)?)
+    }
+
+    pub fn post(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
         self.send(self.client.post(self.url(path)).json(body))
+    }
+
+    /// Posts `body` and reads the answer as the API type it is.
+    pub fn post_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        typed(path, self.post(path, body)?)
     }
 
     /// A request with the session's token, to build on (uploads).
@@ -97,6 +112,13 @@ pub fn client() -> anyhow::Result<Client> {
 
 pub fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
     anyhow::anyhow!("cannot reach the control plane at {url} ({error}); is `trellis up` running?")
+}
+
+/// An answer read as its API type; a mismatch means CLI and control plane differ in version.
+pub fn typed<T: DeserializeOwned>(path: &str, answer: Value) -> anyhow::Result<T> {
+    serde_json::from_value(answer).with_context(|| {
+        format!("reading the answer of {path}: is the control plane the same version as this CLI?")
+    })
 }
 
 /// The JSON of a successful answer, or an error carrying the server's message.

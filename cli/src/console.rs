@@ -1,15 +1,13 @@
 //! Backends for `trellis run` that print what the app does, as it does it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use trellis_host::capabilities::{
-    ControllerSink, LogSink, MemoryStateStore, SensorSource, StateStore,
-};
-use trellis_host::types::{Command, Error, InstanceInfo, Level, Reading, Value};
+use trellis_host::capabilities::{ControllerSink, LogSink, MemoryStateStore, StateStore};
+use trellis_host::types::{Command, Error, InstanceInfo, Level, Value};
 
 /// Prints events with the time since the run started, one line each.
 pub struct Console {
@@ -97,69 +95,6 @@ impl ControllerSink for ConsoleControllers {
             .get(role)
             .cloned()
             .ok_or_else(|| trellis_host::capabilities::controllers::unknown(role))
-    }
-}
-
-/// What the run has fed the app so far, for `sensors.latest` and `sensors.history`.
-pub struct SeenReadings {
-    pub roles: BTreeMap<String, Vec<InstanceInfo>>,
-    history: Mutex<BTreeMap<String, VecDeque<Reading>>>,
-}
-
-const HISTORY: usize = 256;
-
-impl SeenReadings {
-    pub fn new(roles: BTreeMap<String, Vec<InstanceInfo>>) -> SeenReadings {
-        SeenReadings {
-            roles,
-            history: Mutex::default(),
-        }
-    }
-
-    pub fn record(&self, reading: &Reading) {
-        let mut history = self.history.lock().unwrap();
-        let seen = history.entry(reading.role.clone()).or_default();
-        if seen.len() == HISTORY {
-            seen.pop_front();
-        }
-        seen.push_back(reading.clone());
-    }
-
-    fn check(&self, role: &str) -> Result<(), Error> {
-        match self.roles.contains_key(role) {
-            true => Ok(()),
-            false => Err(trellis_host::capabilities::sensors::unknown(role)),
-        }
-    }
-}
-
-impl SensorSource for SeenReadings {
-    fn latest(&self, role: &str) -> Result<Option<Reading>, Error> {
-        self.check(role)?;
-        Ok(self
-            .history
-            .lock()
-            .unwrap()
-            .get(role)
-            .and_then(|h| h.back().cloned()))
-    }
-
-    fn history(&self, role: &str, max: u32) -> Result<Vec<Reading>, Error> {
-        self.check(role)?;
-        let history = self.history.lock().unwrap();
-        let Some(seen) = history.get(role) else {
-            return Ok(Vec::new());
-        };
-        Ok(seen
-            .iter()
-            .skip(seen.len().saturating_sub(max as usize))
-            .cloned()
-            .collect())
-    }
-
-    fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        self.check(role)?;
-        Ok(self.roles[role].clone())
     }
 }
 

@@ -4,14 +4,20 @@
 //! a camera reading handwritten digits onto a display in the north, and starts simulated sensors
 //! and controllers that talk to the device gateway like real ones.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use reqwest::blocking::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use trellis_protocol::api::{
+    CommandParam, CommandSpec, ControllerType, Device, Location, Login, NewDeployment, NewDevice,
+    SensorType, Session, ValueKind,
+};
 
-use crate::client::{client, read_answer};
-use crate::devices::{DeviceArgs, SensorSim, run_controller, run_sensor};
+use crate::client::{client, read_answer, typed};
+use crate::simulate_devices::{DeviceArgs, SensorSim, run_controller, run_sensor};
 
 /// Where the demo's pieces are.
 pub struct DemoFiles {
@@ -27,12 +33,19 @@ const SITES: [&str; 2] = ["north", "south"];
 /// Sets the demo up as `admin` and starts its simulators (threads); returns what to tell the user.
 pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Result<String> {
     let http = client()?;
-    let login = read_answer(
-        http.post(format!("{url}/api/v1/auth/login"))
-            .json(&json!({ "name": "admin", "password": admin_password }))
-            .send()?,
+    let login = Login {
+        name: "admin".into(),
+        password: admin_password.into(),
+    };
+    let session: Session = typed(
+        "/auth/login",
+        read_answer(
+            http.post(format!("{url}/api/v1/auth/login"))
+                .json(&login)
+                .send()?,
+        )?,
     )?;
-    let token = login["token"].as_str().unwrap_or_default().to_string();
+    let token = session.token;
     let post = |path: &str, body: Value| -> anyhow::Result<Value> {
         read_answer(
             http.post(format!("{url}/api/v1{path}"))
@@ -41,6 +54,9 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
                 .send()?,
         )
         .with_context(|| format!("demo: POST {path}"))
+    };
+    let register = |collection: &str, device: NewDevice| -> anyhow::Result<Device> {
+        typed(collection, post(&format!("/{collection}"), body(&device))?)
     };
     let upload = |path: &str, parts: Vec<(&str, PathBuf)>| -> anyhow::Result<Value> {
         let mut form = Form::new();
@@ -72,19 +88,27 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
     ] {
         post(
             "/sensor-types",
-            json!({ "name": name, "unit": unit, "value": "number", "sampling_hz": 1.0 }),
+            body(&sensor_type(name, unit, ValueKind::Number, None)),
         )?;
     }
     post(
         "/controller-types",
-        json!({ "name": "fan", "commands": [
-        { "name": "set-speed", "params": [{ "name": "speed", "value": "number", "required": true }] }] }),
+        body(&controller_type(
+            "fan",
+            "set-speed",
+            &[("speed", ValueKind::Number, true)],
+        )),
     )?;
     post(
         "/controller-types",
-        json!({ "name": "air-conditioner", "commands": [
-        { "name": "set-mode", "params": [{ "name": "mode", "value": "text", "required": true },
-                                         { "name": "setpoint", "value": "number" }] }] }),
+        body(&controller_type(
+            "air-conditioner",
+            "set-mode",
+            &[
+                ("mode", ValueKind::Text, true),
+                ("setpoint", ValueKind::Number, false),
+            ],
+        )),
     )?;
     let models = files.examples.join("models");
     for (model, contract) in [
@@ -102,14 +126,24 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
     }
     post(
         "/sensor-types",
-        json!({ "name": "camera", "value": "bytes", "media_type": "image/png", "sampling_hz": 1.0 }),
+        body(&sensor_type(
+            "camera",
+            "",
+            ValueKind::Bytes,
+            Some("image/png"),
+        )),
     )?;
     post(
         "/controller-types",
-        json!({ "name": "display", "commands": [
-        { "name": "show", "params": [{ "name": "text", "value": "text", "required": true },
-                                     { "name": "confidence", "value": "number" },
-                                     { "name": "frame", "value": "number" }] }] }),
+        body(&controller_type(
+            "display",
+            "show",
+            &[
+                ("text", ValueKind::Text, true),
+                ("confidence", ValueKind::Number, false),
+                ("frame", ValueKind::Number, false),
+            ],
+        )),
     )?;
     for (app, component) in [
         ("smart-classroom", "smart_classroom.wasm"),
@@ -127,8 +161,7 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
     let mut simulators = Vec::new();
 
     for site in SITES {
-        let location = json!({ "site": site, "building": "main", "room": "classroom-1" });
-        let mut bindings = serde_json::Map::new();
+        let mut bindings = BTreeMap::new();
         for (role, kind, collection) in [
             ("temperature", "temperature", "sensors"),
             ("humidity", "humidity", "sensors"),
@@ -136,40 +169,39 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
             ("fan", "fan", "controllers"),
             ("ac", "air-conditioner", "controllers"),
         ] {
-            let device = post(
-                &format!("/{collection}"),
-                json!({ "name": format!("{site}-{role}"), "type": kind, "location": location }),
+            let device = register(
+                collection,
+                new_device(&format!("{site}-{role}"), kind, site, "classroom-1"),
             )?;
-            bindings.insert(role.into(), json!([device["id"]]));
+            bindings.insert(role.to_string(), vec![device.id.clone()]);
             let sensor = (collection == "sensors").then(|| sim(kind, None));
             simulators.push((device, sensor));
         }
         post(
             "/deployments",
-            json!({ "app": "smart-classroom", "bindings": bindings }),
+            body(&deployment("smart-classroom", bindings)),
         )?;
     }
     // A camera at the north entrance, whose frames are the digits model's fixture images.
-    let location = json!({ "site": "north", "building": "main", "room": "entrance" });
-    let camera = post(
-        "/sensors",
-        json!({ "name": "north-camera", "type": "camera", "location": location }),
+    let camera = register(
+        "sensors",
+        new_device("north-camera", "camera", "north", "entrance"),
     )?;
-    let display = post(
-        "/controllers",
-        json!({ "name": "north-display", "type": "display", "location": location }),
+    let display = register(
+        "controllers",
+        new_device("north-display", "display", "north", "entrance"),
     )?;
-    post(
-        "/deployments",
-        json!({ "app": "digit-display",
-                "bindings": { "camera": [camera["id"]], "display": [display["id"]] } }),
-    )?;
+    let bindings = BTreeMap::from([
+        ("camera".to_string(), vec![camera.id.clone()]),
+        ("display".to_string(), vec![display.id.clone()]),
+    ]);
+    post("/deployments", body(&deployment("digit-display", bindings)))?;
     let frames = files.examples.join("models/digits/fixtures/images");
     simulators.push((camera, Some(sim("camera", Some(frames)))));
     simulators.push((display, None));
 
     for (device, sensor) in simulators {
-        let gateway = DeviceArgs::new(url, device["token"].as_str().unwrap_or_default());
+        let gateway = DeviceArgs::new(url, device.token.as_deref().unwrap_or_default());
         std::thread::spawn(move || {
             let ran = match sensor {
                 Some(sim) => run_sensor(&gateway, &sim, false),
@@ -211,4 +243,74 @@ pub fn default_components() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("target").to_path_buf());
     target.join("wasm32-wasip2/release")
+}
+
+/// An API request body as the JSON it is sent as.
+fn body(request: &impl Serialize) -> Value {
+    serde_json::to_value(request).expect("API request types serialise")
+}
+
+/// A sensor type sending one reading a second.
+fn sensor_type(name: &str, unit: &str, value: ValueKind, media_type: Option<&str>) -> SensorType {
+    SensorType {
+        name: name.into(),
+        description: String::new(),
+        unit: unit.into(),
+        value,
+        media_type: media_type.map(str::to_string),
+        sampling_hz: Some(1.0),
+    }
+}
+
+/// A controller type with one command and its parameters (name, kind, required).
+fn controller_type(
+    name: &str,
+    command: &str,
+    params: &[(&str, ValueKind, bool)],
+) -> ControllerType {
+    ControllerType {
+        name: name.into(),
+        description: String::new(),
+        commands: vec![CommandSpec {
+            name: command.into(),
+            description: String::new(),
+            params: params
+                .iter()
+                .map(|&(name, value, required)| CommandParam {
+                    name: name.into(),
+                    value,
+                    required,
+                })
+                .collect(),
+        }],
+    }
+}
+
+/// A device in the main building at `site`.
+fn new_device(name: &str, kind: &str, site: &str, room: &str) -> NewDevice {
+    NewDevice {
+        name: name.into(),
+        type_name: kind.into(),
+        location: Location {
+            site: site.into(),
+            building: "main".into(),
+            room: room.into(),
+            latitude: None,
+            longitude: None,
+        },
+        labels: BTreeMap::new(),
+        users: Vec::new(),
+    }
+}
+
+/// The newest version of `app`, bound as given, running now.
+fn deployment(app: &str, bindings: BTreeMap<String, Vec<String>>) -> NewDeployment {
+    NewDeployment {
+        app: app.into(),
+        version: None,
+        bindings,
+        config: BTreeMap::new(),
+        schedule: Default::default(),
+        node_labels: BTreeMap::new(),
+    }
 }

@@ -1,14 +1,15 @@
-//! `trellis deploy` and `trellis status`: an end user's app bound to instances chosen by name or
-//! by location, with parameters and a schedule; and what is deployed.
+//! `trellis deploy`: an end user's app bound to instances chosen by name or by location, with
+//! parameters and a schedule.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
-use serde_json::{Map, Value, json};
+use trellis_protocol::api::{AppVersion, Deployment, Device, NewDeployment, Schedule};
 
 use crate::client::Api;
 use crate::output::Output;
 use crate::registry::{parse_pair, query};
+use crate::status::describe_schedule;
 
 #[derive(clap::Args)]
 pub struct DeployArgs {
@@ -50,12 +51,10 @@ pub struct DeployArgs {
 
 pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
-    let versions = api.get(&format!("/apps/{}", args.app))?;
+    let versions: Vec<AppVersion> = api.get_as(&format!("/apps/{}", args.app))?;
     let app = match &args.version {
-        None => versions.get(0).cloned(),
-        Some(v) => versions
-            .as_array()
-            .and_then(|all| all.iter().find(|a| a["version"] == v.as_str()).cloned()),
+        None => versions.into_iter().next(),
+        Some(v) => versions.into_iter().find(|a| &a.version == v),
     }
     .with_context(|| format!("app {} has no such version", args.app))?;
 
@@ -68,17 +67,13 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (collection, roles) in [
-        ("sensors", &app["sensors"]),
-        ("controllers", &app["controllers"]),
-    ] {
-        for (role, spec) in roles.as_object().into_iter().flatten() {
-            let type_name = spec["type"].as_str().unwrap_or_default().to_string();
-            let of_type = api.get(&format!(
+    for (collection, roles) in [("sensors", &app.sensors), ("controllers", &app.controllers)] {
+        for (role, spec) in roles {
+            let type_name = &spec.type_name;
+            let of_type: Vec<Device> = api.get_as(&format!(
                 "/{collection}{}",
                 query(&[("type", Some(type_name.clone()))])
             ))?;
-            let of_type = of_type.as_array().cloned().unwrap_or_default();
             let named: Vec<&String> = args
                 .bind
                 .iter()
@@ -91,24 +86,19 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
                     .map(|wanted| {
                         of_type
                             .iter()
-                            .find(|d| d["name"] == wanted.as_str() || d["id"] == wanted.as_str())
-                            .map(|d| d["id"].as_str().unwrap_or_default().to_string())
+                            .find(|d| &d.name == wanted || &d.id == wanted)
+                            .map(|d| d.id.clone())
                             .with_context(|| {
                                 format!("role `{role}`: no `{type_name}` instance called {wanted}")
                             })
                     })
                     .collect::<anyhow::Result<_>>()?
             } else if !location.is_empty() {
-                let max = spec["max"].as_u64().unwrap_or(1) as usize;
                 of_type
                     .iter()
-                    .filter(|d| {
-                        location
-                            .iter()
-                            .all(|(k, v)| d["location"][k.as_str()] == v.as_str())
-                    })
-                    .take(max)
-                    .map(|d| d["id"].as_str().unwrap_or_default().to_string())
+                    .filter(|d| location.iter().all(|(k, v)| at(d, k) == Some(v.as_str())))
+                    .take(spec.max as usize)
+                    .map(|d| d.id.clone())
                     .collect()
             } else {
                 bail!(
@@ -119,199 +109,54 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
         }
     }
     let schedule = match (&args.start, &args.end, &args.cron) {
-        (Some(start), Some(end), _) => json!({ "kind": "window", "start": start, "end": end }),
-        (_, _, Some(cron)) => json!({ "kind": "cron", "expression": cron,
-            "duration-minutes": args.duration_minutes, "count": args.count }),
-        _ => json!({ "kind": "now" }),
+        (Some(start), Some(end), _) => Schedule::Window {
+            start: parse_time("--start", start)?,
+            end: parse_time("--end", end)?,
+        },
+        (_, _, Some(cron)) => Schedule::Cron {
+            expression: cron.clone(),
+            duration_minutes: args.duration_minutes.unwrap_or_default(),
+            count: args.count,
+        },
+        _ => Schedule::Now,
     };
-    let config: Map<String, Value> = args
-        .set
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let node_labels: Map<String, Value> = args
-        .node_labels
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let body = json!({ "app": args.app, "version": app["version"], "bindings": bindings,
-        "config": config, "schedule": schedule, "node_labels": node_labels });
-    let deployment = api.post("/deployments", &body)?;
+    let body = NewDeployment {
+        app: args.app.clone(),
+        version: Some(app.version),
+        bindings,
+        config: args.set.into_iter().collect(),
+        schedule,
+        node_labels: args.node_labels.into_iter().collect(),
+    };
+    let answer = api.post("/deployments", &body)?;
+    let deployment: Deployment = crate::client::typed("/deployments", answer.clone())?;
     output.done(
-        &deployment,
+        &answer,
         format!(
             "deployed {} {} as {} ({})",
             args.app,
-            deployment["version"].as_str().unwrap_or("?"),
-            deployment["id"].as_str().unwrap_or("?"),
-            describe_schedule(&deployment["schedule"])
+            deployment.version,
+            deployment.id,
+            describe_schedule(&deployment.schedule)
         ),
     );
     Ok(())
 }
 
-fn describe_schedule(schedule: &Value) -> String {
-    match schedule["kind"].as_str() {
-        Some("window") => format!(
-            "from {} to {}",
-            schedule["start"].as_str().unwrap_or("?"),
-            schedule["end"].as_str().unwrap_or("?")
-        ),
-        Some("cron") => format!(
-            "at `{}` for {} min{}",
-            schedule["expression"].as_str().unwrap_or("?"),
-            schedule["duration-minutes"],
-            match schedule["count"].as_u64() {
-                Some(n) => format!(", {n} times"),
-                None => String::new(),
-            }
-        ),
-        _ => "now".into(),
+/// Where a device is, by one of `site`, `building` or `room`.
+fn at<'a>(device: &'a Device, part: &str) -> Option<&'a str> {
+    let location = &device.location;
+    match part {
+        "site" => Some(&location.site),
+        "building" => Some(&location.building),
+        "room" => Some(&location.room),
+        _ => None,
     }
 }
 
-pub fn status(output: Output) -> anyhow::Result<()> {
-    let api = Api::from_saved_login()?;
-    let deployments = api.get("/deployments")?;
-    if output.json {
-        output.list(&deployments, &[]);
-        return Ok(());
-    }
-    let mut names = BTreeMap::new();
-    let mut devices = Vec::new();
-    for collection in ["sensors", "controllers"] {
-        for device in api
-            .get(&format!("/{collection}"))?
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            devices.push(device_row(device));
-            let place = format!(
-                "{}@{}/{}",
-                device["name"].as_str().unwrap_or("?"),
-                device["location"]["site"].as_str().unwrap_or("?"),
-                device["location"]["room"].as_str().unwrap_or("?")
-            );
-            names.insert(device["id"].as_str().unwrap_or_default().to_string(), place);
-        }
-    }
-    println!(
-        "{} deployment(s) on {} seen as {} ({})",
-        deployments.as_array().map_or(0, Vec::len),
-        api.session.url,
-        api.session.user,
-        api.session.role
-    );
-    let rows: Vec<Value> = deployments
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            let bindings: Vec<String> = d["bindings"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(role, ids)| {
-                    let bound: Vec<&str> = ids
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|id| names.get(id.as_str().unwrap_or_default()).map_or("?", String::as_str))
-                        .collect();
-                    format!("{role}={}", bound.join("+"))
-                })
-                .collect();
-            let mut state = d["state"].as_str().unwrap_or("?").to_string();
-            if let Some(restarts) = d["restarts"].as_u64().filter(|r| *r > 0) {
-                state = format!("{state} ({restarts} restarts)");
-            }
-            json!({ "id": d["id"], "app": format!("{} {}", d["app"].as_str().unwrap_or("?"), d["version"].as_str().unwrap_or("?")),
-                "owner": d["owner"], "state": state, "node": d["node"], "detail": d["detail"],
-                "schedule": describe_schedule(&d["schedule"]), "bindings": bindings.join(" ") })
-        })
-        .collect();
-    output.list(
-        &Value::Array(rows),
-        &[
-            ("DEPLOYMENT", "/id"),
-            ("APP", "/app"),
-            ("OWNER", "/owner"),
-            ("STATE", "/state"),
-            ("NODE", "/node"),
-            ("SCHEDULE", "/schedule"),
-            ("BINDINGS", "/bindings"),
-            ("DETAIL", "/detail"),
-        ],
-    );
-    // What flows: each sensor's readings, each controller's reported state.
-    if !devices.is_empty() {
-        println!();
-        output.list(
-            &Value::Array(devices),
-            &[
-                ("DEVICE", "/name"),
-                ("TYPE", "/type"),
-                ("AT", "/at"),
-                ("READINGS", "/readings"),
-                ("STATE", "/state"),
-            ],
-        );
-    }
-    // Nodes, for those who may see them (configurers and admins).
-    if let Ok(nodes) = api.get("/nodes") {
-        println!();
-        let rows: Vec<Value> = nodes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|n| {
-                let metrics = &n["report"]["metrics"];
-                json!({ "name": n["name"], "state": n["state"], "last_seen": n["last_seen"],
-                    "instances": n["report"]["instances"].as_array().map_or(0, Vec::len),
-                    "cpu": metrics["cpu_percent"].as_f64().map(|c| format!("{c:.0}%")),
-                    "memory": metrics["memory_used_mb"].as_f64().zip(metrics["memory_total_mb"].as_f64())
-                        .map(|(u, t)| format!("{u:.0}/{t:.0} MB")) })
-            })
-            .collect();
-        output.list(
-            &Value::Array(rows),
-            &[
-                ("NODE", "/name"),
-                ("STATE", "/state"),
-                ("INSTANCES", "/instances"),
-                ("CPU", "/cpu"),
-                ("MEMORY", "/memory"),
-                ("LAST SEEN", "/last_seen"),
-            ],
-        );
-    }
-    Ok(())
-}
-
-/// A sensor or controller for `trellis status`: readings seen, or the state it reported
-/// (`speed=2 mode="cool"`, with how many commands it carried out).
-fn device_row(device: &Value) -> Value {
-    let state = device["state"].as_object().map(|state| {
-        let mut shown: Vec<String> = state
-            .iter()
-            .filter(|(key, _)| *key != "commands")
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        if let Some(commands) = state.get("commands") {
-            shown.push(format!("({commands} commands)"));
-        }
-        shown.join(" ")
-    });
-    json!({
-        "name": device["name"],
-        "type": device["type"],
-        "at": format!(
-            "{}/{}",
-            device["location"]["site"].as_str().unwrap_or("?"),
-            device["location"]["room"].as_str().unwrap_or("?")
-        ),
-        "readings": device["readings"],
-        "state": state,
+/// An RFC 3339 time given on the command line.
+fn parse_time(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    text.parse().with_context(|| {
+        format!("{flag} {text}: not an RFC 3339 time such as 2026-12-01T08:00:00Z")
     })
 }

@@ -1,10 +1,9 @@
-//! `trellis login` and `trellis user`.
+//! `trellis login`: signs in and saves the session for the commands that follow.
 
 use anyhow::Context;
-use serde_json::json;
+use trellis_protocol::api::{Login, Session as SessionAnswer};
 
-use crate::client::{Api, Session, client, read_answer, unreachable};
-use crate::output::Output;
+use crate::client::{Session, client, read_answer, typed, unreachable};
 
 #[derive(clap::Args)]
 pub struct LoginArgs {
@@ -33,67 +32,23 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
     let url = args.url.trim_end_matches('/').to_string();
     let response = client()?
         .post(format!("{url}/api/v1/auth/login"))
-        .json(&json!({ "name": args.user, "password": password }))
+        .json(&Login {
+            name: args.user.clone(),
+            password,
+        })
         .send()
         .map_err(|e| unreachable(&url, e))?;
-    let answer = read_answer(response)?;
+    let answer: SessionAnswer = typed("/auth/login", read_answer(response)?)?;
     let session = Session {
         url,
-        token: answer["token"].as_str().unwrap_or_default().to_string(),
+        token: answer.token,
         user: args.user,
-        role: answer["user"]["role"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        role: answer.user.role.as_str().to_string(),
     };
     session.save()?;
     println!(
         "logged in to {} as {} ({}) until {}",
-        session.url,
-        session.user,
-        session.role,
-        answer["expires_at"].as_str().unwrap_or("?")
+        session.url, session.user, session.role, answer.expires_at
     );
-    Ok(())
-}
-
-#[derive(clap::Subcommand)]
-pub enum UserCommand {
-    /// Create a user (admins only).
-    Create {
-        name: String,
-        /// admin, platform-configurer, data-scientist, app-developer or end-user.
-        #[arg(long)]
-        role: String,
-        #[arg(long, env = "TRELLIS_NEW_PASSWORD", hide_env_values = true)]
-        password: String,
-    },
-    /// List users (admins only).
-    List,
-}
-
-pub fn user(command: UserCommand, output: Output) -> anyhow::Result<()> {
-    let api = Api::from_saved_login()?;
-    match command {
-        UserCommand::Create {
-            name,
-            role,
-            password,
-        } => {
-            let user = api.post(
-                "/users",
-                &json!({ "name": name, "role": role, "password": password }),
-            )?;
-            output.done(&user, format!("created user {name} ({role})"));
-        }
-        UserCommand::List => output.list(
-            &api.get("/users")?,
-            &[
-                ("NAME", "/name"),
-                ("ROLE", "/role"),
-                ("CREATED", "/created_at"),
-            ],
-        ),
-    }
     Ok(())
 }

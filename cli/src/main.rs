@@ -4,7 +4,6 @@ mod client;
 mod console;
 mod demo;
 mod deploy;
-mod devices;
 mod login;
 mod node;
 mod output;
@@ -12,8 +11,11 @@ mod push;
 mod readings;
 mod registry;
 mod run;
-mod simulate;
+mod sensor_patterns;
+mod simulate_devices;
+mod status;
 mod up;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -47,7 +49,7 @@ enum Command {
     Login(login::LoginArgs),
     /// Users (admins).
     #[command(subcommand)]
-    User(login::UserCommand),
+    User(users::UserCommand),
     /// Sensor types: what a reading carries.
     #[command(subcommand)]
     SensorType(registry::SensorTypeCommand),
@@ -72,7 +74,7 @@ enum Command {
     Status,
     /// Simulated sensors and controllers that talk to the device gateway.
     #[command(subcommand)]
-    Simulate(devices::SimulateCommand),
+    Simulate(simulate_devices::SimulateCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -83,7 +85,7 @@ fn main() -> std::process::ExitCode {
         Command::Up(args) => up::up(args),
         Command::Node(args) => node::node(args),
         Command::Login(args) => login::login(args),
-        Command::User(command) => login::user(command, output),
+        Command::User(command) => users::user(command, output),
         Command::SensorType(command) => registry::sensor_type(command, output),
         Command::ControllerType(command) => registry::controller_type(command, output),
         Command::Sensor(command) => registry::device("sensors", command, output),
@@ -91,8 +93,8 @@ fn main() -> std::process::ExitCode {
         Command::Model(command) => push::model(command, output),
         Command::App(command) => push::app(command, output),
         Command::Deploy(args) => deploy::deploy(args, output),
-        Command::Status => deploy::status(output),
-        Command::Simulate(command) => devices::simulate(command),
+        Command::Status => status::status(output),
+        Command::Simulate(command) => simulate_devices::simulate(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
+use trellis_protocol::api::{NewNode, Node};
 
 use crate::client::Api;
 use crate::registry::parse_pair;
@@ -85,15 +85,15 @@ pub fn run_daemon(config: trellis_node::NodeConfig) -> anyhow::Result<()> {
 
 fn join(name: &str, labels: Vec<(String, String)>) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
-    let labels: Map<String, Value> = labels
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let node = api.post("/nodes", &json!({ "name": name, "labels": labels }))?;
-    let token = node["token"].as_str().unwrap_or_default();
+    let new = NewNode {
+        name: name.to_string(),
+        labels: labels.into_iter().collect(),
+    };
+    let node: Node = api.post_as("/nodes", &new)?;
+    let token = node.token.unwrap_or_default();
     let url = &api.session.url;
     // With Kafka, the node reads its apps' readings from the broker itself.
-    let (bus_flag, bus_env) = match node["bus"].as_str() {
+    let (bus_flag, bus_env) = match node.bus {
         Some(bus) => (
             format!(" --bus {bus}"),
             format!("Environment=TRELLIS_BUS={bus}\n"),

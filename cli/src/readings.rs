@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value as Json;
 use trellis_host::types::Value;
+use trellis_protocol::Value as PlainValue;
 
 /// One recorded reading.
 #[derive(Debug)]
@@ -39,21 +40,10 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Recorded>> {
                 .get("instance")
                 .and_then(Json::as_str)
                 .map(str::to_string),
-            value: to_value(value),
+            value: PlainValue::from_json(value.clone()).into(),
         });
     }
     Ok(readings)
-}
-
-fn to_value(json: &Json) -> Value {
-    match json {
-        Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        Json::String(s) => Value::Text(s.clone()),
-        Json::Array(items) if items.iter().all(Json::is_number) => {
-            Value::Numbers(items.iter().filter_map(Json::as_f64).collect())
-        }
-        other => Value::Json(other.to_string()),
-    }
 }
 
 #[cfg(test)]

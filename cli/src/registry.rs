@@ -1,7 +1,10 @@
 //! `trellis sensor-type`, `controller-type`, `sensor` and `controller`: what a platform
 //! configurer registers, and what everyone lists.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use trellis_protocol::api::{
+    CommandParam, CommandSpec, ControllerType, Location, NewDevice, SensorType, ValueKind,
+};
 
 use crate::client::Api;
 use crate::output::Output;
@@ -12,8 +15,8 @@ pub enum SensorTypeCommand {
     Create {
         name: String,
         /// What a reading carries: number, numbers, text, bytes or json.
-        #[arg(long, default_value = "number")]
-        value: String,
+        #[arg(long, default_value = "number", value_parser = parse_kind)]
+        value: ValueKind,
         /// The unit of a reading, e.g. °C.
         #[arg(long, default_value = "")]
         unit: String,
@@ -37,7 +40,7 @@ pub enum ControllerTypeCommand {
         name: String,
         /// A command it accepts, with its parameters: `on:level=number,mode=text` (repeatable).
         #[arg(long = "command", required = true, value_parser = parse_command)]
-        commands: Vec<Value>,
+        commands: Vec<CommandSpec>,
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -91,16 +94,34 @@ pub fn parse_pair(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{text}` should look like KEY=VALUE"))
 }
 
+/// `number`, `numbers`, `text`, `bytes` or `json`.
+fn parse_kind(text: &str) -> Result<ValueKind, String> {
+    serde_json::from_value(Value::String(text.to_string())).map_err(|_| {
+        format!("`{text}` is not a value kind: use number, numbers, text, bytes or json")
+    })
+}
+
 /// `on:level=number,mode=text` → a command with two optional parameters.
-fn parse_command(text: &str) -> Result<Value, String> {
+fn parse_command(text: &str) -> Result<CommandSpec, String> {
     let (name, params) = text.split_once(':').unwrap_or((text, ""));
     let params = params
         .split(',')
         .filter(|p| !p.is_empty())
-        .map(|param| parse_pair(param).map(|(name, kind)| json!({ "name": name, "value": kind })))
-        .collect::<Result<Vec<_>, _>>()
+        .map(|param| {
+            let (name, kind) = parse_pair(param)?;
+            Ok(CommandParam {
+                name,
+                value: parse_kind(&kind)?,
+                required: false,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
         .map_err(|e| format!("command `{text}`: {e}"))?;
-    Ok(json!({ "name": name, "params": params }))
+    Ok(CommandSpec {
+        name: name.to_string(),
+        description: String::new(),
+        params,
+    })
 }
 
 pub fn sensor_type(command: SensorTypeCommand, output: Output) -> anyhow::Result<()> {
@@ -114,8 +135,14 @@ pub fn sensor_type(command: SensorTypeCommand, output: Output) -> anyhow::Result
             sampling_hz,
             description,
         } => {
-            let body = json!({ "name": name, "value": value, "unit": unit, "media_type": media_type,
-                "sampling_hz": sampling_hz, "description": description });
+            let body = SensorType {
+                name: name.clone(),
+                description,
+                unit,
+                value,
+                media_type,
+                sampling_hz,
+            };
             let created = api.post("/sensor-types", &body)?;
             output.done(&created, format!("registered sensor type {name}"));
         }
@@ -140,7 +167,11 @@ pub fn controller_type(command: ControllerTypeCommand, output: Output) -> anyhow
             commands,
             description,
         } => {
-            let body = json!({ "name": name, "commands": commands, "description": description });
+            let body = ControllerType {
+                name: name.clone(),
+                description,
+                commands,
+            };
             let created = api.post("/controller-types", &body)?;
             output.done(&created, format!("registered controller type {name}"));
         }
@@ -188,15 +219,19 @@ pub fn device(collection: &str, command: DeviceCommand, output: Output) -> anyho
             labels,
             users,
         } => {
-            let labels: Map<String, Value> = labels
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect();
-            let body = json!({
-                "name": name, "type": type_name, "labels": labels, "users": users,
-                "location": { "site": site, "building": building, "room": room,
-                    "latitude": latitude, "longitude": longitude },
-            });
+            let body = NewDevice {
+                name: name.clone(),
+                type_name,
+                location: Location {
+                    site: site.clone(),
+                    building: building.clone(),
+                    room: room.clone(),
+                    latitude,
+                    longitude,
+                },
+                labels: labels.into_iter().collect(),
+                users,
+            };
             let created = api.post(&format!("/{collection}"), &body)?;
             output.done(
                 &created,

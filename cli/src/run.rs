@@ -7,14 +7,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use trellis_host::capabilities::{Capabilities, LogNotifications, MemoryStateStore};
+use trellis_host::capabilities::{
+    Capabilities, LogNotifications, MemoryStateStore, RecentReadings,
+};
 use trellis_host::manifest::AppManifest;
 use trellis_host::types::{InstanceInfo, Reading};
 use trellis_host::{AppComponent, AppInstance, CacheOutcome, Host, HostConfig, InstanceLimits};
 
-use crate::console::{Console, ConsoleControllers, ConsoleLog, SeenReadings, WatchedState, show};
+use crate::console::{Console, ConsoleControllers, ConsoleLog, WatchedState, show};
 use crate::readings::{self, Recorded};
-use crate::simulate::Pattern;
+use crate::sensor_patterns::Pattern;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -75,7 +77,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         &format!("{} ({how} in {:?})", args.app.display(), started.elapsed()),
     );
 
-    let sensors = Arc::new(SeenReadings::new(simulated_instances(&manifest.sensors)));
+    let sensors = Arc::new(RecentReadings::new(simulated_instances(&manifest.sensors)));
     let controllers = Arc::new(ConsoleControllers {
         console: console.clone(),
         roles: simulated_instances(&manifest.controllers),

@@ -3,15 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// The body of every error response.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What was wrong, and where.
-    pub error: String,
-}
+pub use trellis_protocol::api::ErrorBody;
 
 /// A failed request.
 #[derive(Debug)]

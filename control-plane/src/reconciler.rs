@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 use trellis_host::manifest::AppManifest;
+use trellis_protocol::api::Schedule;
+use trellis_protocol::node::NodeReport;
 
 use crate::ids::now_ms;
 use crate::placement::{self, Needs, NodeLoad};
-use crate::routes::node_api::NodeReport;
-use crate::schedule::Schedule;
+use crate::schedule::ScheduleRules;
 use crate::state::AppState;
 
 /// Runs [`reconcile`] every `reconcile_interval` until the process ends.

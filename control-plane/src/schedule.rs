@@ -3,37 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use trellis_protocol::api::Schedule;
 
-/// A deployment's schedule.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Schedule {
-    /// From now until the deployment is stopped.
-    #[default]
-    Now,
-    /// From `start` to `end`.
-    Window {
-        #[schema(value_type = String, format = DateTime)]
-        start: DateTime<Utc>,
-        #[schema(value_type = String, format = DateTime)]
-        end: DateTime<Utc>,
-    },
-    /// At every time the cron expression names (five fields, UTC), for `duration-minutes`;
-    /// `count` occurrences at most.
-    #[serde(rename_all = "kebab-case")]
-    Cron {
-        expression: String,
-        duration_minutes: u32,
-        #[serde(default)]
-        count: Option<u32>,
-    },
+/// When a [`Schedule`] is active, and whether it makes sense: the rules live with the
+/// reconciler that follows them, the type in `trellis-protocol` that carries it.
+pub trait ScheduleRules {
+    /// Checks the schedule makes sense; the error says which part does not.
+    fn check(&self) -> Result<(), String>;
+    /// Whether a deployment made at `created` should be running at `now`.
+    fn is_active(&self, created: DateTime<Utc>, now: DateTime<Utc>) -> bool;
 }
 
-impl Schedule {
-    /// Checks the schedule makes sense; the error says which part does not.
-    pub fn check(&self) -> Result<(), String> {
+impl ScheduleRules for Schedule {
+    fn check(&self) -> Result<(), String> {
         match self {
             Schedule::Now => Ok(()),
             Schedule::Window { start, end } if end <= start => Err(format!(
@@ -57,8 +39,7 @@ impl Schedule {
         }
     }
 
-    /// Whether a deployment made at `created` should be running at `now`.
-    pub fn is_active(&self, created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    fn is_active(&self, created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         match self {
             Schedule::Now => true,
             Schedule::Window { start, end } => *start <= now && now < *end,

@@ -24,6 +24,7 @@ mod instance_state;
 mod limits;
 pub mod manifest;
 pub mod models;
+mod protocol_types;
 mod sandbox;
 mod world_check;
 

@@ -14,8 +14,8 @@ use crate::metrics::Probe;
 use trellis_host::capabilities::log::TracingLog;
 use trellis_host::models::{ModelPackage, ModelPipeline};
 
-use crate::protocol::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
 use crate::supervisor::Supervisor;
+use trellis_protocol::node::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
 
 /// The wait before trying the control plane again.
 const RETRY: Duration = Duration::from_secs(1);

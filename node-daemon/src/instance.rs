@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use trellis_bus::Bus;
 use trellis_host::{AppComponent, Capabilities, InstanceLimits};
 
-use crate::protocol::{BoundDevice, InstanceReport};
-use crate::wiring::{BusControllers, NodeSensors, ReadingFeed};
+use trellis_host::capabilities::RecentReadings;
+use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
+
+use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
 
 /// What connects an instance to the data plane.
 #[derive(Clone)]
@@ -51,7 +53,7 @@ impl RunningInstance {
     ) -> RunningInstance {
         let status = Arc::new(Mutex::new(InstanceReport {
             deployment: deployment.clone(),
-            state: "starting".into(),
+            state: InstanceState::Starting,
             detail: String::new(),
             restarts: 0,
         }));
@@ -103,7 +105,7 @@ impl Drop for RunningInstance {
 
 /// An instance's data plane, kept across restarts so its readings resume where they were.
 struct Plane {
-    sensors: Arc<NodeSensors>,
+    sensors: Arc<RecentReadings>,
     controllers: Arc<BusControllers>,
     feed: ReadingFeed,
 }
@@ -113,7 +115,7 @@ impl Plane {
         Ok(Plane {
             feed: ReadingFeed::new(wiring.bus.as_ref(), deployment, &wiring.sensors)
                 .map_err(|e| format!("subscribing to its sensors: {e}"))?,
-            sensors: Arc::new(NodeSensors::new(wiring.sensors.clone())),
+            sensors: Arc::new(recent_readings(&wiring.sensors)),
             controllers: Arc::new(BusControllers::new(
                 wiring.bus.clone(),
                 deployment.to_string(),
@@ -134,9 +136,9 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn set(&self, state: &str, detail: &str, restart: bool) {
+    fn set(&self, state: InstanceState, detail: &str, restart: bool) {
         let mut status = self.status.lock().expect("instance status lock");
-        status.state = state.into();
+        status.state = state;
         status.detail = detail.into();
         if restart {
             status.restarts += 1;
@@ -154,7 +156,11 @@ impl Run<'_> {
                     Ok(connected) => plane = Some(connected),
                     Err(e) => {
                         tracing::warn!("waiting for the bus: {e}");
-                        self.set("restarting", &format!("waiting for the bus: {e}"), false);
+                        self.set(
+                            InstanceState::Restarting,
+                            &format!("waiting for the bus: {e}"),
+                            false,
+                        );
                         sleep_unless_stopped(BUS_RETRY, self.stop);
                     }
                 }
@@ -172,9 +178,9 @@ impl Run<'_> {
             }
             failures_in_a_row += 1;
             let state = if failures_in_a_row >= FAILED_AFTER {
-                "failed"
+                InstanceState::Failed
             } else {
-                "restarting"
+                InstanceState::Restarting
             };
             tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
             self.set(state, &failure, true);
@@ -202,9 +208,10 @@ impl Run<'_> {
             Ok(mut instance) => match instance.init() {
                 Err(e) => e.to_string(),
                 Ok(()) => {
-                    self.set("running", "", false);
-                    let set =
-                        |state: &str, detail: &str, restart: bool| self.set(state, detail, restart);
+                    self.set(InstanceState::Running, "", false);
+                    let set = |state: InstanceState, detail: &str, restart: bool| {
+                        self.set(state, detail, restart)
+                    };
                     run(&mut instance, self.tick, plane, self.stop, &set)
                 }
             },
@@ -220,7 +227,7 @@ fn run(
     tick: Duration,
     mut plane: Option<&mut Plane>,
     stop: &AtomicBool,
-    set: &dyn Fn(&str, &str, bool),
+    set: &dyn Fn(InstanceState, &str, bool),
 ) -> String {
     loop {
         let next_tick = Instant::now() + tick;
@@ -241,7 +248,7 @@ fn run(
             plane.feed.commit(&arrived);
             match handled {
                 Err(e) if !e.instance_survives() => return e.to_string(),
-                Err(e) => set("running", &e.to_string(), false),
+                Err(e) => set(InstanceState::Running, &e.to_string(), false),
                 Ok(()) => {}
             }
         }
@@ -253,7 +260,7 @@ fn run(
                 return e.to_string();
             }
             // The app reported an error of its own and goes on: keep it running, say why.
-            set("running", &e.to_string(), false);
+            set(InstanceState::Running, &e.to_string(), false);
         }
     }
 }

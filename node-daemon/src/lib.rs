@@ -8,7 +8,6 @@ mod agent;
 mod artifacts;
 mod instance;
 mod metrics;
-mod protocol;
 mod supervisor;
 mod wiring;
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use sysinfo::{Components, System};
 
-use crate::protocol::Metrics;
+use trellis_protocol::node::Metrics;
 
 /// Samples the machine.
 pub struct Probe {

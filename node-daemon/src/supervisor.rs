@@ -12,7 +12,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 use crate::instance::{RunningInstance, Wiring};
 use trellis_host::models::{ModelCatalog, ModelPipeline};
 
-use crate::protocol::{AssignedModel, Assignment, InstanceReport};
+use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
 
 pub struct Supervisor {
     host: Arc<Host>,
@@ -127,7 +127,7 @@ impl Supervisor {
                 Err(why) => {
                     let report = InstanceReport {
                         deployment: id.to_string(),
-                        state: "failed".into(),
+                        state: InstanceState::Failed,
                         detail: why,
                         restarts: 0,
                     };

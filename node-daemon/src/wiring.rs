@@ -3,20 +3,17 @@
 //! reading it handled), what `sensors.latest` and `history` answer, and its commands onto each
 //! bound controller's topic.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use trellis_bus::record::{CommandRecord, ReadingRecord, WireCommand};
 use trellis_bus::{Bus, BusError, Delivery, Subscription, controller_topic, sensor_topic};
-use trellis_host::capabilities::{ControllerSink, SensorSource};
+use trellis_host::capabilities::{ControllerSink, RecentReadings};
 use trellis_host::types::{Command, Error, InstanceInfo, Reading};
 
-use crate::protocol::BoundDevice;
-
-/// Readings kept per role for `history`.
-const HISTORY: usize = 256;
+use trellis_protocol::node::BoundDevice;
+use trellis_protocol::record::{CommandRecord, ReadingRecord};
 
 fn info(device: &BoundDevice) -> InstanceInfo {
     InstanceInfo {
@@ -32,63 +29,16 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The sensors bound to an instance and the readings it has seen.
-pub struct NodeSensors {
-    bound: Vec<BoundDevice>,
-    seen: Mutex<HashMap<String, VecDeque<Reading>>>,
-}
-
-impl NodeSensors {
-    pub fn new(bound: Vec<BoundDevice>) -> NodeSensors {
-        NodeSensors {
-            bound,
-            seen: Mutex::default(),
-        }
+/// What `sensors.latest`, `history` and `instances` answer for an instance bound to `sensors`.
+pub fn recent_readings(sensors: &[BoundDevice]) -> RecentReadings {
+    let mut roles: BTreeMap<String, Vec<InstanceInfo>> = BTreeMap::new();
+    for device in sensors {
+        roles
+            .entry(device.role.clone())
+            .or_default()
+            .push(info(device));
     }
-
-    fn check(&self, role: &str) -> Result<(), Error> {
-        if self.bound.iter().any(|d| d.role == role) {
-            Ok(())
-        } else {
-            Err(trellis_host::capabilities::sensors::unknown(role))
-        }
-    }
-
-    /// Keeps a reading for `latest` and `history`.
-    pub fn record(&self, reading: &Reading) {
-        let mut seen = self.seen.lock().expect("seen readings lock");
-        let history = seen.entry(reading.role.clone()).or_default();
-        if history.len() == HISTORY {
-            history.pop_front();
-        }
-        history.push_back(reading.clone());
-    }
-}
-
-impl SensorSource for NodeSensors {
-    fn latest(&self, role: &str) -> Result<Option<Reading>, Error> {
-        self.check(role)?;
-        let seen = self.seen.lock().expect("seen readings lock");
-        Ok(seen.get(role).and_then(|h| h.back().cloned()))
-    }
-
-    fn history(&self, role: &str, max: u32) -> Result<Vec<Reading>, Error> {
-        self.check(role)?;
-        let seen = self.seen.lock().expect("seen readings lock");
-        let history = seen.get(role).cloned().unwrap_or_default();
-        let skip = history.len().saturating_sub(max as usize);
-        Ok(history.into_iter().skip(skip).collect())
-    }
-
-    fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        self.check(role)?;
-        Ok(self
-            .bound
-            .iter()
-            .filter(|d| d.role == role)
-            .map(info)
-            .collect())
-    }
+    RecentReadings::new(roles)
 }
 
 /// Commands of an instance, onto its controllers' topics.
@@ -120,7 +70,7 @@ impl ControllerSink for BusControllers {
         if targets.is_empty() {
             return Err(trellis_host::capabilities::controllers::unknown(role));
         }
-        let wire = WireCommand::from_command(&command);
+        let command = trellis_protocol::Command::from(command);
         for target in targets {
             let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
             let record = CommandRecord {
@@ -129,7 +79,7 @@ impl ControllerSink for BusControllers {
                 deployment: self.deployment.clone(),
                 sequence,
                 timestamp_ms: now_ms() as i64,
-                command: wire.clone(),
+                command: command.clone(),
             };
             let payload = serde_json::to_vec(&record).expect("a command record serialises");
             self.bus
@@ -204,17 +154,14 @@ impl ReadingFeed {
                 let Some(delivery) = subscription.next(wait) else {
                     continue;
                 };
-                match serde_json::from_slice::<ReadingRecord>(&delivery.payload)
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| Ok((r.value.to_value()?, r)))
-                {
-                    Ok((value, record)) => {
+                match serde_json::from_slice::<ReadingRecord>(&delivery.payload) {
+                    Ok(record) => {
                         let reading = Reading {
                             instance_id: record.sensor,
                             role: device.role.clone(),
                             timestamp: record.timestamp_ms.max(0) as u64,
                             sequence: record.sequence,
-                            value,
+                            value: record.value.into(),
                         };
                         return Some(Arrived {
                             reading,

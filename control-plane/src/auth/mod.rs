@@ -3,9 +3,8 @@
 
 mod password;
 pub mod policy;
-mod roles;
 mod session;
 
 pub use password::{hash_password, verify_password};
-pub use roles::Role;
 pub use session::{Caller, create_session, end_session, token_hash};
+pub use trellis_protocol::api::Role;

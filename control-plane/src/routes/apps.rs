@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use trellis_host::manifest::AppManifest;
+use trellis_protocol::api::{AppVersion, RoleInfo};
 use utoipa::ToSchema;
 
 use super::names::check_name;
@@ -31,33 +32,6 @@ pub struct AppUpload {
     #[serde(rename = "app.wasm")]
     #[schema(value_type = String, format = Binary)]
     component: Vec<u8>,
-}
-
-/// A role of an app: the type of instance it takes and how many.
-#[derive(Serialize, ToSchema)]
-pub struct RoleInfo {
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub min: u32,
-    pub max: u32,
-}
-
-/// One version of an app.
-#[derive(Serialize, ToSchema)]
-pub struct AppVersion {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    pub sensors: BTreeMap<String, RoleInfo>,
-    pub controllers: BTreeMap<String, RoleInfo>,
-    pub models: Vec<String>,
-    /// Parameters an end user may set, with their types.
-    pub config: BTreeMap<String, String>,
-    /// The manifest as uploaded.
-    pub manifest: String,
-    pub component_sha256: String,
-    pub uploaded_by: String,
-    pub created_at: String,
 }
 
 type AppRow = (String, String, String, String, String, String, i64);
@@ -227,7 +201,7 @@ pub async fn upload(
     .await;
     if let Err(e) = inserted {
         state.artifacts.forget(&blob);
-        return Err(super::types::exists(
+        return Err(super::device_types::exists(
             e,
             "app version",
             &format!("{} {}", manifest.name, manifest.version),

@@ -3,35 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use trellis_protocol::api::{Login, Me, Session};
 
 use crate::auth::policy::BearerToken;
 use crate::auth::{Caller, Role, create_session, end_session, verify_password};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub name: String,
-    pub password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Session {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub expires_at: String,
-    pub user: Me,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    pub name: String,
-    pub role: Role,
-}
 
 /// Log in with a name and password; returns a session token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,

@@ -7,62 +7,18 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
 use trellis_host::manifest::AppManifest;
-use trellis_host::types::Value;
-use utoipa::ToSchema;
+use trellis_protocol::Value;
+use trellis_protocol::api::{Deployment, NewDeployment};
+use trellis_protocol::node::InstanceState;
 
 use super::apps;
 use super::devices::{self, DeviceKind};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
-use crate::schedule::Schedule;
+use crate::schedule::ScheduleRules;
 use crate::state::AppState;
-
-/// What an end user asks to run.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDeployment {
-    pub app: String,
-    /// The app version; the newest when left out.
-    #[serde(default)]
-    pub version: Option<String>,
-    /// Each role of the app → the ids of the instances it uses.
-    pub bindings: BTreeMap<String, Vec<String>>,
-    /// Parameter values as text, on top of the manifest's defaults.
-    #[serde(default)]
-    pub config: BTreeMap<String, String>,
-    #[serde(default)]
-    pub schedule: Schedule,
-    /// Labels a node must carry to run it, e.g. `{"site": "north"}` to run near its sensors.
-    #[serde(default)]
-    pub node_labels: BTreeMap<String, String>,
-}
-
-/// A deployment as stored.
-#[derive(Serialize, ToSchema)]
-pub struct Deployment {
-    pub id: String,
-    pub app: String,
-    pub version: String,
-    pub owner: String,
-    pub bindings: BTreeMap<String, Vec<String>>,
-    #[schema(value_type = Object)]
-    pub config: serde_json::Map<String, serde_json::Value>,
-    pub schedule: Schedule,
-    pub node_labels: BTreeMap<String, String>,
-    /// `pending` (no node can take it yet), `placed`, `running`, `restarting`, `failed` or
-    /// `stopped` (outside its schedule).
-    pub state: String,
-    /// The node it is placed on.
-    pub node: Option<String>,
-    /// Why it is in its state: the app's last error, or what placement found.
-    pub detail: String,
-    /// Restarts since it was placed.
-    pub restarts: i64,
-    pub created_at: String,
-}
 
 /// Create a deployment.
 #[utoipa::path(post, path = "/deployments", tag = "deployments", security(("token" = [])),
@@ -89,7 +45,7 @@ pub async fn create(
     new.schedule.check().map_err(ApiError::bad_request)?;
     let config: serde_json::Map<_, _> = params
         .into_iter()
-        .map(|param| (param.name, json(param.value)))
+        .map(|param| (param.name, Value::from(param.value).to_json()))
         .collect();
 
     let deployment = Deployment {
@@ -101,7 +57,7 @@ pub async fn create(
         config,
         schedule: new.schedule,
         node_labels: new.node_labels,
-        state: "pending".into(),
+        state: InstanceState::Pending,
         node: None,
         detail: String::new(),
         restarts: 0,
@@ -119,7 +75,7 @@ pub async fn create(
     .bind(&deployment.owner)
     .bind(serde_json::to_string(&deployment.config).map_err(ApiError::internal)?)
     .bind(serde_json::to_string(&deployment.schedule).map_err(ApiError::internal)?)
-    .bind(&deployment.state)
+    .bind(deployment.state.as_str())
     .bind(created_at)
     .bind(serde_json::to_string(&deployment.node_labels).map_err(ApiError::internal)?)
     .execute(&mut *tx)
@@ -225,18 +181,6 @@ async fn check_bindings(
     Ok(())
 }
 
-fn json(value: Value) -> serde_json::Value {
-    match value {
-        Value::Number(n) => n.into(),
-        Value::Numbers(ns) => ns.into(),
-        Value::Text(text) => text.into(),
-        Value::Json(text) => serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        Value::Bytes(blob) => {
-            serde_json::json!({ "media-type": blob.media_type, "bytes": blob.data.len() })
-        }
-    }
-}
-
 type DeploymentRow = (
     String,
     String,
@@ -280,7 +224,7 @@ async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
         node_labels: node_labels
             .and_then(|labels| serde_json::from_str(&labels).ok())
             .unwrap_or_default(),
-        state: status,
+        state: status.parse().map_err(ApiError::internal)?,
         node,
         detail,
         restarts,

@@ -1,16 +1,13 @@
 //! Sensor and controller instances: a registered type at a location, with free labels. One table
 //! holds both; `kind` tells them apart.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use trellis_protocol::api::{Device, DeviceFilter, Location, NewDevice};
 
+use super::device_types::exists;
 use super::names::check_name;
-use super::types::exists;
 use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
@@ -44,70 +41,6 @@ impl DeviceKind {
             DeviceKind::Controller => "ctl",
         }
     }
-}
-
-/// Where an instance is.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Location {
-    pub site: String,
-    pub building: String,
-    pub room: String,
-    #[serde(default)]
-    pub latitude: Option<f64>,
-    #[serde(default)]
-    pub longitude: Option<f64>,
-}
-
-/// A sensor or controller instance to register.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    pub name: String,
-    /// A registered sensor (or controller) type.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub location: Location,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// End users who may bind it into deployments; empty: everyone.
-    #[serde(default)]
-    pub users: Vec<String>,
-}
-
-/// A registered sensor or controller instance.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub location: Location,
-    pub labels: BTreeMap<String, String>,
-    pub users: Vec<String>,
-    pub created_at: String,
-    /// A controller's state as it last reported it through the gateway.
-    #[schema(value_type = Object)]
-    pub state: Option<serde_json::Value>,
-    /// Readings the gateway accepted from this sensor since the control plane started.
-    pub readings: Option<u64>,
-    /// The device's gateway token, shown once, at registration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-}
-
-/// Filters for listing instances; all optional, all must match.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeviceFilter {
-    #[serde(rename = "type")]
-    pub type_name: Option<String>,
-    pub site: Option<String>,
-    pub building: Option<String>,
-    pub room: Option<String>,
-    /// `key=value`: instances carrying this label.
-    pub label: Option<String>,
 }
 
 type DeviceRow = (

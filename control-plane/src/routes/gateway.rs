@@ -8,10 +8,12 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use trellis_bus::record::{CommandRecord, ReadingRecord, WireValue};
+use serde::Deserialize;
 use trellis_bus::{Subscription, controller_topic, sensor_topic};
-use utoipa::{IntoParams, ToSchema};
+use trellis_protocol::Value;
+use trellis_protocol::api::{Accepted, NewReading};
+use trellis_protocol::record::{CommandRecord, ReadingRecord};
+use utoipa::IntoParams;
 
 use crate::auth::policy::DeviceCaller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -20,28 +22,6 @@ use crate::state::AppState;
 
 /// Longest wait of a commands request.
 const LONG_POLL: Duration = Duration::from_secs(20);
-
-/// One reading from a device.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewReading {
-    /// `{"kind":"number","value":21.5}`; also `numbers`, `text`, `json`, and
-    /// `bytes` with `{"media_type":...,"data":base64}`.
-    #[schema(value_type = Object)]
-    pub value: WireValue,
-    /// The device's own count; the gateway numbers readings that come without one.
-    #[serde(default)]
-    pub sequence: Option<u64>,
-    /// When it was measured (Unix ms); default now.
-    #[serde(default)]
-    pub timestamp_ms: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Accepted {
-    pub id: String,
-    pub sequence: u64,
-}
 
 /// Send a reading (sensor devices).
 #[utoipa::path(post, path = "/device/readings", tag = "devices", security(("token" = [])),
@@ -58,7 +38,8 @@ pub async fn post_reading(
             "only sensors send readings; controllers poll commands",
         ));
     }
-    reading.value.to_value().map_err(ApiError::bad_request)?;
+    let value: Value = serde_json::from_value(reading.value)
+        .map_err(|e| ApiError::bad_request(format!("value: {e}")))?;
     let sequence = {
         let mut counters = state.devices.lock().expect("device counters");
         let seen = counters.entry(device.id.clone()).or_default();
@@ -73,7 +54,7 @@ pub async fn post_reading(
         sensor: device.id.clone(),
         sequence,
         timestamp_ms: reading.timestamp_ms.unwrap_or_else(now_ms),
-        value: reading.value,
+        value,
     };
     let payload = serde_json::to_vec(&record).map_err(ApiError::internal)?;
     let bus = state.bus.clone();

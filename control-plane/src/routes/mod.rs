@@ -5,13 +5,13 @@ mod apps;
 mod artifacts;
 mod auth;
 mod deployments;
+mod device_types;
 mod devices;
 pub(crate) mod gateway;
 mod models;
 mod names;
 pub(crate) mod node_api;
 mod nodes;
-mod types;
 mod users;
 
 pub use nodes::issue_node_token;
@@ -31,13 +31,16 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(users::list, users::create))
-        .routes(routes!(types::list_sensor_types, types::create_sensor_type))
-        .routes(routes!(types::get_sensor_type))
         .routes(routes!(
-            types::list_controller_types,
-            types::create_controller_type
+            device_types::list_sensor_types,
+            device_types::create_sensor_type
         ))
-        .routes(routes!(types::get_controller_type))
+        .routes(routes!(device_types::get_sensor_type))
+        .routes(routes!(
+            device_types::list_controller_types,
+            device_types::create_controller_type
+        ))
+        .routes(routes!(device_types::get_controller_type))
         .routes(routes!(devices::list_sensors, devices::create_sensor))
         .routes(routes!(devices::get_sensor))
         .routes(routes!(

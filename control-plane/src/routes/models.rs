@@ -10,10 +10,11 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use trellis_host::capabilities::log::TracingLog;
 use trellis_host::models::{ModelPackage, ModelPipeline, PredictError};
-use trellis_host::types::{Blob, Value};
+use trellis_protocol::Value;
+use trellis_protocol::api::ModelVersion;
 use utoipa::ToSchema;
 
 use super::names::check_name;
@@ -42,23 +43,6 @@ pub struct ModelUpload {
     #[serde(rename = "contract.wasm")]
     #[schema(value_type = String, format = Binary)]
     contract: Vec<u8>,
-}
-
-/// One version of a model.
-#[derive(Serialize, ToSchema)]
-pub struct ModelVersion {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    /// Inputs and outputs, e.g. `input: fp32[-1, 64]`.
-    pub inputs: Vec<String>,
-    pub outputs: Vec<String>,
-    /// The runtime the control plane runs it in.
-    pub backend: String,
-    pub onnx_sha256: String,
-    pub contract_sha256: String,
-    pub uploaded_by: String,
-    pub created_at: String,
 }
 
 type ModelRow = (
@@ -208,7 +192,7 @@ pub async fn upload(
     if let Err(e) = inserted {
         state.artifacts.forget(&onnx_blob);
         state.artifacts.forget(&contract_blob);
-        return Err(super::types::exists(
+        return Err(super::device_types::exists(
             e,
             "model version",
             &format!("{name} {version}"),
@@ -303,18 +287,17 @@ pub async fn predict(
         .unwrap_or("application/octet-stream")
         .to_string();
     let input = if media_type.starts_with("application/json") {
-        let text = String::from_utf8(body.to_vec())
+        let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
-        let json = serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-        value_of(json, text)
+        Value::from_json_text(text)
+            .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?
     } else {
-        Value::Bytes(Blob {
+        Value::Bytes(trellis_protocol::Blob {
             media_type,
             data: body.to_vec(),
         })
     };
-    let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input))
+    let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input.into()))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| match e {
@@ -323,23 +306,11 @@ pub async fn predict(
             }
             other => ApiError::internal(other),
         })?;
-    Ok(match answer {
+    Ok(match Value::from(answer) {
         Value::Json(text) => ([(CONTENT_TYPE, "application/json")], text).into_response(),
         Value::Number(n) => Json(n).into_response(),
         Value::Numbers(ns) => Json(ns).into_response(),
         Value::Text(text) => Json(text).into_response(),
         Value::Bytes(blob) => ([(CONTENT_TYPE, blob.media_type)], blob.data).into_response(),
     })
-}
-
-/// The WIT value a JSON body stands for.
-fn value_of(json: serde_json::Value, text: String) -> Value {
-    match json {
-        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Value::Text(s),
-        serde_json::Value::Array(items) if items.iter().all(|i| i.is_number()) => {
-            Value::Numbers(items.iter().filter_map(|i| i.as_f64()).collect())
-        }
-        _ => Value::Json(text),
-    }
 }

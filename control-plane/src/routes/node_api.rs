@@ -7,8 +7,12 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use trellis_protocol::node::{
+    AssignedModel, Assignment, Assignments, BoundDevice, HeartbeatAnswer, InstanceReport,
+    NodeReport,
+};
+use utoipa::IntoParams;
 
 use crate::auth::policy::NodeCaller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -17,47 +21,6 @@ use crate::state::AppState;
 
 /// How long an assignments request waits for a change before answering anyway.
 const LONG_POLL: Duration = Duration::from_secs(20);
-
-/// A node's measurements.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
-pub struct Metrics {
-    pub cpu_percent: f64,
-    pub memory_used_mb: f64,
-    pub memory_total_mb: f64,
-    pub load_1m: f64,
-    pub temperature_c: Option<f64>,
-    /// The start-up benchmark's figure (higher is faster).
-    pub performance: f64,
-}
-
-/// What a node says of one instance it runs.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct InstanceReport {
-    pub deployment: String,
-    /// `running`, `restarting` or `failed`.
-    pub state: String,
-    /// The last error, for `restarting` and `failed`.
-    #[serde(default)]
-    pub detail: String,
-    #[serde(default)]
-    pub restarts: u32,
-}
-
-/// A heartbeat.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
-pub struct NodeReport {
-    pub metrics: Metrics,
-    pub instances: Vec<InstanceReport>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct HeartbeatAnswer {
-    /// How often the control plane expects a heartbeat.
-    pub heartbeat_ms: u64,
-    /// The bus readings and commands flow on (`embedded` or `kafka://...`), so a node started
-    /// without one can say what it is missing.
-    pub bus: String,
-}
 
 /// Report the node's metrics and the state of its instances.
 #[utoipa::path(post, path = "/node/heartbeat", tag = "nodes", security(("token" = [])),
@@ -95,7 +58,8 @@ pub async fn heartbeat(
             stored
                 .get(&i.deployment)
                 .is_some_and(|(state, detail, restarts)| {
-                    (state, detail, *restarts) != (&i.state, &i.detail, i64::from(i.restarts))
+                    (state.as_str(), detail, *restarts)
+                        != (i.state.as_str(), &i.detail, i64::from(i.restarts))
                 })
         })
         .collect();
@@ -106,7 +70,7 @@ pub async fn heartbeat(
                 "UPDATE instances SET state = $1, detail = $2, restarts = $3, updated_at = $4 \
                  WHERE deployment_id = $5 AND node_id = $6",
             )
-            .bind(&instance.state)
+            .bind(instance.state.as_str())
             .bind(&instance.detail)
             .bind(i64::from(instance.restarts))
             .bind(now)
@@ -129,55 +93,6 @@ pub struct Since {
     /// The generation the node already has; the answer waits (up to 20 s) for a newer one.
     #[serde(default)]
     pub after: Option<u64>,
-}
-
-/// One instance a node should run.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Assignment {
-    pub deployment: String,
-    pub app: String,
-    pub version: String,
-    pub component_sha256: String,
-    /// The app's manifest (`trellis.toml`).
-    pub manifest: String,
-    /// Parameter values, defaults filled in.
-    #[schema(value_type = Object)]
-    pub config: BTreeMap<String, serde_json::Value>,
-    /// The sensor instances bound to its roles: their readings are on `trellis.sensor.<id>`.
-    pub sensors: Vec<BoundDevice>,
-    /// The controller instances bound to its roles: commands go to `trellis.controller.<id>`.
-    pub controllers: Vec<BoundDevice>,
-    /// The newest version of each model its manifest names.
-    pub models: Vec<AssignedModel>,
-}
-
-/// A model package an assigned app calls, by its artifacts' hashes.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct AssignedModel {
-    pub name: String,
-    pub version: String,
-    /// The package's `model.toml`.
-    pub config: String,
-    pub onnx_sha256: String,
-    pub contract_sha256: String,
-}
-
-/// An instance bound to a role of a deployment.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct BoundDevice {
-    pub role: String,
-    pub id: String,
-    /// `site/building/room`.
-    pub location: String,
-    /// `key=value`.
-    pub labels: Vec<String>,
-}
-
-/// Everything a node should run now. Always the whole set, so applying it twice changes nothing.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Assignments {
-    pub generation: u64,
-    pub instances: Vec<Assignment>,
 }
 
 /// The node's assignments; with `after`, waits until they may have changed.

@@ -1,50 +1,16 @@
 //! Nodes: the machines that run apps and models, registered by a platform configurer.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use trellis_protocol::api::{NewNode, Node};
 
+use super::device_types::exists;
 use super::names::check_name;
-use super::types::exists;
 use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewNode {
-    pub name: String,
-    /// Labels that placement can match, e.g. `site=north-campus`.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Node {
-    pub id: String,
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-    /// `registered` until the node's daemon first reports, then `up` or `down`.
-    pub state: String,
-    pub created_at: String,
-    /// When it last reported.
-    pub last_seen: Option<String>,
-    /// Its last heartbeat: metrics and the instances it runs.
-    #[schema(value_type = Object)]
-    pub report: Option<serde_json::Value>,
-    /// The node daemon's credential (`trellis node --token`), shown once, at registration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// At registration, when the platform's bus is Kafka: the `trellis node --bus` the daemon
-    /// needs to read its apps' readings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bus: Option<String>,
-}
 
 /// List nodes.
 #[utoipa::path(get, path = "/nodes", tag = "nodes", security(("token" = [])),

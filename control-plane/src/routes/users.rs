@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use trellis_protocol::api::{NewUser, User};
 
 use super::names::check_name;
 use crate::auth::{Role, hash_password};
@@ -14,21 +13,6 @@ use crate::state::AppState;
 
 /// The shortest password accepted.
 const MIN_PASSWORD: usize = 8;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    pub name: String,
-    pub password: String,
-    pub role: Role,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct User {
-    pub name: String,
-    pub role: Role,
-    pub created_at: String,
-}
 
 /// List users.
 #[utoipa::path(get, path = "/users", tag = "users", security(("token" = [])),

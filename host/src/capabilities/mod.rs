@@ -7,6 +7,7 @@ pub mod controllers;
 pub mod inference;
 pub mod log;
 pub mod notify;
+mod recent_readings;
 pub mod sensors;
 pub mod state;
 
@@ -22,6 +23,7 @@ pub use controllers::ControllerSink;
 pub use inference::ModelRuntime;
 pub use log::LogSink;
 pub use notify::{LogNotifications, NotificationSink};
+pub use recent_readings::{HISTORY, RecentReadings};
 pub use sensors::SensorSource;
 pub use state::{MemoryStateStore, StateStore};
 

@@ -3,90 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use trellis_protocol::api::{ControllerType, SensorType, ValueKind};
 
 use super::names::check_name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
-
-/// What one reading's value is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ValueKind {
-    Number,
-    Numbers,
-    Text,
-    Bytes,
-    Json,
-}
-
-impl ValueKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            ValueKind::Number => "number",
-            ValueKind::Numbers => "numbers",
-            ValueKind::Text => "text",
-            ValueKind::Bytes => "bytes",
-            ValueKind::Json => "json",
-        }
-    }
-
-    fn parse(text: &str) -> ValueKind {
-        serde_json::from_value(serde_json::Value::String(text.into())).unwrap_or(ValueKind::Json)
-    }
-}
-
-/// A kind of sensor.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SensorType {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// The unit of a reading, e.g. `°C`, `%`, `people`; empty for none.
-    #[serde(default)]
-    pub unit: String,
-    pub value: ValueKind,
-    /// The media type of `bytes` readings, e.g. `image/png`.
-    #[serde(default)]
-    pub media_type: Option<String>,
-    /// Readings per second the sensor usually sends.
-    #[serde(default)]
-    pub sampling_hz: Option<f64>,
-}
-
-/// A parameter of a controller command.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommandParam {
-    pub name: String,
-    pub value: ValueKind,
-    #[serde(default)]
-    pub required: bool,
-}
-
-/// A command a controller accepts.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommandSpec {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub params: Vec<CommandParam>,
-}
-
-/// A kind of controller.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ControllerType {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub commands: Vec<CommandSpec>,
-}
 
 type SensorTypeRow = (String, String, String, String, Option<String>, Option<f64>);
 

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use reqwest::blocking::Client;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
+use trellis_protocol::api::NewReading;
+use trellis_protocol::record::CommandRecord;
+use trellis_protocol::{Blob, Value};
 
-use crate::simulate::Pattern;
+use crate::sensor_patterns::Pattern;
 
 #[derive(clap::Subcommand)]
 pub enum SimulateCommand {
@@ -128,15 +131,16 @@ pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow
         let sequence = sim.first_sequence + n;
         let (value, shown) = if frames.is_empty() {
             let number = value_at(n)?;
-            (
-                json!({ "kind": "number", "value": number }),
-                number.to_string(),
-            )
+            (Value::Number(number), number.to_string())
         } else {
             let frame = &frames[(n % frames.len() as u64) as usize];
             (frame.value.clone(), frame.name.clone())
         };
-        let reading = json!({ "value": value, "sequence": sequence });
+        let reading = NewReading {
+            value: serde_json::to_value(&value)?,
+            sequence: Some(sequence),
+            timestamp_ms: None,
+        };
         send_until_accepted(&client, device, &reading)?;
         if verbose {
             println!("sent #{sequence} {shown}");
@@ -165,17 +169,9 @@ fn load_script(path: &Path) -> anyhow::Result<Vec<Frame>> {
         if line.is_empty() {
             continue;
         }
-        let json: Value = serde_json::from_str(line).with_context(|| {
+        let value = Value::from_json_text(line).with_context(|| {
             format!("{}:{}: not a JSON value: {line}", path.display(), index + 1)
         })?;
-        let value = match &json {
-            Value::Number(_) => json!({ "kind": "number", "value": json }),
-            Value::String(_) => json!({ "kind": "text", "value": json }),
-            Value::Array(items) if items.iter().all(Value::is_number) => {
-                json!({ "kind": "numbers", "value": json })
-            }
-            _ => json!({ "kind": "json", "value": json }),
-        };
         values.push(Frame {
             name: line.to_string(),
             value,
@@ -191,7 +187,6 @@ fn load_script(path: &Path) -> anyhow::Result<Vec<Frame>> {
 
 /// The PNG and JPEG images in `dir`, sorted by name.
 fn load_frames(dir: &Path) -> anyhow::Result<Vec<Frame>> {
-    use base64::Engine;
     let entries = std::fs::read_dir(dir).with_context(|| format!("--frames {}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -207,9 +202,10 @@ fn load_frames(dir: &Path) -> anyhow::Result<Vec<Frame>> {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into(),
-            value: json!({ "kind": "bytes", "value": {
-                "media_type": media_type(&path).unwrap_or_default(),
-                "data": base64::engine::general_purpose::STANDARD.encode(bytes) } }),
+            value: Value::Bytes(Blob {
+                media_type: media_type(&path).unwrap_or_default().into(),
+                data: bytes,
+            }),
         });
     }
     anyhow::ensure!(
@@ -241,7 +237,9 @@ pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> 
             .send()
             .and_then(|r| r.error_for_status())
         {
-            Ok(response) => response.json::<Vec<Value>>().context("reading commands")?,
+            Ok(response) => response
+                .json::<Vec<CommandRecord>>()
+                .context("reading commands")?,
             Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
                 anyhow::bail!("the gateway refused this controller: {e}")
             }
@@ -252,18 +250,24 @@ pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> 
             }
         };
         for record in &commands {
-            let command = &record["command"];
-            for param in command["params"].as_array().into_iter().flatten() {
-                let name = param["name"].as_str().unwrap_or_default().to_string();
-                state.insert(name, param["value"]["value"].clone());
+            let command = &record.command;
+            for param in &command.params {
+                state.insert(param.name.clone(), param.value.to_json());
             }
-            state.insert("last-command".into(), command["name"].clone());
+            state.insert("last-command".into(), json!(command.name));
             let done = state["commands"].as_u64().unwrap_or(0) + 1;
             state.insert("commands".into(), json!(done));
             if verbose {
+                let params: Vec<String> = command
+                    .params
+                    .iter()
+                    .map(|p| format!("{}={}", p.name, p.value.to_json()))
+                    .collect();
                 println!(
                     "{} from {}: {}",
-                    command["name"], record["deployment"], command["params"]
+                    command.name,
+                    record.deployment,
+                    params.join(" ")
                 );
             }
         }
@@ -278,7 +282,7 @@ pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> 
 fn send_until_accepted(
     client: &Client,
     device: &DeviceArgs,
-    reading: &Value,
+    reading: &NewReading,
 ) -> anyhow::Result<()> {
     loop {
         match client
@@ -300,7 +304,11 @@ fn send_until_accepted(
     }
 }
 
-fn report(client: &Client, device: &DeviceArgs, state: &Map<String, Value>) -> anyhow::Result<()> {
+fn report(
+    client: &Client,
+    device: &DeviceArgs,
+    state: &Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
     client
         .post(device.url("/state"))
         .bearer_auth(&device.token)

@@ -1,0 +1,22 @@
+//! The REST API's request and response bodies (`/api/v1`), one file per resource, shared by the
+//! control plane that answers them and the CLI and portal that send them.
+
+mod apps;
+mod auth;
+mod deployments;
+mod device_types;
+mod devices;
+mod error;
+mod gateway;
+mod models;
+mod nodes;
+
+pub use apps::{AppVersion, RoleInfo};
+pub use auth::{Login, Me, NewUser, Role, Session, User};
+pub use deployments::{Deployment, NewDeployment, Schedule};
+pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, ValueKind};
+pub use devices::{Device, DeviceFilter, Location, NewDevice};
+pub use error::ErrorBody;
+pub use gateway::{Accepted, NewReading};
+pub use models::ModelVersion;
+pub use nodes::{NewNode, Node};
