@@ -10,6 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use trellis_host::{Host, HostConfig};
+use trellis_models::Runtimes;
 
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
@@ -45,7 +46,6 @@ impl Application {
         let artifacts = ArtifactStore::open(&settings.data_dir.join("artifacts"))?;
         let host = Host::new(HostConfig {
             cache_dir: Some(settings.data_dir.join("compiled")),
-            onnx_runtime_library: settings.onnx_runtime_library.clone(),
             ..HostConfig::default()
         })?;
         let bus = trellis_bus::connect(&settings.bus)?;
@@ -56,6 +56,7 @@ impl Application {
             artifacts,
             host: Arc::new(host),
             pipelines: Arc::new(Mutex::new(HashMap::new())),
+            runtimes: Arc::new(Runtimes::new(settings.onnx_runtime_library.clone())),
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),

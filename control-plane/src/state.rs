@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use sqlx::AnyPool;
 use trellis_host::Host;
-use trellis_host::models::ModelPipeline;
+use trellis_models::{ModelPipeline, Runtimes};
 
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub host: Arc<Host>,
     /// Loaded model pipelines by (name, version), shared by concurrent predictions.
     pub pipelines: Arc<Mutex<PipelineCache>>,
+    /// The runtimes models run in: ONNX Runtime where its library is configured, else tract.
+    pub runtimes: Arc<Runtimes>,
     pub settings: Arc<Settings>,
     /// The assignments' generation: bumped whenever any node's assignments change, so nodes
     /// waiting on `GET /node/assignments` answer at once.

@@ -12,7 +12,7 @@ use crate::NodeConfig;
 use crate::artifacts::ArtifactCache;
 use crate::metrics::Probe;
 use trellis_host::capabilities::log::TracingLog;
-use trellis_host::models::{ModelPackage, ModelPipeline};
+use trellis_models::{ModelPackage, ModelPipeline, Runtimes};
 
 use crate::protocol::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
 use crate::supervisor::Supervisor;
@@ -25,6 +25,9 @@ struct Agent {
     client: reqwest::Client,
     supervisor: Arc<Mutex<Supervisor>>,
     cache: ArtifactCache,
+    /// The runtimes models run in: ONNX Runtime where `ORT_DYLIB_PATH` names its library, else
+    /// tract.
+    runtimes: Arc<Runtimes>,
     heartbeat_ms: AtomicU64,
 }
 
@@ -44,6 +47,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             config.tick,
         ))),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
+        runtimes: Arc::new(Runtimes::new(None)),
         heartbeat_ms: AtomicU64::new(2000),
         config,
     });
@@ -229,10 +233,10 @@ impl Agent {
         let onnx = self.artifact(&model.onnx_sha256).await?;
         let contract = self.artifact(&model.contract_sha256).await?;
         let host = self.supervisor.lock().expect("supervisor lock").host();
-        let config = model.config.clone();
+        let (config, runtimes) = (model.config.clone(), self.runtimes.clone());
         let pipeline = tokio::task::spawn_blocking(move || {
             let package = ModelPackage::from_parts(&config, onnx, contract)?;
-            ModelPipeline::load(&host, package, Arc::new(TracingLog))
+            ModelPipeline::load(&host, &runtimes, package, Arc::new(TracingLog))
         })
         .await
         .expect("loading a model")?;

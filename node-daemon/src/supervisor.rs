@@ -10,7 +10,7 @@ use trellis_host::types::Param;
 use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::instance::{RunningInstance, Wiring};
-use trellis_host::models::{ModelCatalog, ModelPipeline};
+use trellis_models::{ModelCatalog, ModelPipeline};
 
 use crate::protocol::{AssignedModel, Assignment, InstanceReport};
 

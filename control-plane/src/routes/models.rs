@@ -1,5 +1,5 @@
 //! Models: a package upload (`model.toml`, `model.onnx`, `contract.wasm`) checked by
-//! `trellis-host` before anything is stored, its versions, and an inference endpoint per version
+//! `trellis-models` before anything is stored, its versions, and an inference endpoint per version
 //! that runs the whole pipeline: contract `preprocess`, the model, contract `postprocess`.
 
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use trellis_host::capabilities::log::TracingLog;
-use trellis_host::models::{ModelPackage, ModelPipeline, PredictError};
 use trellis_host::types::{Blob, Value};
+use trellis_models::{ModelPackage, ModelPipeline, PredictError};
 use utoipa::ToSchema;
 
 use super::names::check_name;
@@ -77,8 +77,8 @@ const COLUMNS: &str = "name, version, description, config, backend, onnx_sha256,
 
 fn model_version(row: ModelRow) -> ApiResult<ModelVersion> {
     let (name, version, description, config, backend, onnx, contract, uploaded_by, created) = row;
-    let config = trellis_host::models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
-    let describe = |specs: &[trellis_host::models::TensorSpec]| {
+    let config = trellis_models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
+    let describe = |specs: &[trellis_models::TensorSpec]| {
         specs
             .iter()
             .map(|spec| format!("{}: {}", spec.name, spec.describe()))
@@ -162,9 +162,9 @@ pub async fn upload(
             "model `{name}` version {version} already exists; raise `version` in model.toml"
         )));
     }
-    let host = state.host.clone();
+    let (host, runtimes) = (state.host.clone(), state.runtimes.clone());
     let pipeline = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, package, Arc::new(TracingLog))
+        ModelPipeline::load(&host, &runtimes, package, Arc::new(TracingLog))
     })
     .await
     .map_err(ApiError::internal)?
@@ -264,9 +264,9 @@ async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<
     };
     let package = ModelPackage::from_parts(&row.3, read(&row.5)?, read(&row.6)?)
         .map_err(ApiError::internal)?;
-    let host = state.host.clone();
+    let (host, runtimes) = (state.host.clone(), state.runtimes.clone());
     let loaded = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, package, Arc::new(TracingLog))
+        ModelPipeline::load(&host, &runtimes, package, Arc::new(TracingLog))
     })
     .await
     .map_err(ApiError::internal)?

@@ -10,8 +10,8 @@ use common::models::{
 };
 use serde_json::Value as Json;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT};
-use trellis_host::models::{BackendChoice, ModelCatalog, ModelPipeline};
 use trellis_host::types::{Blob, Error, Value};
+use trellis_models::{BackendChoice, ModelCatalog, ModelPipeline};
 
 fn answer(value: Value) -> Json {
     match value {
@@ -64,7 +64,7 @@ fn assert_batch_matches(model: &ModelPipeline, fixture: &Json, width: u32) {
 fn digits_model_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let heldout = fixture("digits", "heldout.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         assert_batch_matches(&model, &heldout, 64);
     }
@@ -74,7 +74,7 @@ fn digits_model_reproduces_onnx_runtime_on_every_backend() {
 fn comfort_model_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let heldout = fixture("comfort", "heldout.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "comfort", COMFORT_CONTRACT, backend);
         assert_batch_matches(&model, &heldout, 3);
     }
@@ -92,7 +92,7 @@ fn digits_pipeline_reproduces_the_heldout_accuracy() {
     let recorded = metrics["heldout_accuracy"].as_f64().unwrap();
     let features = heldout["features"].as_array().unwrap();
     let truth = heldout["labels"].as_array().unwrap();
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         let correct = features
             .iter()
@@ -120,7 +120,7 @@ fn digits_pipeline_reads_images_as_python_did() {
     let host = common::host();
     let images = fixture("digits", "images.json");
     let dir = common::models::example_dir("digits").join("fixtures/images");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         for image in images.as_array().unwrap() {
             let file = image["file"].as_str().unwrap();
@@ -164,7 +164,7 @@ fn random_image(seed: u32) -> Vec<u8> {
 fn vision_pipeline_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let cases = fixture("vision", "random.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "vision", VISION_CONTRACT, backend);
         for case in cases.as_array().unwrap() {
             let seed = case["seed"].as_u64().unwrap() as u32;
@@ -196,7 +196,7 @@ fn vision_pipeline_reproduces_onnx_runtime_on_every_backend() {
 fn auto_prefers_onnx_runtime_when_its_library_is_there() {
     let host = common::host();
     let model = load(&host, "comfort", COMFORT_CONTRACT, BackendChoice::Auto);
-    let expected = match host.model_runtimes().onnx_runtime() {
+    let expected = match common::models::runtimes().onnx_runtime() {
         Ok(()) => "onnx-runtime",
         Err(_) => "tract",
     };

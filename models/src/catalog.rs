@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::error::PredictError;
-use super::pipeline::ModelPipeline;
-use crate::capabilities::inference::{ModelRuntime, unknown};
-use crate::error::CallError;
-use crate::types::{Error, Tensor, Value};
+use trellis_host::CallError;
+use trellis_host::capabilities::inference::{ModelRuntime, unknown};
+use trellis_host::types::{Error, Tensor, Value};
+
+use crate::error::PredictError;
+use crate::pipeline::ModelPipeline;
 
 /// Loaded models by name. Cloning shares the same models.
 #[derive(Clone, Default)]

@@ -1,8 +1,12 @@
 //! Models: an ONNX file run natively (ONNX Runtime or tract), between the sandboxed
 //! `preprocess` and `postprocess` of its contract component.
 //!
-//! A [`ModelPackage`] is checked and loaded into a [`ModelPipeline`]; a [`ModelCatalog`] holds
-//! the loaded ones and serves them to apps through the `inference` import.
+//! A [`ModelPackage`] is checked and loaded into a [`ModelPipeline`]: its contract by the
+//! WebAssembly [`trellis_host::Host`], its model by the [`Runtimes`] of this process. A
+//! [`ModelCatalog`] holds the loaded ones and serves them to apps through the `inference` import.
+//!
+//! This crate, not the host, is where ONNX lives: the engine runs components and knows models
+//! only through the `inference` capability's [`trellis_host::capabilities::ModelRuntime`] trait.
 
 mod backend;
 mod catalog;
