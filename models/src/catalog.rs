@@ -1,88 +1,134 @@
-//! The models loaded in this process, by name, served to apps through the `inference` import.
+//! The models loaded in this process, by name and version: each version is loaded once, however
+//! many callers ask for it at the same moment, and then served to all of them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use trellis_host::CallError;
-use trellis_host::capabilities::inference::{ModelRuntime, unknown};
-use trellis_host::types::{Error, Tensor, Value};
+use trellis_host::Host;
+use trellis_host::capabilities::LogSink;
 
-use crate::error::PredictError;
+use crate::app_models::AppModels;
+use crate::backend::Runtimes;
+use crate::error::ModelError;
+use crate::package::ModelPackage;
 use crate::pipeline::ModelPipeline;
 
-/// Loaded models by name. Cloning shares the same models.
-#[derive(Clone, Default)]
+/// The one place a process keeps its loaded models, keyed by name and version, with what it
+/// needs to load more: the host compiles the contracts, the runtimes run the models, and the
+/// contracts' log lines go to one sink. The control plane and the node daemon share it, so both
+/// load a model version once and serve it to every caller.
 pub struct ModelCatalog {
-    models: Arc<RwLock<HashMap<String, Arc<ModelPipeline>>>>,
+    host: Arc<Host>,
+    runtimes: Arc<Runtimes>,
+    log: Arc<dyn LogSink>,
+    loaded: Arc<Loaded>,
 }
+
+/// The model versions by (name, version): shared with every app's view, which looks its models
+/// up here on each call.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    slots: Mutex<HashMap<(String, String), Slot>>,
+}
+
+/// One model version's place: empty until a load of it succeeds. Its lock is held while it
+/// loads, so callers of the same version wait for that one load and share it, and callers of
+/// other versions do not wait at all.
+type Slot = Arc<Mutex<Option<Arc<ModelPipeline>>>>;
 
 impl ModelCatalog {
-    /// Adds a model under its `model.toml` name, replacing any model of that name.
-    pub fn insert(&self, model: ModelPipeline) -> Arc<ModelPipeline> {
-        let model = Arc::new(model);
-        self.write()
-            .insert(model.config().name.clone(), model.clone());
-        model
-    }
-
-    /// The model named `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<ModelPipeline>> {
-        self.models
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned()
-    }
-
-    /// What an app may call: only the models its manifest names.
-    pub fn for_app(&self, allowed: &[String]) -> Arc<dyn ModelRuntime> {
-        Arc::new(AppModels {
-            catalog: self.clone(),
-            allowed: allowed.to_vec(),
-        })
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<ModelPipeline>>> {
-        self.models.write().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// The catalog as one app sees it.
-struct AppModels {
-    catalog: ModelCatalog,
-    allowed: Vec<String>,
-}
-
-impl AppModels {
-    fn model(&self, name: &str) -> Result<Arc<ModelPipeline>, Error> {
-        if !self.allowed.iter().any(|m| m == name) {
-            return Err(Error::UnknownModel(format!(
-                "model `{name}` is not listed under `models` in the app's manifest"
-            )));
+    /// An empty catalog that loads contracts with `host` and models with `runtimes`, and sends
+    /// each contract's log lines to `log`.
+    pub fn new(host: Arc<Host>, runtimes: Arc<Runtimes>, log: Arc<dyn LogSink>) -> ModelCatalog {
+        ModelCatalog {
+            host,
+            runtimes,
+            log,
+            loaded: Arc::default(),
         }
-        self.catalog.get(name).ok_or_else(|| unknown(name))
-    }
-}
-
-impl ModelRuntime for AppModels {
-    fn predict(&self, model: &str, input: Value) -> Result<Value, Error> {
-        self.model(model)?
-            .predict(&input)
-            .map_err(|e| to_wit(model, e))
     }
 
-    fn run(&self, model: &str, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error> {
-        self.model(model)?.run(inputs).map_err(|e| to_wit(model, e))
-    }
-}
-
-/// An app sees a refusal of its input as `invalid-input`, and anything else as `unavailable`.
-fn to_wit(model: &str, error: PredictError) -> Error {
-    let text = format!("model `{model}`: {error}");
-    match error {
-        PredictError::Preprocess(CallError::Failed { .. }) | PredictError::Tensors(_) => {
-            Error::InvalidInput(text)
+    /// The loaded version `version` of model `name`, loading it first if this is the first ask:
+    /// `package` is called only then, and only once however many threads ask for the same
+    /// version at the same moment; the others wait and share the one load. A failed load is not
+    /// kept, so the next caller tries again. This blocks while loading (seconds, for a large
+    /// model): async callers run it with `spawn_blocking`.
+    pub fn get_or_load<E: From<ModelError>>(
+        &self,
+        name: &str,
+        version: &str,
+        package: impl FnOnce() -> Result<ModelPackage, E>,
+    ) -> Result<Arc<ModelPipeline>, E> {
+        let slot = self.loaded.slot(name, version);
+        let mut loaded = lock(&slot);
+        if let Some(pipeline) = loaded.as_ref() {
+            return Ok(pipeline.clone());
         }
-        _ => Error::Unavailable(text),
+        let pipeline = Arc::new(self.load(package()?)?);
+        *loaded = Some(pipeline.clone());
+        Ok(pipeline)
     }
+
+    /// Checks and loads a package without keeping it, for a caller that keeps it only once
+    /// something else has succeeded too (an upload, once it is stored), through
+    /// [`ModelCatalog::insert`].
+    pub fn load(&self, package: ModelPackage) -> Result<ModelPipeline, ModelError> {
+        ModelPipeline::load(&self.host, &self.runtimes, package, self.log.clone())
+    }
+
+    /// Keeps a loaded model under the name and version of its `model.toml`, replacing any model
+    /// of that name and version.
+    pub fn insert(&self, pipeline: ModelPipeline) -> Arc<ModelPipeline> {
+        let pipeline = Arc::new(pipeline);
+        let config = pipeline.config();
+        *lock(&self.loaded.slot(&config.name, &config.version)) = Some(pipeline.clone());
+        pipeline
+    }
+
+    /// Version `version` of model `name`, if it is loaded. Waits while that version is loading.
+    pub fn get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
+        self.loaded.get(name, version)
+    }
+
+    /// Drops every model version `keep` refuses, so a node holds only what its assignments
+    /// name. A caller in the middle of a prediction keeps its model until it is done.
+    pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
+        lock(&self.loaded.slots).retain(|(name, version), _| keep(name, version));
+    }
+
+    /// What an app may call: the models its manifest lists (`listed`), each at the version
+    /// `versions` (name → version) names. A listed model without a version here is answered as
+    /// unknown, like one that is not loaded; the view can be moved to new versions later
+    /// ([`AppModels::set_versions`]).
+    pub fn for_app(
+        &self,
+        listed: &[String],
+        versions: &BTreeMap<String, String>,
+    ) -> Arc<AppModels> {
+        Arc::new(AppModels::new(self.loaded.clone(), listed, versions))
+    }
+}
+
+impl Loaded {
+    /// The slot of a model version, made empty if it has none yet.
+    fn slot(&self, name: &str, version: &str) -> Slot {
+        lock(&self.slots)
+            .entry((name.to_string(), version.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    /// The loaded model version, if any.
+    pub(crate) fn get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
+        let slot = lock(&self.slots)
+            .get(&(name.to_string(), version.to_string()))
+            .cloned()?;
+        lock(&slot).clone()
+    }
+}
+
+/// A lock that a panic elsewhere does not spoil: a slot is only ever set to a loaded model, so
+/// whatever a panicking loader left behind is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -6,12 +6,13 @@ mod common;
 use std::sync::Arc;
 
 use common::RecordingLog;
-use common::models::{example_dir, f32_tensor, f32s, package, runtimes};
+use common::models::{example_dir, f32_tensor, f32s, package, runtimes, versions};
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, COMFORT_CONTRACT, DIGITS_CONTRACT, read};
+use trellis_host::capabilities::ModelRuntime;
 use trellis_host::types::{Error, Value};
 use trellis_host::{CallError, Host, HostConfig, LoadError};
 use trellis_models::{
-    BackendChoice, ModelCatalog, ModelError, ModelPackage, ModelPipeline, PredictError, Runtimes,
+    BackendChoice, ModelError, ModelPackage, ModelPipeline, PredictError, Runtimes,
 };
 
 fn digits_toml() -> String {
@@ -234,8 +235,8 @@ fn a_pinned_onnx_runtime_without_its_library_is_a_load_error_and_auto_falls_back
 
 #[test]
 fn inputs_the_contract_refuses_are_invalid_input_and_the_model_keeps_serving() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     let model = catalog.insert(common::models::load(
         &host,
         "digits",
@@ -251,7 +252,7 @@ fn inputs_the_contract_refuses_are_invalid_input_and_the_model_keeps_serving() {
         }
         other => panic!("text is not a digit, got {other:?}"),
     }
-    let app = catalog.for_app(&["digits".to_string()]);
+    let app = catalog.for_app(&["digits".to_string()], &versions(&[("digits", "1.0.0")]));
     match app.predict("digits", Value::Numbers(vec![1.0; 3])) {
         Err(Error::InvalidInput(why)) => assert!(why.contains("model `digits`"), "{why}"),
         other => panic!("3 numbers are not a digit, got {other:?}"),

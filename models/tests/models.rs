@@ -6,12 +6,13 @@ mod common;
 use std::sync::Arc;
 
 use common::models::{
-    TOLERANCE, assert_close, backends, f32_tensor, f32s, fixture, floats, i64s, load,
+    TOLERANCE, assert_close, backends, f32_tensor, f32s, fixture, floats, i64s, load, versions,
 };
 use serde_json::Value as Json;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT};
+use trellis_host::capabilities::ModelRuntime;
 use trellis_host::types::{Blob, Error, Value};
-use trellis_models::{BackendChoice, ModelCatalog, ModelPipeline};
+use trellis_models::{BackendChoice, ModelPipeline};
 
 fn answer(value: Value) -> Json {
     match value {
@@ -238,8 +239,8 @@ fn one_pipeline_serves_many_threads_alike() {
 
 #[test]
 fn apps_reach_only_the_models_their_manifest_names() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     catalog.insert(load(&host, "digits", DIGITS_CONTRACT, BackendChoice::Auto));
     catalog.insert(load(
         &host,
@@ -247,7 +248,14 @@ fn apps_reach_only_the_models_their_manifest_names() {
         COMFORT_CONTRACT,
         BackendChoice::Auto,
     ));
-    let app = catalog.for_app(&["comfort".to_string(), "weather".to_string()]);
+    let app = catalog.for_app(
+        &["comfort".to_string(), "weather".to_string()],
+        &versions(&[
+            ("comfort", "1.0.0"),
+            ("digits", "1.0.0"),
+            ("weather", "1.0.0"),
+        ]),
+    );
 
     let answer = app
         .predict("comfort", Value::Numbers(vec![31.0, 60.0, 30.0]))
@@ -284,8 +292,8 @@ fn commands_for(action: &str) -> Vec<String> {
 
 #[test]
 fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     let comfort = catalog.insert(load(
         &host,
         "comfort",
@@ -308,7 +316,7 @@ fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
     let app = common::load(&host, trellis_guest_artifacts::SMART_CLASSROOM);
     let rec = common::recorded(&[]);
     let caps = trellis_host::Capabilities {
-        models: catalog.for_app(&["comfort".to_string()]),
+        models: catalog.for_app(&["comfort".to_string()], &versions(&[("comfort", "1.0.0")])),
         ..rec.caps
     };
     let mut instance = app.instantiate(caps, common::quick_limits()).unwrap();

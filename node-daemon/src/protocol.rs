@@ -53,6 +53,7 @@ pub struct Assignment {
 #[derive(Clone, Debug, Deserialize)]
 pub struct AssignedModel {
     pub name: String,
+    pub version: String,
     pub config: String,
     pub onnx_sha256: String,
     pub contract_sha256: String,

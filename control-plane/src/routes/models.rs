@@ -11,7 +11,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use trellis_host::capabilities::log::TracingLog;
 use trellis_host::types::{Blob, Value};
 use trellis_models::{ModelPackage, ModelPipeline, PredictError};
 use utoipa::ToSchema;
@@ -162,13 +161,11 @@ pub async fn upload(
             "model `{name}` version {version} already exists; raise `version` in model.toml"
         )));
     }
-    let (host, runtimes) = (state.host.clone(), state.runtimes.clone());
-    let pipeline = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, &runtimes, package, Arc::new(TracingLog))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let models = state.models.clone();
+    let pipeline = tokio::task::spawn_blocking(move || models.load(package))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
     let onnx_blob = state.artifacts.put(&onnx)?;
     let contract_blob = match state.artifacts.put(&contract) {
@@ -214,11 +211,7 @@ pub async fn upload(
             &format!("{name} {version}"),
         ));
     }
-    state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .insert((name, version), Arc::new(pipeline));
+    state.models.insert(pipeline);
     Ok((StatusCode::CREATED, Json(model_version(row)?)))
 }
 
@@ -242,42 +235,30 @@ async fn find(state: &AppState, name: &str, version: &str) -> ApiResult<Option<M
     Ok(row)
 }
 
-/// The loaded pipeline of a stored model version, loading it from the artifact store once.
+/// The loaded pipeline of a stored model version, loading it from the artifact store once, however
+/// many requests ask for it at the same moment.
 async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
     let row = find(state, name, version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
-    let key = (row.0.clone(), row.1.clone());
-    if let Some(loaded) = state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .get(&key)
-    {
-        return Ok(loaded.clone());
-    }
-    let read = |sha: &str| {
-        state
-            .artifacts
-            .read(sha)?
-            .ok_or_else(|| ApiError::internal(format!("artifact {sha} is missing from the store")))
-    };
-    let package = ModelPackage::from_parts(&row.3, read(&row.5)?, read(&row.6)?)
-        .map_err(ApiError::internal)?;
-    let (host, runtimes) = (state.host.clone(), state.runtimes.clone());
-    let loaded = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, &runtimes, package, Arc::new(TracingLog))
+    let (models, artifacts) = (state.models.clone(), state.artifacts.clone());
+    tokio::task::spawn_blocking(move || {
+        models.get_or_load(&row.0, &row.1, || {
+            let read = |sha: &str| {
+                artifacts
+                    .read(sha)?
+                    .ok_or_else(|| anyhow::anyhow!("artifact {sha} is missing from the store"))
+            };
+            Ok::<_, anyhow::Error>(ModelPackage::from_parts(
+                &row.3,
+                read(&row.5)?,
+                read(&row.6)?,
+            )?)
+        })
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    let loaded = Arc::new(loaded);
-    state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .insert(key, loaded.clone());
-    Ok(loaded)
+    .map_err(ApiError::internal)
 }
 
 /// Run the model version's pipeline on the request body: JSON (`application/json`; a number, an

@@ -1,12 +1,13 @@
 //! The example model packages, loaded on each runtime this machine has.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 
 use super::RecordingLog;
 use trellis_host::Host;
 use trellis_host::types::{Tensor, TensorType};
-use trellis_models::{BackendChoice, ModelPackage, ModelPipeline, Runtimes};
+use trellis_models::{BackendChoice, ModelCatalog, ModelPackage, ModelPipeline, Runtimes};
 
 /// Largest difference allowed between a probability computed here and the one ONNX Runtime's
 /// Python API computed for the fixtures, on either backend.
@@ -34,6 +35,19 @@ pub fn package(name: &str, contract: &str, backend: BackendChoice) -> ModelPacka
 pub fn runtimes() -> Arc<Runtimes> {
     static RUNTIMES: LazyLock<Arc<Runtimes>> = LazyLock::new(|| Arc::new(Runtimes::new(None)));
     RUNTIMES.clone()
+}
+
+/// An empty catalog that loads with `host` and this process's runtimes.
+pub fn catalog(host: &Arc<Host>) -> ModelCatalog {
+    ModelCatalog::new(host.clone(), runtimes(), Arc::new(RecordingLog::default()))
+}
+
+/// Model versions by name, as an assignment names them.
+pub fn versions(models: &[(&str, &str)]) -> BTreeMap<String, String> {
+    models
+        .iter()
+        .map(|(name, version)| (name.to_string(), version.to_string()))
+        .collect()
 }
 
 pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
