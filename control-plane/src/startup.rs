@@ -1,15 +1,16 @@
 //! Building and running the server: database, artifact store, component host, routes, and the
 //! first admin on a fresh registry.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use trellis_host::capabilities::log::TracingLog;
 use trellis_host::{Host, HostConfig};
+use trellis_models::{ModelCatalog, Runtimes};
 
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
@@ -43,19 +44,20 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)?;
         let db = crate::db::connect(&settings.database_url).await?;
         let artifacts = ArtifactStore::open(&settings.data_dir.join("artifacts"))?;
-        let host = Host::new(HostConfig {
+        let host = Arc::new(Host::new(HostConfig {
             cache_dir: Some(settings.data_dir.join("compiled")),
-            onnx_runtime_library: settings.onnx_runtime_library.clone(),
             ..HostConfig::default()
-        })?;
+        })?);
+        let runtimes = Runtimes::new(settings.onnx_runtime_library.clone());
+        let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog));
         let bus = trellis_bus::connect(&settings.bus)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
         let state = AppState {
             db,
             artifacts,
-            host: Arc::new(host),
-            pipelines: Arc::new(Mutex::new(HashMap::new())),
+            host,
+            models: Arc::new(models),
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),

@@ -5,23 +5,21 @@ use std::sync::{Arc, Mutex};
 
 use sqlx::AnyPool;
 use trellis_host::Host;
-use trellis_host::models::ModelPipeline;
+use trellis_models::ModelCatalog;
 
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
-
-/// Loaded model pipelines by (name, version).
-pub type PipelineCache = HashMap<(String, String), Arc<ModelPipeline>>;
 
 /// The server's shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: AnyPool,
     pub artifacts: ArtifactStore,
-    /// Validates uploaded components and runs model pipelines for the inference endpoints.
+    /// Validates uploaded components; the model catalog compiles contracts with it too.
     pub host: Arc<Host>,
-    /// Loaded model pipelines by (name, version), shared by concurrent predictions.
-    pub pipelines: Arc<Mutex<PipelineCache>>,
+    /// Loaded model pipelines by (name, version), each loaded once and shared by concurrent
+    /// predictions.
+    pub models: Arc<ModelCatalog>,
     pub settings: Arc<Settings>,
     /// The assignments' generation: bumped whenever any node's assignments change, so nodes
     /// waiting on `GET /node/assignments` answer at once.

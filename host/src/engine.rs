@@ -14,7 +14,6 @@ use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::contract::ContractComponent;
 use crate::error::LoadError;
 use crate::instance_state::InstanceState;
-use crate::models::Runtimes;
 use crate::world_check::{self, World};
 
 /// How the process-wide engine is set up.
@@ -28,9 +27,6 @@ pub struct HostConfig {
     pub max_memory_bytes: usize,
     /// How often the epoch advances; call deadlines are counted in these ticks.
     pub epoch_tick: Duration,
-    /// ONNX Runtime's shared library (`libonnxruntime.so`); `None` reads `ORT_DYLIB_PATH`. Where
-    /// neither names a loadable library, models run in tract.
-    pub onnx_runtime_library: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -40,7 +36,6 @@ impl Default for HostConfig {
             max_instances: 256,
             max_memory_bytes: 256 << 20,
             epoch_tick: Duration::from_millis(5),
-            onnx_runtime_library: None,
         }
     }
 }
@@ -51,7 +46,6 @@ pub struct Host {
     app_linker: Linker<InstanceState>,
     contract_linker: Linker<InstanceState>,
     cache: CompileCache,
-    model_runtimes: Runtimes,
     config: HostConfig,
     _ticker: EpochTicker,
 }
@@ -68,13 +62,11 @@ impl Host {
         crate::capabilities::add_contract_imports_to_linker(&mut contract_linker)?;
         let cache = CompileCache::new(config.cache_dir.clone())?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
-        let model_runtimes = Runtimes::new(config.onnx_runtime_library.clone());
         Ok(Host {
             engine,
             app_linker,
             contract_linker,
             cache,
-            model_runtimes,
             config,
             _ticker: ticker,
         })
@@ -83,11 +75,6 @@ impl Host {
     /// The engine's settings.
     pub fn config(&self) -> &HostConfig {
         &self.config
-    }
-
-    /// The runtimes models can run in here.
-    pub fn model_runtimes(&self) -> &Runtimes {
-        &self.model_runtimes
     }
 
     /// Compiles (or loads from the cache) an app component, checks it implements the `app`

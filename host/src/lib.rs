@@ -23,7 +23,6 @@ mod guest_output;
 mod instance_state;
 mod limits;
 pub mod manifest;
-pub mod models;
 mod protocol_types;
 mod sandbox;
 mod world_check;

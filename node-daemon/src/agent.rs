@@ -12,7 +12,7 @@ use crate::NodeConfig;
 use crate::artifacts::ArtifactCache;
 use crate::metrics::Probe;
 use trellis_host::capabilities::log::TracingLog;
-use trellis_host::models::{ModelPackage, ModelPipeline};
+use trellis_models::{ModelCatalog, ModelPackage, Runtimes};
 
 use crate::supervisor::Supervisor;
 use trellis_protocol::node::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
@@ -30,16 +30,20 @@ struct Agent {
 
 /// Runs the node daemon until the process ends.
 pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
-    let host = Host::new(HostConfig {
+    let host = Arc::new(Host::new(HostConfig {
         cache_dir: Some(config.data_dir.join("compiled")),
         ..HostConfig::default()
-    })?;
+    })?);
+    // ONNX Runtime's library is the one `ORT_DYLIB_PATH` names; without it models run in tract.
+    let runtimes = Arc::new(Runtimes::new(None));
+    let models = ModelCatalog::new(host.clone(), runtimes, Arc::new(TracingLog));
     let agent = Arc::new(Agent {
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?,
         supervisor: Arc::new(Mutex::new(Supervisor::new(
-            Arc::new(host),
+            host,
+            Arc::new(models),
             config.bus.clone(),
             config.tick,
         ))),
@@ -224,22 +228,19 @@ impl Agent {
     }
 
     /// Fetches a model's artifacts and loads its pipeline (the model into its runtime, the
-    /// contract compiled) without holding the supervisor.
+    /// contract compiled) into the catalog, without holding the supervisor.
     async fn load_model(&self, model: &AssignedModel) -> anyhow::Result<()> {
         let onnx = self.artifact(&model.onnx_sha256).await?;
         let contract = self.artifact(&model.contract_sha256).await?;
-        let host = self.supervisor.lock().expect("supervisor lock").host();
-        let config = model.config.clone();
-        let pipeline = tokio::task::spawn_blocking(move || {
-            let package = ModelPackage::from_parts(&config, onnx, contract)?;
-            ModelPipeline::load(&host, package, Arc::new(TracingLog))
+        let models = self.supervisor.lock().expect("supervisor lock").models();
+        let model = model.clone();
+        tokio::task::spawn_blocking(move || {
+            models.get_or_load(&model.name, &model.version, || {
+                ModelPackage::from_parts(&model.config, onnx, contract)
+            })
         })
         .await
         .expect("loading a model")?;
-        self.supervisor
-            .lock()
-            .expect("supervisor lock")
-            .add_model(model, pipeline);
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use trellis_host::types::Param;
 use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::instance::{RunningInstance, Wiring};
-use trellis_host::models::{ModelCatalog, ModelPipeline};
+use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
 
@@ -22,15 +22,16 @@ pub struct Supervisor {
     running: BTreeMap<String, RunningInstance>,
     /// Assignments that could not start, with why (reported as failed).
     refused: BTreeMap<String, InstanceReport>,
-    /// The models assigned apps call, served to them through `inference`.
-    catalog: ModelCatalog,
-    /// The artifacts (onnx, contract) each loaded model came from.
-    loaded_models: HashMap<String, (String, String)>,
+    /// The models assigned apps call, by name and version, served to them through `inference`.
+    models: Arc<ModelCatalog>,
+    /// Each running instance's view of the models, moved to the versions its assignment names.
+    app_models: HashMap<String, Arc<AppModels>>,
 }
 
 impl Supervisor {
     pub fn new(
         host: Arc<Host>,
+        models: Arc<ModelCatalog>,
         bus: Option<Arc<dyn trellis_bus::Bus>>,
         tick: Duration,
     ) -> Supervisor {
@@ -41,8 +42,8 @@ impl Supervisor {
             components: HashMap::new(),
             running: BTreeMap::new(),
             refused: BTreeMap::new(),
-            catalog: ModelCatalog::default(),
-            loaded_models: HashMap::new(),
+            models,
+            app_models: HashMap::new(),
         }
     }
 
@@ -55,25 +56,21 @@ impl Supervisor {
             .collect()
     }
 
-    /// The models of `assignments` not loaded here yet (or loaded from other artifacts).
+    /// The model versions of `assignments` not loaded here yet, once each.
     pub fn missing_models(&self, assignments: &[Assignment]) -> Vec<AssignedModel> {
-        let mut missing: BTreeMap<&str, &AssignedModel> = BTreeMap::new();
+        let mut missing: BTreeMap<(&str, &str), &AssignedModel> = BTreeMap::new();
         for model in assignments.iter().flat_map(|a| &a.models) {
-            let artifacts = (model.onnx_sha256.clone(), model.contract_sha256.clone());
-            if self.loaded_models.get(&model.name) != Some(&artifacts) {
-                missing.insert(&model.name, model);
+            if self.models.get(&model.name, &model.version).is_none() {
+                missing.insert((&model.name, &model.version), model);
             }
         }
         missing.into_values().cloned().collect()
     }
 
-    /// Adds a loaded model, replacing an older version of the same name.
-    pub fn add_model(&mut self, model: &AssignedModel, pipeline: ModelPipeline) {
-        self.catalog.insert(pipeline);
-        self.loaded_models.insert(
-            model.name.clone(),
-            (model.onnx_sha256.clone(), model.contract_sha256.clone()),
-        );
+    /// The catalog models are loaded into. Loading takes seconds, so callers do it without
+    /// holding the supervisor (heartbeats need it meanwhile).
+    pub fn models(&self) -> Arc<ModelCatalog> {
+        self.models.clone()
     }
 
     /// The host components are compiled with. Compiling takes seconds, so callers do it
@@ -111,18 +108,23 @@ impl Supervisor {
                 running.tell_to_stop();
                 stopping.push(running);
             }
+            self.app_models.remove(&id);
         }
         self.refused
             .retain(|id, _| wanted.contains_key(id.as_str()));
         for (id, assignment) in wanted {
             if self.running.contains_key(id) {
+                if let Some(models) = self.app_models.get(id) {
+                    models.set_versions(&model_versions(assignment));
+                }
                 continue;
             }
             match self.start(assignment) {
-                Ok(running) => {
+                Ok((running, models)) => {
                     tracing::info!("starting {id} ({})", assignment.app);
                     self.refused.remove(id);
                     self.running.insert(id.to_string(), running);
+                    self.app_models.insert(id.to_string(), models);
                 }
                 Err(why) => {
                     let report = InstanceReport {
@@ -135,10 +137,20 @@ impl Supervisor {
                 }
             }
         }
+        // Versions no assignment names any more are dropped, so the node holds only the models
+        // its apps call, not every version it was ever assigned.
+        self.models.retain(|name, version| {
+            assignments
+                .iter()
+                .flat_map(|a| &a.models)
+                .any(|m| m.name == name && m.version == version)
+        });
         stopping
     }
 
-    fn start(&self, assignment: &Assignment) -> Result<RunningInstance, String> {
+    /// Starts an assignment's instance; also returns its view of the models, to move it to the
+    /// versions later assignments name.
+    fn start(&self, assignment: &Assignment) -> Result<(RunningInstance, Arc<AppModels>), String> {
         let component = self
             .components
             .get(&assignment.component_sha256)
@@ -156,13 +168,16 @@ impl Supervisor {
         if let Some(mb) = manifest.resources.memory_mb {
             limits.memory_bytes = mb as usize * (1 << 20);
         }
-        Ok(RunningInstance::start(
+        let models = self
+            .models
+            .for_app(&manifest.models, &model_versions(assignment));
+        let running = RunningInstance::start(
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),
             component,
             Capabilities {
                 config,
-                models: self.catalog.for_app(&manifest.models),
+                models: models.clone(),
                 ..Capabilities::default()
             },
             limits,
@@ -172,7 +187,8 @@ impl Supervisor {
                 sensors: assignment.sensors.clone(),
                 controllers: assignment.controllers.clone(),
             }),
-        ))
+        );
+        Ok((running, models))
     }
 
     /// What each instance is doing, for the heartbeat.
@@ -183,6 +199,15 @@ impl Supervisor {
             .chain(self.refused.values().cloned())
             .collect()
     }
+}
+
+/// The version of each model the assignment names, by name.
+fn model_versions(assignment: &Assignment) -> BTreeMap<String, String> {
+    assignment
+        .models
+        .iter()
+        .map(|m| (m.name.clone(), m.version.clone()))
+        .collect()
 }
 
 /// The deployment's parameter values (JSON, as the control plane stores them) as the app's

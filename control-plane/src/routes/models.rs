@@ -1,5 +1,5 @@
 //! Models: a package upload (`model.toml`, `model.onnx`, `contract.wasm`) checked by
-//! `trellis-host` before anything is stored, its versions, and an inference endpoint per version
+//! `trellis-models` before anything is stored, its versions, and an inference endpoint per version
 //! that runs the whole pipeline: contract `preprocess`, the model, contract `postprocess`.
 
 use std::sync::Arc;
@@ -11,8 +11,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use trellis_host::capabilities::log::TracingLog;
-use trellis_host::models::{ModelPackage, ModelPipeline, PredictError};
+use trellis_models::{ModelPackage, ModelPipeline, PredictError};
 use trellis_protocol::Value;
 use trellis_protocol::api::ModelVersion;
 use utoipa::ToSchema;
@@ -61,8 +60,8 @@ const COLUMNS: &str = "name, version, description, config, backend, onnx_sha256,
 
 fn model_version(row: ModelRow) -> ApiResult<ModelVersion> {
     let (name, version, description, config, backend, onnx, contract, uploaded_by, created) = row;
-    let config = trellis_host::models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
-    let describe = |specs: &[trellis_host::models::TensorSpec]| {
+    let config = trellis_models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
+    let describe = |specs: &[trellis_models::TensorSpec]| {
         specs
             .iter()
             .map(|spec| format!("{}: {}", spec.name, spec.describe()))
@@ -146,13 +145,11 @@ pub async fn upload(
             "model `{name}` version {version} already exists; raise `version` in model.toml"
         )));
     }
-    let host = state.host.clone();
-    let pipeline = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, package, Arc::new(TracingLog))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let models = state.models.clone();
+    let pipeline = tokio::task::spawn_blocking(move || models.load(package))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
     let onnx_blob = state.artifacts.put(&onnx)?;
     let contract_blob = match state.artifacts.put(&contract) {
@@ -198,11 +195,7 @@ pub async fn upload(
             &format!("{name} {version}"),
         ));
     }
-    state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .insert((name, version), Arc::new(pipeline));
+    state.models.insert(pipeline);
     Ok((StatusCode::CREATED, Json(model_version(row)?)))
 }
 
@@ -226,42 +219,30 @@ async fn find(state: &AppState, name: &str, version: &str) -> ApiResult<Option<M
     Ok(row)
 }
 
-/// The loaded pipeline of a stored model version, loading it from the artifact store once.
+/// The loaded pipeline of a stored model version, loading it from the artifact store once, however
+/// many requests ask for it at the same moment.
 async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
     let row = find(state, name, version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
-    let key = (row.0.clone(), row.1.clone());
-    if let Some(loaded) = state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .get(&key)
-    {
-        return Ok(loaded.clone());
-    }
-    let read = |sha: &str| {
-        state
-            .artifacts
-            .read(sha)?
-            .ok_or_else(|| ApiError::internal(format!("artifact {sha} is missing from the store")))
-    };
-    let package = ModelPackage::from_parts(&row.3, read(&row.5)?, read(&row.6)?)
-        .map_err(ApiError::internal)?;
-    let host = state.host.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        ModelPipeline::load(&host, package, Arc::new(TracingLog))
+    let (models, artifacts) = (state.models.clone(), state.artifacts.clone());
+    tokio::task::spawn_blocking(move || {
+        models.get_or_load(&row.0, &row.1, || {
+            let read = |sha: &str| {
+                artifacts
+                    .read(sha)?
+                    .ok_or_else(|| anyhow::anyhow!("artifact {sha} is missing from the store"))
+            };
+            Ok::<_, anyhow::Error>(ModelPackage::from_parts(
+                &row.3,
+                read(&row.5)?,
+                read(&row.6)?,
+            )?)
+        })
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    let loaded = Arc::new(loaded);
-    state
-        .pipelines
-        .lock()
-        .expect("pipeline cache lock")
-        .insert(key, loaded.clone());
-    Ok(loaded)
+    .map_err(ApiError::internal)
 }
 
 /// Run the model version's pipeline on the request body: JSON (`application/json`; a number, an

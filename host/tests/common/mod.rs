@@ -168,5 +168,3 @@ pub fn assert_thermostat_cools(app: &AppComponent) {
         ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"]
     );
 }
-
-pub mod models;

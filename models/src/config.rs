@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-
-use crate::limits::InstanceLimits;
-use crate::types::TensorType;
+use trellis_host::InstanceLimits;
+use trellis_host::types::TensorType;
 
 /// A model package's configuration.
 #[derive(Clone, Debug, Deserialize)]

@@ -6,13 +6,14 @@ mod common;
 use std::sync::Arc;
 
 use common::RecordingLog;
-use common::models::{example_dir, f32_tensor, f32s, package};
+use common::models::{example_dir, f32_tensor, f32s, package, runtimes, versions};
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, COMFORT_CONTRACT, DIGITS_CONTRACT, read};
-use trellis_host::models::{
-    BackendChoice, ModelCatalog, ModelError, ModelPackage, ModelPipeline, PredictError,
-};
+use trellis_host::capabilities::ModelRuntime;
 use trellis_host::types::{Error, Value};
 use trellis_host::{CallError, Host, HostConfig, LoadError};
+use trellis_models::{
+    BackendChoice, ModelError, ModelPackage, ModelPipeline, PredictError, Runtimes,
+};
 
 fn digits_toml() -> String {
     std::fs::read_to_string(example_dir("digits").join("model.toml")).unwrap()
@@ -27,7 +28,12 @@ fn try_load(host: &Host, config: &str, onnx: Vec<u8>, contract: Vec<u8>) -> Mode
         Ok(package) => package,
         Err(e) => return e,
     };
-    match ModelPipeline::load(host, package, Arc::new(RecordingLog::default())) {
+    match ModelPipeline::load(
+        host,
+        &runtimes(),
+        package,
+        Arc::new(RecordingLog::default()),
+    ) {
         Ok(_) => panic!("the package should have been refused"),
         Err(e) => e,
     }
@@ -180,12 +186,18 @@ fn tract_names_the_operators_it_lacks_and_onnx_runtime_runs_them() {
         "{text}"
     );
 
-    if host.model_runtimes().onnx_runtime().is_err() {
+    if runtimes().onnx_runtime().is_err() {
         return;
     }
     let (config, onnx) = scaler_package("onnx-runtime");
     let package = ModelPackage::from_parts(&config, onnx, read(COMFORT_CONTRACT)).unwrap();
-    let model = ModelPipeline::load(&host, package, Arc::new(RecordingLog::default())).unwrap();
+    let model = ModelPipeline::load(
+        &host,
+        &runtimes(),
+        package,
+        Arc::new(RecordingLog::default()),
+    )
+    .unwrap();
     let input = [4.0_f32, 6.0, 1.0];
     let outputs = model
         .run(vec![f32_tensor("input", &[1, 3], &input)])
@@ -196,13 +208,11 @@ fn tract_names_the_operators_it_lacks_and_onnx_runtime_runs_them() {
 
 #[test]
 fn a_pinned_onnx_runtime_without_its_library_is_a_load_error_and_auto_falls_back() {
-    let host = Host::new(HostConfig {
-        onnx_runtime_library: Some("/nonexistent/libonnxruntime.so".into()),
-        ..HostConfig::default()
-    })
-    .unwrap();
+    let host = Host::new(HostConfig::default()).unwrap();
+    let runtimes = Runtimes::new(Some("/nonexistent/libonnxruntime.so".into()));
     let why = ModelPipeline::load(
         &host,
+        &runtimes,
         package("digits", DIGITS_CONTRACT, BackendChoice::OnnxRuntime),
         Arc::new(RecordingLog::default()),
     )
@@ -215,6 +225,7 @@ fn a_pinned_onnx_runtime_without_its_library_is_a_load_error_and_auto_falls_back
 
     let model = ModelPipeline::load(
         &host,
+        &runtimes,
         package("digits", DIGITS_CONTRACT, BackendChoice::Auto),
         Arc::new(RecordingLog::default()),
     )
@@ -224,8 +235,8 @@ fn a_pinned_onnx_runtime_without_its_library_is_a_load_error_and_auto_falls_back
 
 #[test]
 fn inputs_the_contract_refuses_are_invalid_input_and_the_model_keeps_serving() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     let model = catalog.insert(common::models::load(
         &host,
         "digits",
@@ -241,7 +252,7 @@ fn inputs_the_contract_refuses_are_invalid_input_and_the_model_keeps_serving() {
         }
         other => panic!("text is not a digit, got {other:?}"),
     }
-    let app = catalog.for_app(&["digits".to_string()]);
+    let app = catalog.for_app(&["digits".to_string()], &versions(&[("digits", "1.0.0")]));
     match app.predict("digits", Value::Numbers(vec![1.0; 3])) {
         Err(Error::InvalidInput(why)) => assert!(why.contains("model `digits`"), "{why}"),
         other => panic!("3 numbers are not a digit, got {other:?}"),

@@ -1,12 +1,13 @@
 //! The example model packages, loaded on each runtime this machine has.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::RecordingLog;
 use trellis_host::Host;
-use trellis_host::models::{BackendChoice, ModelPackage, ModelPipeline};
 use trellis_host::types::{Tensor, TensorType};
+use trellis_models::{BackendChoice, ModelCatalog, ModelPackage, ModelPipeline, Runtimes};
 
 /// Largest difference allowed between a probability computed here and the one ONNX Runtime's
 /// Python API computed for the fixtures, on either backend.
@@ -30,9 +31,29 @@ pub fn package(name: &str, contract: &str, backend: BackendChoice) -> ModelPacka
     package
 }
 
+/// The runtimes of this test process: ONNX Runtime where `ORT_DYLIB_PATH` names its library.
+pub fn runtimes() -> Arc<Runtimes> {
+    static RUNTIMES: LazyLock<Arc<Runtimes>> = LazyLock::new(|| Arc::new(Runtimes::new(None)));
+    RUNTIMES.clone()
+}
+
+/// An empty catalog that loads with `host` and this process's runtimes.
+pub fn catalog(host: &Arc<Host>) -> ModelCatalog {
+    ModelCatalog::new(host.clone(), runtimes(), Arc::new(RecordingLog::default()))
+}
+
+/// Model versions by name, as an assignment names them.
+pub fn versions(models: &[(&str, &str)]) -> BTreeMap<String, String> {
+    models
+        .iter()
+        .map(|(name, version)| (name.to_string(), version.to_string()))
+        .collect()
+}
+
 pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
     ModelPipeline::load(
         host,
+        &runtimes(),
         package(name, contract, backend),
         Arc::new(RecordingLog::default()),
     )
@@ -42,8 +63,8 @@ pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> 
 /// The backends to test on: tract always, ONNX Runtime where its library is configured. With
 /// `TRELLIS_REQUIRE_ONNX_RUNTIME=1` (the test script sets it) a missing library fails the test
 /// instead of skipping its half.
-pub fn backends(host: &Host) -> Vec<BackendChoice> {
-    match host.model_runtimes().onnx_runtime() {
+pub fn backends() -> Vec<BackendChoice> {
+    match runtimes().onnx_runtime() {
         Ok(()) => vec![BackendChoice::Tract, BackendChoice::OnnxRuntime],
         Err(why) => {
             assert!(

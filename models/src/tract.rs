@@ -8,11 +8,11 @@ use tract_onnx::prelude::{
     IntoTValue, TDim, TValue, Tensor, TractResult, TypedRunnableModel, tvec,
 };
 
-use super::backend::Session;
-use super::config::{ElementType, ModelConfig};
-use super::error::ModelError;
-use super::onnx_graph::OnnxGraph;
-use super::tensor_data::{Elements, TypedTensor};
+use crate::backend::Session;
+use crate::config::{ElementType, ModelConfig};
+use crate::error::ModelError;
+use crate::onnx_graph::OnnxGraph;
+use crate::tensor_data::{Elements, TypedTensor};
 
 /// A model optimised and planned by tract. Running it takes `&self`, so callers run in parallel.
 pub struct TractSession {

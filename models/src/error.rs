@@ -1,6 +1,6 @@
 //! What can go wrong loading a model package or running its pipeline, naming the file or stage.
 
-use crate::error::{CallError, LoadError};
+use trellis_host::{CallError, LoadError};
 
 /// A model package could not be loaded. Each error names the file at fault.
 #[derive(Debug, thiserror::Error)]

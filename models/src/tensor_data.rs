@@ -1,8 +1,9 @@
 //! Tensor elements as typed vectors: the form both runtimes take and give, decoded from and
 //! encoded to the little-endian bytes of a WIT `tensor`.
 
-use super::config::ElementType;
-use crate::types::Tensor;
+use trellis_host::types::Tensor;
+
+use crate::config::ElementType;
 
 /// A tensor's elements, typed. Half-precision types are not carried: neither runtime is built
 /// with them, and no example model needs them.

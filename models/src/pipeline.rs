@@ -3,17 +3,16 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::backend::{BackendKind, Session};
-use super::config::{ModelConfig, TensorSpec};
-use super::error::{ModelError, PredictError};
-use super::onnx_graph::OnnxGraph;
-use super::package::ModelPackage;
-use super::tensor_data::{TypedTensor, carried};
-use crate::capabilities::LogSink;
-use crate::contract::{ContractComponent, ContractInstance};
-use crate::engine::Host;
-use crate::limits::InstanceLimits;
-use crate::types::{Tensor, Value};
+use trellis_host::capabilities::LogSink;
+use trellis_host::types::{Tensor, Value};
+use trellis_host::{ContractComponent, ContractInstance, Host, InstanceLimits};
+
+use crate::backend::{BackendKind, Runtimes, Session};
+use crate::config::{ModelConfig, TensorSpec};
+use crate::error::{ModelError, PredictError};
+use crate::onnx_graph::OnnxGraph;
+use crate::package::ModelPackage;
+use crate::tensor_data::{TypedTensor, carried};
 
 /// Idle contract instances kept per model; more are started under load and dropped after.
 const IDLE_CONTRACTS: usize = 8;
@@ -32,9 +31,12 @@ pub struct ModelPipeline {
 
 impl ModelPipeline {
     /// Checks a package (the ONNX file parses and matches `model.toml`, the contract implements
-    /// the `contract` world) and loads its model into a runtime. The contract's log goes to `log`.
+    /// the `contract` world) and loads its model into a runtime. `host` compiles the contract and
+    /// `runtimes` run the model, so the engine never needs to know about ONNX. The contract's log
+    /// goes to `log`.
     pub fn load(
         host: &Host,
+        runtimes: &Runtimes,
         package: ModelPackage,
         log: Arc<dyn LogSink>,
     ) -> Result<ModelPipeline, ModelError> {
@@ -59,7 +61,7 @@ impl ModelPipeline {
             }
         }
         let contract = host.load_contract(&contract)?;
-        let (backend, session) = host.model_runtimes().load(&onnx, &graph, &config)?;
+        let (backend, session) = runtimes.load(&onnx, &graph, &config)?;
         let limits = config.limits.instance_limits();
         Ok(ModelPipeline {
             config,
@@ -199,7 +201,7 @@ fn check_tensor(spec: &TensorSpec, tensor: &Tensor) -> Result<(), String> {
         let dims: Vec<i64> = tensor.dimensions.iter().map(|&d| i64::from(d)).collect();
         return Err(format!(
             "{} for input `{}`, which takes {}",
-            super::config::describe(ty, &dims),
+            crate::config::describe(ty, &dims),
             spec.name,
             spec.describe()
         ));

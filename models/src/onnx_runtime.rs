@@ -8,10 +8,10 @@ use ort::environment::Environment;
 use ort::session::Session as OrtInner;
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
-use super::backend::Session;
-use super::config::ModelConfig;
-use super::error::ModelError;
-use super::tensor_data::{Elements, TypedTensor};
+use crate::backend::Session;
+use crate::config::ModelConfig;
+use crate::error::ModelError;
+use crate::tensor_data::{Elements, TypedTensor};
 
 /// ONNX Runtime allows one environment per process, bound to the library it was loaded from.
 /// Only a success is kept, so a wrong path tried first does not spoil a right one tried later.

@@ -6,7 +6,7 @@ use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
 use tract_onnx::prelude::Framework;
 
-use super::config::{ElementType, TensorSpec};
+use crate::config::{ElementType, TensorSpec};
 
 /// The parsed ONNX file.
 pub struct OnnxGraph {

@@ -6,12 +6,13 @@ mod common;
 use std::sync::Arc;
 
 use common::models::{
-    TOLERANCE, assert_close, backends, f32_tensor, f32s, fixture, floats, i64s, load,
+    TOLERANCE, assert_close, backends, f32_tensor, f32s, fixture, floats, i64s, load, versions,
 };
 use serde_json::Value as Json;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT};
-use trellis_host::models::{BackendChoice, ModelCatalog, ModelPipeline};
+use trellis_host::capabilities::ModelRuntime;
 use trellis_host::types::{Blob, Error, Value};
+use trellis_models::{BackendChoice, ModelPipeline};
 
 fn answer(value: Value) -> Json {
     match value {
@@ -64,7 +65,7 @@ fn assert_batch_matches(model: &ModelPipeline, fixture: &Json, width: u32) {
 fn digits_model_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let heldout = fixture("digits", "heldout.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         assert_batch_matches(&model, &heldout, 64);
     }
@@ -74,7 +75,7 @@ fn digits_model_reproduces_onnx_runtime_on_every_backend() {
 fn comfort_model_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let heldout = fixture("comfort", "heldout.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "comfort", COMFORT_CONTRACT, backend);
         assert_batch_matches(&model, &heldout, 3);
     }
@@ -92,7 +93,7 @@ fn digits_pipeline_reproduces_the_heldout_accuracy() {
     let recorded = metrics["heldout_accuracy"].as_f64().unwrap();
     let features = heldout["features"].as_array().unwrap();
     let truth = heldout["labels"].as_array().unwrap();
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         let correct = features
             .iter()
@@ -120,7 +121,7 @@ fn digits_pipeline_reads_images_as_python_did() {
     let host = common::host();
     let images = fixture("digits", "images.json");
     let dir = common::models::example_dir("digits").join("fixtures/images");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "digits", DIGITS_CONTRACT, backend);
         for image in images.as_array().unwrap() {
             let file = image["file"].as_str().unwrap();
@@ -164,7 +165,7 @@ fn random_image(seed: u32) -> Vec<u8> {
 fn vision_pipeline_reproduces_onnx_runtime_on_every_backend() {
     let host = common::host();
     let cases = fixture("vision", "random.json");
-    for backend in backends(&host) {
+    for backend in backends() {
         let model = load(&host, "vision", VISION_CONTRACT, backend);
         for case in cases.as_array().unwrap() {
             let seed = case["seed"].as_u64().unwrap() as u32;
@@ -196,7 +197,7 @@ fn vision_pipeline_reproduces_onnx_runtime_on_every_backend() {
 fn auto_prefers_onnx_runtime_when_its_library_is_there() {
     let host = common::host();
     let model = load(&host, "comfort", COMFORT_CONTRACT, BackendChoice::Auto);
-    let expected = match host.model_runtimes().onnx_runtime() {
+    let expected = match common::models::runtimes().onnx_runtime() {
         Ok(()) => "onnx-runtime",
         Err(_) => "tract",
     };
@@ -238,8 +239,8 @@ fn one_pipeline_serves_many_threads_alike() {
 
 #[test]
 fn apps_reach_only_the_models_their_manifest_names() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     catalog.insert(load(&host, "digits", DIGITS_CONTRACT, BackendChoice::Auto));
     catalog.insert(load(
         &host,
@@ -247,7 +248,14 @@ fn apps_reach_only_the_models_their_manifest_names() {
         COMFORT_CONTRACT,
         BackendChoice::Auto,
     ));
-    let app = catalog.for_app(&["comfort".to_string(), "weather".to_string()]);
+    let app = catalog.for_app(
+        &["comfort".to_string(), "weather".to_string()],
+        &versions(&[
+            ("comfort", "1.0.0"),
+            ("digits", "1.0.0"),
+            ("weather", "1.0.0"),
+        ]),
+    );
 
     let answer = app
         .predict("comfort", Value::Numbers(vec![31.0, 60.0, 30.0]))
@@ -284,8 +292,8 @@ fn commands_for(action: &str) -> Vec<String> {
 
 #[test]
 fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
-    let host = common::host();
-    let catalog = ModelCatalog::default();
+    let host = Arc::new(common::host());
+    let catalog = common::models::catalog(&host);
     let comfort = catalog.insert(load(
         &host,
         "comfort",
@@ -308,7 +316,7 @@ fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
     let app = common::load(&host, trellis_guest_artifacts::SMART_CLASSROOM);
     let rec = common::recorded(&[]);
     let caps = trellis_host::Capabilities {
-        models: catalog.for_app(&["comfort".to_string()]),
+        models: catalog.for_app(&["comfort".to_string()], &versions(&[("comfort", "1.0.0")])),
         ..rec.caps
     };
     let mut instance = app.instantiate(caps, common::quick_limits()).unwrap();

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use super::config::ModelConfig;
-use super::error::ModelError;
+use crate::config::ModelConfig;
+use crate::error::ModelError;
 
 /// The three files of a model package, with `model.toml` parsed. The ONNX file and the contract
-/// are checked when the package is loaded ([`super::ModelPipeline::load`]).
+/// are checked when the package is loaded ([`crate::ModelPipeline::load`]).
 #[derive(Clone)]
 pub struct ModelPackage {
     pub config: ModelConfig,

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::config::{BackendChoice, ModelConfig};
-use super::error::ModelError;
-use super::onnx_graph::OnnxGraph;
-use super::tensor_data::TypedTensor;
-use super::{onnx_runtime, tract};
+use crate::config::{BackendChoice, ModelConfig};
+use crate::error::ModelError;
+use crate::onnx_graph::OnnxGraph;
+use crate::tensor_data::TypedTensor;
+use crate::{onnx_runtime, tract};
 
 /// A model loaded into a runtime, ready to run. One session serves every caller.
 pub trait Session: Send + Sync {
@@ -39,7 +39,7 @@ impl std::fmt::Display for BackendKind {
     }
 }
 
-/// The runtimes this process can use. ONNX Runtime's library is found on first use, so a host
+/// The runtimes this process can use. ONNX Runtime's library is found on first use, so a process
 /// that never loads a model never touches it.
 pub struct Runtimes {
     library: Option<PathBuf>,

@@ -3,16 +3,16 @@
 //! the whole pipeline with the contract (`predict`), and the pipeline's overhead over bare
 //! inference.
 //!
-//! Run with `cargo bench -p trellis-host --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
+//! Run with `cargo bench -p trellis-models --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT, read};
 use trellis_host::capabilities::LogSink;
-use trellis_host::models::{BackendChoice, ModelPackage, ModelPipeline, TypedTensor};
 use trellis_host::types::{Blob, Level, Tensor, TensorType, Value};
 use trellis_host::{Host, HostConfig};
+use trellis_models::{BackendChoice, ModelPackage, ModelPipeline, Runtimes, TypedTensor};
 
 struct NoLog;
 
@@ -26,8 +26,9 @@ const MIN_RUNS: usize = 20;
 
 fn main() {
     let host = Host::new(HostConfig::default()).unwrap();
+    let runtimes = Runtimes::new(None);
     let mut backends = vec![BackendChoice::Tract];
-    match host.model_runtimes().onnx_runtime() {
+    match runtimes.onnx_runtime() {
         Ok(()) => backends.insert(0, BackendChoice::OnnxRuntime),
         Err(why) => println!("ONNX Runtime unavailable ({why}); tract only"),
     }
@@ -52,7 +53,7 @@ fn main() {
     );
     for (name, contract, input, width) in models {
         for &backend in &backends {
-            let model = load(&host, name, contract, backend);
+            let model = load(&host, &runtimes, name, contract, backend);
             let dims = if name == "vision" {
                 vec![1, 3, 224, 224]
             } else {
@@ -87,7 +88,13 @@ fn main() {
     }
 }
 
-fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
+fn load(
+    host: &Host,
+    runtimes: &Runtimes,
+    name: &str,
+    contract: &str,
+    backend: BackendChoice,
+) -> ModelPipeline {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/models")
         .join(name);
@@ -95,7 +102,7 @@ fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> Mode
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let mut package = ModelPackage::from_parts(&config, onnx, read(contract)).unwrap();
     package.config.backend = backend;
-    ModelPipeline::load(host, package, Arc::new(NoLog)).unwrap()
+    ModelPipeline::load(host, runtimes, package, Arc::new(NoLog)).unwrap()
 }
 
 fn digit_features() -> Vec<f64> {

@@ -1,0 +1,156 @@
+//! Recording backends and helpers shared by the model tests: a host sized for tests, a log that
+//! keeps its lines, and an app's recorded controllers.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use trellis_host::capabilities::{Capabilities, ControllerSink, LogSink, MemoryStateStore};
+use trellis_host::types::{Command, Error, InstanceInfo, Level, Param, Reading, Value};
+use trellis_host::{AppComponent, Host, HostConfig, InstanceLimits};
+
+/// A host sized for tests. Its compile cache is shared by every test run, so each component is
+/// compiled once per change rather than once per test.
+pub fn host() -> Host {
+    let cache_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled");
+    Host::new(HostConfig {
+        max_instances: 32,
+        cache_dir: Some(cache_dir),
+        ..HostConfig::default()
+    })
+    .expect("creating the host")
+}
+
+pub fn load(host: &Host, path: &str) -> AppComponent {
+    host.load_app(&trellis_guest_artifacts::read(path))
+        .unwrap_or_else(|e| panic!("loading {path}: {e}"))
+}
+
+/// Keeps every log line.
+#[derive(Default)]
+pub struct RecordingLog(pub Mutex<Vec<(Level, String)>>);
+
+impl RecordingLog {
+    pub fn lines(&self) -> Vec<(Level, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl LogSink for RecordingLog {
+    fn write(&self, level: Level, line: &str) {
+        self.0.lock().unwrap().push((level, line.to_string()));
+    }
+}
+
+/// Accepts the given roles and keeps every command sent to them.
+pub struct RecordingControllers {
+    pub roles: Vec<String>,
+    pub sent: Mutex<Vec<(String, Command)>>,
+}
+
+impl RecordingControllers {
+    pub fn new(roles: &[&str]) -> RecordingControllers {
+        RecordingControllers {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            sent: Mutex::default(),
+        }
+    }
+
+    /// The commands so far as `role:name:params`, for compact assertions.
+    pub fn sent(&self) -> Vec<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(role, c)| {
+                let params: Vec<String> = c
+                    .params
+                    .iter()
+                    .map(|p| format!("{}={}", p.name, show(&p.value)))
+                    .collect();
+                format!("{role}:{}:{}", c.name, params.join(","))
+            })
+            .collect()
+    }
+}
+
+impl ControllerSink for RecordingControllers {
+    fn send(&self, role: &str, _instance_id: Option<&str>, command: Command) -> Result<(), Error> {
+        if !self.roles.iter().any(|r| r == role) {
+            return Err(trellis_host::capabilities::controllers::unknown(role));
+        }
+        self.sent.lock().unwrap().push((role.to_string(), command));
+        Ok(())
+    }
+
+    fn instances(&self, role: &str) -> Result<Vec<InstanceInfo>, Error> {
+        Ok(vec![InstanceInfo {
+            id: format!("{role}-1"),
+            location: "test/site/room".into(),
+            labels: vec![],
+        }])
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Number(n) => n.to_string(),
+        Value::Text(t) => t.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Capabilities for an app that controls a fan and an air conditioner, recording what it does.
+pub struct Recorded {
+    pub caps: Capabilities,
+    pub log: Arc<RecordingLog>,
+    pub controllers: Arc<RecordingControllers>,
+    pub state: Arc<MemoryStateStore>,
+}
+
+pub fn recorded(config: &[(&str, f64)]) -> Recorded {
+    let log = Arc::new(RecordingLog::default());
+    let controllers = Arc::new(RecordingControllers::new(&["fan", "ac"]));
+    let state = Arc::new(MemoryStateStore::default());
+    let caps = Capabilities {
+        log: log.clone(),
+        controllers: controllers.clone(),
+        state: state.clone(),
+        config: config
+            .iter()
+            .map(|(name, n)| Param {
+                name: name.to_string(),
+                value: Value::Number(*n),
+            })
+            .collect(),
+        ..Capabilities::default()
+    };
+    Recorded {
+        caps,
+        log,
+        controllers,
+        state,
+    }
+}
+
+pub fn reading(role: &str, sequence: u64, value: Value) -> Reading {
+    Reading {
+        instance_id: format!("{role}-1"),
+        role: role.into(),
+        timestamp: 1_700_000_000_000 + sequence,
+        sequence,
+        value,
+    }
+}
+
+/// Limits with a short deadline, so a runaway guest costs the test little time.
+pub fn quick_limits() -> InstanceLimits {
+    InstanceLimits {
+        call_deadline: Duration::from_millis(200),
+        memory_bytes: 32 << 20,
+        ..InstanceLimits::default()
+    }
+}
+
+pub mod models;
