@@ -201,7 +201,7 @@ pub async fn upload(
     .await;
     if let Err(e) = inserted {
         state.artifacts.forget(&blob);
-        return Err(super::device_types::exists(
+        return Err(ApiError::already_exists(
             e,
             "app version",
             &format!("{} {}", manifest.name, manifest.version),

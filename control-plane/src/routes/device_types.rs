@@ -98,7 +98,7 @@ pub async fn create_sensor_type(
     .bind(now_ms())
     .execute(&state.db)
     .await
-    .map_err(|e| exists(e, "sensor type", &kind.name))?;
+    .map_err(|e| ApiError::already_exists(e, "sensor type", &kind.name))?;
     Ok((StatusCode::CREATED, Json(kind)))
 }
 
@@ -184,16 +184,6 @@ pub async fn create_controller_type(
     .bind(now_ms())
     .execute(&state.db)
     .await
-    .map_err(|e| exists(e, "controller type", &kind.name))?;
+    .map_err(|e| ApiError::already_exists(e, "controller type", &kind.name))?;
     Ok((StatusCode::CREATED, Json(kind)))
-}
-
-/// A unique-key failure named for what was being added.
-pub fn exists(error: sqlx::Error, what: &str, name: &str) -> ApiError {
-    let error = ApiError::from(error);
-    if error.status == StatusCode::CONFLICT {
-        ApiError::conflict(format!("{what} `{name}` already exists"))
-    } else {
-        error
-    }
 }

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use trellis_protocol::api::{Device, DeviceFilter, Location, NewDevice};
 
-use super::device_types::exists;
 use super::names::check_name;
 use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -229,7 +228,7 @@ async fn create(
     .bind(token_hash(&token))
     .execute(&state.db)
     .await
-    .map_err(|e| exists(e, kind.as_str(), &new.name))?;
+    .map_err(|e| ApiError::already_exists(e, kind.as_str(), &new.name))?;
     if kind == DeviceKind::Controller {
         super::gateway::watch_controller(state, &id).await;
     }

@@ -192,7 +192,7 @@ pub async fn upload(
     if let Err(e) = inserted {
         state.artifacts.forget(&onnx_blob);
         state.artifacts.forget(&contract_blob);
-        return Err(super::device_types::exists(
+        return Err(ApiError::already_exists(
             e,
             "model version",
             &format!("{name} {version}"),

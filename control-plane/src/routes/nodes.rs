@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use trellis_protocol::api::{NewNode, Node};
 
-use super::device_types::exists;
 use super::names::check_name;
 use crate::auth::token_hash;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -70,7 +69,7 @@ pub async fn create(
     .bind(token_hash(&token))
     .execute(&state.db)
     .await
-    .map_err(|e| exists(e, "node", &new.name))?;
+    .map_err(|e| ApiError::already_exists(e, "node", &new.name))?;
     Ok((
         StatusCode::CREATED,
         Json(Node {

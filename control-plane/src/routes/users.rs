@@ -50,12 +50,7 @@ pub async fn create(
     }
     let created_at = insert_user(&state, &user.name, &user.password, user.role)
         .await
-        .map_err(|e| match e.status {
-            StatusCode::CONFLICT => {
-                ApiError::conflict(format!("user `{}` already exists", user.name))
-            }
-            _ => e,
-        })?;
+        .map_err(|e| ApiError::already_exists(e, "user", &user.name))?;
     Ok((
         StatusCode::CREATED,
         Json(User {
