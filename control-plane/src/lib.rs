@@ -11,6 +11,7 @@ pub mod auth;
 pub mod configuration;
 mod db;
 mod error;
+mod gateway;
 mod ids;
 mod openapi;
 pub mod placement;

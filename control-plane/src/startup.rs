@@ -14,6 +14,7 @@ use trellis_host::{Host, HostConfig};
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
+use crate::gateway::DeviceGateway;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -33,6 +34,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Where readings and commands flow, kept to share with an embedded node.
+    bus: Arc<dyn trellis_bus::Bus>,
     /// Set when this start created the first admin.
     pub first_admin: Option<FirstAdmin>,
 }
@@ -59,9 +62,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
-            bus,
-            devices: Arc::default(),
-            gateways: Arc::default(),
+            gateway: Arc::new(DeviceGateway::new(bus.clone())),
         };
         let first_admin = ensure_first_admin(&state).await?;
         let controllers: Vec<(String,)> =
@@ -69,7 +70,7 @@ impl Application {
                 .fetch_all(&state.db)
                 .await?;
         for (id,) in controllers {
-            crate::routes::gateway::watch_controller(&state, &id).await;
+            state.gateway.watch_controller(&id).await;
         }
         let router = router(state.clone());
         let listener = TcpListener::bind(settings.listen).await?;
@@ -77,6 +78,7 @@ impl Application {
             listener,
             router,
             state,
+            bus,
             first_admin,
         })
     }
@@ -90,7 +92,7 @@ impl Application {
 
     /// The bus readings and commands flow on, to share with an embedded node.
     pub fn bus(&self) -> Arc<dyn trellis_bus::Bus> {
-        self.state.bus.clone()
+        self.bus.clone()
     }
 
     /// The registry's connection pool, for checks from the outside (tests, `trellis up`).

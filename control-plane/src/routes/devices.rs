@@ -100,8 +100,7 @@ fn device(row: DeviceRow) -> ApiResult<Device> {
 
 /// Adds what the gateway counted to a sensor.
 fn with_counts(state: &AppState, mut device: Device) -> Device {
-    let counters = state.devices.lock().expect("device counters");
-    device.readings = counters.get(&device.id).map(|c| c.readings);
+    device.readings = state.gateway.readings_of(&device.id);
     device
 }
 
@@ -230,7 +229,7 @@ async fn create(
     .await
     .map_err(|e| ApiError::already_exists(e, kind.as_str(), &new.name))?;
     if kind == DeviceKind::Controller {
-        super::gateway::watch_controller(state, &id).await;
+        state.gateway.watch_controller(&id).await;
     }
     Ok((
         StatusCode::CREATED,
