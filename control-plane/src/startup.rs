@@ -14,6 +14,7 @@ use trellis_host::{Host, HostConfig};
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
+use crate::db;
 use crate::gateway::DeviceGateway;
 use crate::state::AppState;
 
@@ -135,10 +136,7 @@ fn router(state: AppState) -> Router {
 
 /// On a registry without users, creates the admin with the configured password or a new one.
 async fn ensure_first_admin(state: &AppState) -> anyhow::Result<Option<FirstAdmin>> {
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(&state.db)
-        .await?;
-    if users > 0 {
+    if db::users::count(&state.db).await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match &state.settings.admin_password {

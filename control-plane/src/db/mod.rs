@@ -1,5 +1,10 @@
-//! The registry's connection pool. SQLite and PostgreSQL through sqlx's `any` driver, so the same
-//! queries (written with `$1` placeholders, which both accept) and migrations serve both.
+//! The registry: its connection pool, and one module per table holding that table's row types and
+//! every query on it, so handlers never carry SQL. SQLite and PostgreSQL through sqlx's `any`
+//! driver, so the same queries (written with `$1` placeholders, which both accept) and migrations
+//! serve both.
+
+pub mod sessions;
+pub mod users;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
