@@ -66,11 +66,7 @@ impl Application {
             gateway: Arc::new(DeviceGateway::new(bus.clone())),
         };
         let first_admin = ensure_first_admin(&state).await?;
-        let controllers: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM devices WHERE kind = 'controller'")
-                .fetch_all(&state.db)
-                .await?;
-        for (id,) in controllers {
+        for id in db::devices::controller_ids(&state.db).await? {
             state.gateway.watch_controller(&id).await;
         }
         let router = router(state.clone());

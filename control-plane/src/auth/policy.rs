@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Role::{self, *};
 use super::session::{find_caller, token_hash};
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -159,14 +160,13 @@ pub async fn authorize(
         }
     }
     if access == Access::Device {
-        let device: Result<Option<(String, String)>, _> =
-            sqlx::query_as("SELECT id, kind FROM devices WHERE token_hash = $1")
-                .bind(token_hash(&token))
-                .fetch_optional(&state.db)
-                .await;
-        match device {
-            Ok(Some((id, kind))) => {
-                request.extensions_mut().insert(DeviceCaller { id, kind });
+        match db::devices::find_by_token(&state.db, &token_hash(&token)).await {
+            Ok(Some(device)) => {
+                let caller = DeviceCaller {
+                    id: device.id,
+                    kind: device.kind,
+                };
+                request.extensions_mut().insert(caller);
                 return next.run(request).await;
             }
             Ok(None) => {}

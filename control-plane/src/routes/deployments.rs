@@ -13,8 +13,9 @@ use trellis_protocol::api::{Deployment, NewDeployment};
 use trellis_protocol::node::InstanceState;
 
 use super::apps;
-use super::devices::{self, DeviceKind};
 use crate::auth::{Caller, Role};
+use crate::db;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::schedule::ScheduleRules;
@@ -151,12 +152,15 @@ async fn check_bindings(
             )));
         }
         for id in ids {
-            let device = devices::find(state, kind, id).await?.ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "bindings: role `{name}`: there is no {} `{id}`",
-                    kind.as_str()
-                ))
-            })?;
+            let device = db::devices::find(&state.db, kind, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "bindings: role `{name}`: there is no {} `{id}`",
+                        kind.as_str()
+                    ))
+                })?
+                .into_api()?;
             if device.type_name != role.kind {
                 return Err(ApiError::bad_request(format!(
                     "bindings: role `{name}` needs a `{}` {}; `{}` ({id}) is a `{}`",

@@ -14,6 +14,7 @@ use trellis_protocol::record::CommandRecord;
 use utoipa::IntoParams;
 
 use crate::auth::policy::DeviceCaller;
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -86,10 +87,6 @@ pub async fn post_state(
     if device.kind != "controller" {
         return Err(ApiError::forbidden("only controllers report a state"));
     }
-    sqlx::query("UPDATE devices SET state = $1 WHERE id = $2")
-        .bind(reported.to_string())
-        .bind(&device.id)
-        .execute(&state.db)
-        .await?;
+    db::devices::set_state(&state.db, &device.id, &reported.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
