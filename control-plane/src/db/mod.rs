@@ -3,8 +3,10 @@
 //! driver, so the same queries (written with `$1` placeholders, which both accept) and migrations
 //! serve both.
 
+pub mod apps;
 pub mod controller_types;
 pub mod devices;
+pub mod models;
 pub mod sensor_types;
 pub mod sessions;
 pub mod users;

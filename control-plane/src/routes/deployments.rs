@@ -12,7 +12,6 @@ use trellis_protocol::Value;
 use trellis_protocol::api::{Deployment, NewDeployment};
 use trellis_protocol::node::InstanceState;
 
-use super::apps;
 use crate::auth::{Caller, Role};
 use crate::db;
 use crate::db::devices::DeviceKind;
@@ -30,7 +29,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     Json(new): Json<NewDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
-    let (app, manifest) = apps::find(&state, &new.app, new.version.as_deref())
+    let app = db::apps::find(&state.db, &new.app, new.version.as_deref())
         .await?
         .ok_or_else(|| match &new.version {
             Some(version) => {
@@ -38,6 +37,7 @@ pub async fn create(
             }
             None => ApiError::bad_request(format!("app: no app `{}`", new.app)),
         })?;
+    let manifest = app.parse_manifest()?;
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;
     let overrides: Vec<(String, String)> = new.config.clone().into_iter().collect();
     let params = manifest

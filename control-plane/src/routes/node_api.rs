@@ -15,6 +15,7 @@ use trellis_protocol::node::{
 use utoipa::IntoParams;
 
 use crate::auth::policy::NodeCaller;
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
@@ -146,21 +147,8 @@ async fn models_of(state: &AppState, manifest: &str) -> ApiResult<Vec<AssignedMo
         trellis_host::manifest::AppManifest::parse(manifest).map_err(ApiError::internal)?;
     let mut models = Vec::new();
     for name in &manifest.models {
-        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-            "SELECT name, version, config, onnx_sha256, contract_sha256 FROM models \
-             WHERE name = $1 ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?;
-        if let Some((name, version, config, onnx_sha256, contract_sha256)) = row {
-            models.push(AssignedModel {
-                name,
-                version,
-                config,
-                onnx_sha256,
-                contract_sha256,
-            });
+        if let Some(row) = db::models::latest(&state.db, name).await? {
+            models.push(row.into_node());
         }
     }
     Ok(models)
