@@ -145,14 +145,13 @@ pub async fn authorize(
             .into_response();
     };
     if access == Access::Node {
-        let node: Result<Option<(String, String)>, _> =
-            sqlx::query_as("SELECT id, name FROM nodes WHERE token_hash = $1")
-                .bind(token_hash(&token))
-                .fetch_optional(&state.db)
-                .await;
-        match node {
-            Ok(Some((id, name))) => {
-                request.extensions_mut().insert(NodeCaller { id, name });
+        match db::nodes::find_by_token(&state.db, &token_hash(&token)).await {
+            Ok(Some(node)) => {
+                let caller = NodeCaller {
+                    id: node.id,
+                    name: node.name,
+                };
+                request.extensions_mut().insert(caller);
                 return next.run(request).await;
             }
             Ok(None) => {}

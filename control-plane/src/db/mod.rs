@@ -5,8 +5,11 @@
 
 pub mod apps;
 pub mod controller_types;
+pub mod deployments;
 pub mod devices;
+pub mod instances;
 pub mod models;
+pub mod nodes;
 pub mod sensor_types;
 pub mod sessions;
 pub mod users;
