@@ -40,6 +40,18 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, message)
     }
 
+    /// A failure to add `what` called `name`, named for it when the cause is a unique key that
+    /// someone holds already ("node `edge-1` already exists"), so the caller learns which name to
+    /// change rather than that "it" exists.
+    pub fn already_exists(error: impl Into<ApiError>, what: &str, name: &str) -> ApiError {
+        let error = error.into();
+        if error.status == StatusCode::CONFLICT {
+            ApiError::conflict(format!("{what} `{name}` already exists"))
+        } else {
+            error
+        }
+    }
+
     /// A failure of ours, not the caller's: logged in full, reported briefly.
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {error}");

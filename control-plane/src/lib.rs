@@ -4,13 +4,15 @@
 //!
 //! Laid out the zero2prod way: [`configuration`] says how to run, [`startup`] builds the server,
 //! `routes/` holds one file per resource, and the tests spawn the real server on a random port
-//! with a fresh database.
+//! with a fresh database. Handlers check their input, call `db/` (one module per table, the only
+//! place with SQL) or the device `gateway`, and answer.
 
 pub mod artifacts;
 pub mod auth;
 pub mod configuration;
 mod db;
 mod error;
+mod gateway;
 mod ids;
 mod openapi;
 pub mod placement;

@@ -11,6 +11,7 @@ use trellis_host::manifest::AppManifest;
 use trellis_protocol::api::Schedule;
 use trellis_protocol::node::NodeReport;
 
+use crate::db;
 use crate::ids::now_ms;
 use crate::placement::{self, Needs, NodeLoad};
 use crate::schedule::ScheduleRules;
@@ -63,11 +64,7 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         };
         if node.state != wanted {
             tracing::info!("node {} is {wanted}", node.load.name);
-            sqlx::query("UPDATE nodes SET state = $1 WHERE id = $2")
-                .bind(wanted)
-                .bind(&node.id)
-                .execute(db)
-                .await?;
+            db::nodes::set_state(db, &node.id, wanted).await?;
         }
     }
     let mut instances = load_instances(db).await?;
@@ -81,16 +78,16 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     }
     let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].live).collect();
 
-    type Row = (String, String, i64, String, Option<String>);
-    let deployments: Vec<Row> = sqlx::query_as(
-        "SELECT d.id, d.schedule, d.created_at, a.manifest, d.node_labels FROM deployments d \
-         JOIN apps a ON a.name = d.app_name AND a.version = d.app_version ORDER BY d.created_at, d.id",
-    )
-    .fetch_all(db)
-    .await?;
     let now_utc = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
     let mut changed = false;
-    for (id, schedule, created_at, manifest, node_labels) in deployments {
+    for deployment in db::deployments::desired(db).await? {
+        let db::deployments::DesiredRow {
+            id,
+            schedule,
+            created_at,
+            manifest,
+            node_labels,
+        } = deployment;
         let desired = serde_json::from_str::<Schedule>(&schedule).is_ok_and(|s| {
             s.is_active(
                 DateTime::<Utc>::from_timestamp_millis(created_at).unwrap_or_default(),
@@ -136,41 +133,35 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         if current.as_ref().and_then(|i| i.node.as_ref()) != node.as_ref() {
             changed = true;
         }
-        upsert(
-            db,
-            &id,
-            node.as_deref(),
-            next_state,
-            &detail,
-            now,
-            current.is_none(),
-        )
-        .await?;
+        let node = node.as_deref();
+        if current.is_none() {
+            db::instances::insert(db, &id, node, next_state, &detail, now).await?;
+        } else {
+            db::instances::reassign(db, &id, node, next_state, &detail, now).await?;
+        }
     }
     Ok(changed)
 }
 
 async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx::Result<Vec<Node>> {
-    type Row = (String, String, String, String, Option<i64>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, name, labels, state, last_seen, report FROM nodes ORDER BY name",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
+    Ok(db::nodes::list(db)
+        .await?
         .into_iter()
-        .map(|(id, name, labels, state, last_seen, report)| {
-            let report: NodeReport = report
+        .map(|row| {
+            let report: NodeReport = row
+                .report
                 .and_then(|r| serde_json::from_str(&r).ok())
                 .unwrap_or_default();
             let metrics = report.metrics;
             Node {
-                id,
-                state,
-                live: last_seen.is_some_and(|seen| now - seen.max(started) <= horizon),
+                id: row.id,
+                state: row.state,
+                live: row
+                    .last_seen
+                    .is_some_and(|seen| now - seen.max(started) <= horizon),
                 load: NodeLoad {
-                    name,
-                    labels: serde_json::from_str(&labels).unwrap_or_default(),
+                    name: row.name,
+                    labels: serde_json::from_str(&row.labels).unwrap_or_default(),
                     cpu_percent: metrics.cpu_percent,
                     memory_free_mb: metrics.memory_total_mb - metrics.memory_used_mb,
                     memory_total_mb: metrics.memory_total_mb,
@@ -184,21 +175,16 @@ async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx:
 }
 
 async fn load_instances(db: &AnyPool) -> sqlx::Result<HashMap<String, Instance>> {
-    let rows: Vec<(String, Option<String>, String, String)> =
-        sqlx::query_as("SELECT deployment_id, node_id, state, detail FROM instances")
-            .fetch_all(db)
-            .await?;
-    Ok(rows
+    Ok(db::instances::list(db)
+        .await?
         .into_iter()
-        .map(|(id, node, state, detail)| {
-            (
-                id,
-                Instance {
-                    node,
-                    state,
-                    detail,
-                },
-            )
+        .map(|row| {
+            let instance = Instance {
+                node: row.node_id,
+                state: row.state,
+                detail: row.detail,
+            };
+            (row.deployment_id, instance)
         })
         .collect())
 }
@@ -216,31 +202,4 @@ fn needs(manifest: &str, node_labels: Option<&str>) -> Needs {
             .and_then(|labels| serde_json::from_str(labels).ok())
             .unwrap_or_default(),
     }
-}
-
-async fn upsert(
-    db: &AnyPool,
-    deployment: &str,
-    node: Option<&str>,
-    state: &str,
-    detail: &str,
-    now: i64,
-    new: bool,
-) -> sqlx::Result<()> {
-    let sql = if new {
-        "INSERT INTO instances (node_id, state, detail, updated_at, deployment_id, restarts) \
-         VALUES ($1, $2, $3, $4, $5, 0)"
-    } else {
-        "UPDATE instances SET node_id = $1, state = $2, detail = $3, updated_at = $4, restarts = 0 \
-         WHERE deployment_id = $5"
-    };
-    sqlx::query(sql)
-        .bind(node)
-        .bind(state)
-        .bind(detail)
-        .bind(now)
-        .bind(deployment)
-        .execute(db)
-        .await?;
-    Ok(())
 }

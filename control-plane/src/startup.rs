@@ -15,6 +15,8 @@ use trellis_models::{ModelCatalog, Runtimes};
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
+use crate::db;
+use crate::gateway::DeviceGateway;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -34,6 +36,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Where readings and commands flow, kept to share with an embedded node.
+    bus: Arc<dyn trellis_bus::Bus>,
     /// Set when this start created the first admin.
     pub first_admin: Option<FirstAdmin>,
 }
@@ -61,17 +65,11 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
-            bus,
-            devices: Arc::default(),
-            gateways: Arc::default(),
+            gateway: Arc::new(DeviceGateway::new(bus.clone())),
         };
         let first_admin = ensure_first_admin(&state).await?;
-        let controllers: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM devices WHERE kind = 'controller'")
-                .fetch_all(&state.db)
-                .await?;
-        for (id,) in controllers {
-            crate::routes::gateway::watch_controller(&state, &id).await;
+        for id in db::devices::controller_ids(&state.db).await? {
+            state.gateway.watch_controller(&id).await;
         }
         let router = router(state.clone());
         let listener = TcpListener::bind(settings.listen).await?;
@@ -79,6 +77,7 @@ impl Application {
             listener,
             router,
             state,
+            bus,
             first_admin,
         })
     }
@@ -92,7 +91,7 @@ impl Application {
 
     /// The bus readings and commands flow on, to share with an embedded node.
     pub fn bus(&self) -> Arc<dyn trellis_bus::Bus> {
-        self.state.bus.clone()
+        self.bus.clone()
     }
 
     /// The registry's connection pool, for checks from the outside (tests, `trellis up`).
@@ -135,10 +134,7 @@ fn router(state: AppState) -> Router {
 
 /// On a registry without users, creates the admin with the configured password or a new one.
 async fn ensure_first_admin(state: &AppState) -> anyhow::Result<Option<FirstAdmin>> {
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(&state.db)
-        .await?;
-    if users > 0 {
+    if db::users::count(&state.db).await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match &state.settings.admin_password {

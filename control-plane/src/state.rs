@@ -1,7 +1,6 @@
 //! What every handler shares.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use sqlx::AnyPool;
 use trellis_host::Host;
@@ -9,6 +8,7 @@ use trellis_models::ModelCatalog;
 
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
+use crate::gateway::DeviceGateway;
 
 /// The server's shared state; cheap to clone.
 #[derive(Clone)]
@@ -26,10 +26,6 @@ pub struct AppState {
     pub assignments: Arc<tokio::sync::watch::Sender<u64>>,
     /// When this process started serving (Unix ms).
     pub started_at: i64,
-    /// Where readings and commands flow.
-    pub bus: Arc<dyn trellis_bus::Bus>,
-    /// What the device gateway has seen of each sensor.
-    pub devices: Arc<Mutex<crate::routes::gateway::DeviceCounters>>,
-    /// The gateway's subscription to each controller's commands, between long-polls.
-    pub gateways: Arc<tokio::sync::Mutex<HashMap<String, Box<dyn trellis_bus::Subscription>>>>,
+    /// Readings in and commands out for devices that speak HTTP rather than Kafka.
+    pub gateway: Arc<DeviceGateway>,
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Role::{self, *};
 use super::session::{find_caller, token_hash};
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -144,14 +145,13 @@ pub async fn authorize(
             .into_response();
     };
     if access == Access::Node {
-        let node: Result<Option<(String, String)>, _> =
-            sqlx::query_as("SELECT id, name FROM nodes WHERE token_hash = $1")
-                .bind(token_hash(&token))
-                .fetch_optional(&state.db)
-                .await;
-        match node {
-            Ok(Some((id, name))) => {
-                request.extensions_mut().insert(NodeCaller { id, name });
+        match db::nodes::find_by_token(&state.db, &token_hash(&token)).await {
+            Ok(Some(node)) => {
+                let caller = NodeCaller {
+                    id: node.id,
+                    name: node.name,
+                };
+                request.extensions_mut().insert(caller);
                 return next.run(request).await;
             }
             Ok(None) => {}
@@ -159,14 +159,13 @@ pub async fn authorize(
         }
     }
     if access == Access::Device {
-        let device: Result<Option<(String, String)>, _> =
-            sqlx::query_as("SELECT id, kind FROM devices WHERE token_hash = $1")
-                .bind(token_hash(&token))
-                .fetch_optional(&state.db)
-                .await;
-        match device {
-            Ok(Some((id, kind))) => {
-                request.extensions_mut().insert(DeviceCaller { id, kind });
+        match db::devices::find_by_token(&state.db, &token_hash(&token)).await {
+            Ok(Some(device)) => {
+                let caller = DeviceCaller {
+                    id: device.id,
+                    kind: device.kind,
+                };
+                request.extensions_mut().insert(caller);
                 return next.run(request).await;
             }
             Ok(None) => {}

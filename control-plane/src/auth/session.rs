@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use super::Role;
+use crate::db;
 use crate::ids::{now_ms, random_hex};
 
 /// The user a request comes from, once its token checked out.
@@ -35,41 +36,23 @@ pub async fn create_session(
 ) -> sqlx::Result<(String, i64)> {
     let token = random_hex(32);
     let expires_at = now_ms() + ttl.as_millis() as i64;
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash(&token))
-        .bind(user_id)
-        .bind(expires_at)
-        .execute(db)
-        .await?;
+    db::sessions::insert(db, &token_hash(&token), user_id, expires_at).await?;
     Ok((token, expires_at))
 }
 
 /// The caller holding `token`, if it names a live session.
 pub async fn find_caller(db: &AnyPool, token: &str) -> sqlx::Result<Option<Caller>> {
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT users.id, users.name, users.role FROM sessions \
-         JOIN users ON users.id = sessions.user_id \
-         WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
-    )
-    .bind(token_hash(token))
-    .bind(now_ms())
-    .fetch_optional(db)
-    .await?;
-    Ok(row.and_then(|(user_id, name, role)| {
+    let user = db::sessions::find_user(db, &token_hash(token), now_ms()).await?;
+    Ok(user.and_then(|user| {
         Some(Caller {
-            user_id,
-            name,
-            role: Role::parse(&role)?,
+            user_id: user.id,
+            name: user.name,
+            role: Role::parse(&user.role)?,
         })
     }))
 }
 
 /// Ends the session of `token` (and sweeps expired ones).
 pub async fn end_session(db: &AnyPool, token: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
-        .bind(token_hash(token))
-        .bind(now_ms())
-        .execute(db)
-        .await?;
-    Ok(())
+    db::sessions::delete(db, &token_hash(token), now_ms()).await
 }

@@ -2,20 +2,21 @@
 //! WIT world and against the registry (every role type and model must exist) before anything is
 //! stored.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_host::manifest::AppManifest;
-use trellis_protocol::api::{AppVersion, RoleInfo};
+use trellis_protocol::api::AppVersion;
 use utoipa::ToSchema;
 
 use super::names::check_name;
 use crate::auth::Caller;
+use crate::db;
+use crate::db::apps::AppRow;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::{now_ms, rfc3339};
+use crate::ids::now_ms;
 use crate::state::AppState;
 use crate::upload::Parts;
 
@@ -34,88 +35,13 @@ pub struct AppUpload {
     component: Vec<u8>,
 }
 
-type AppRow = (String, String, String, String, String, String, i64);
-
-const COLUMNS: &str =
-    "name, version, description, manifest, component_sha256, uploaded_by, created_at";
-
-fn app_version(row: AppRow) -> ApiResult<AppVersion> {
-    let (name, version, description, manifest_text, component, uploaded_by, created) = row;
-    let manifest = AppManifest::parse(&manifest_text).map_err(ApiError::internal)?;
-    let roles =
-        |roles: &BTreeMap<String, trellis_host::manifest::Role>| -> BTreeMap<String, RoleInfo> {
-            roles
-                .iter()
-                .map(|(name, role)| {
-                    let info = RoleInfo {
-                        type_name: role.kind.clone(),
-                        min: role.min,
-                        max: role.max,
-                    };
-                    (name.clone(), info)
-                })
-                .collect()
-        };
-    Ok(AppVersion {
-        sensors: roles(&manifest.sensors),
-        controllers: roles(&manifest.controllers),
-        models: manifest.models.clone(),
-        config: manifest
-            .config
-            .iter()
-            .map(|(name, param)| (name.clone(), format!("{:?}", param.kind).to_lowercase()))
-            .collect(),
-        name,
-        version,
-        description,
-        manifest: manifest_text,
-        component_sha256: component,
-        uploaded_by,
-        created_at: rfc3339(created),
-    })
-}
-
-/// The stored version `version` of app `name` (`None`: the newest), with its manifest.
-pub async fn find(
-    state: &AppState,
-    name: &str,
-    version: Option<&str>,
-) -> ApiResult<Option<(AppVersion, AppManifest)>> {
-    let row: Option<AppRow> = match version {
-        None => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM apps WHERE name = $1 ORDER BY created_at DESC LIMIT 1"
-            ))
-            .bind(name)
-            .fetch_optional(&state.db)
-            .await?
-        }
-        Some(version) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM apps WHERE name = $1 AND version = $2"
-            ))
-            .bind(name)
-            .bind(version)
-            .fetch_optional(&state.db)
-            .await?
-        }
-    };
-    let Some(row) = row else { return Ok(None) };
-    let manifest = AppManifest::parse(&row.3).map_err(ApiError::internal)?;
-    Ok(Some((app_version(row)?, manifest)))
-}
-
 /// Every version of every app, newest first within each app.
 #[utoipa::path(get, path = "/apps", tag = "apps", security(("token" = [])),
     responses((status = 200, body = Vec<AppVersion>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<AppVersion>>> {
-    let rows: Vec<AppRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM apps ORDER BY name, created_at DESC"
-    ))
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::apps::list(&state.db).await?;
     rows.into_iter()
-        .map(app_version)
+        .map(AppRow::into_api)
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -128,17 +54,12 @@ pub async fn versions(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<AppVersion>>> {
-    let rows: Vec<AppRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM apps WHERE name = $1 ORDER BY created_at DESC"
-    ))
-    .bind(&name)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::apps::versions(&state.db, &name).await?;
     if rows.is_empty() {
         return Err(ApiError::not_found(format!("no app `{name}`")));
     }
     rows.into_iter()
-        .map(app_version)
+        .map(AppRow::into_api)
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -161,7 +82,7 @@ pub async fn upload(
     check_name(&format!("{MANIFEST_FILE}: name"), &manifest.name)?;
     check_name(&format!("{MANIFEST_FILE}: version"), &manifest.version)?;
     check_against_registry(&state, &manifest).await?;
-    if find(&state, &manifest.name, Some(&manifest.version))
+    if db::apps::find(&state.db, &manifest.name, Some(&manifest.version))
         .await?
         .is_some()
     {
@@ -178,36 +99,24 @@ pub async fn upload(
         .map_err(|e| ApiError::bad_request(format!("{COMPONENT_FILE}: {e}")))?;
 
     let blob = state.artifacts.put(&component)?;
-    let row: AppRow = (
-        manifest.name.clone(),
-        manifest.version.clone(),
-        manifest.description.clone(),
-        manifest_text,
-        blob.sha256.clone(),
-        caller.name,
-        now_ms(),
-    );
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO apps ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    ))
-    .bind(&row.0)
-    .bind(&row.1)
-    .bind(&row.2)
-    .bind(&row.3)
-    .bind(&row.4)
-    .bind(&row.5)
-    .bind(row.6)
-    .execute(&state.db)
-    .await;
-    if let Err(e) = inserted {
+    let row = AppRow {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        description: manifest.description.clone(),
+        manifest: manifest_text,
+        component_sha256: blob.sha256.clone(),
+        uploaded_by: caller.name,
+        created_at: now_ms(),
+    };
+    if let Err(e) = db::apps::insert(&state.db, &row).await {
         state.artifacts.forget(&blob);
-        return Err(super::device_types::exists(
+        return Err(ApiError::already_exists(
             e,
             "app version",
             &format!("{} {}", manifest.name, manifest.version),
         ));
     }
-    Ok((StatusCode::CREATED, Json(app_version(row)?)))
+    Ok((StatusCode::CREATED, Json(row.into_api()?)))
 }
 
 /// Every sensor type, controller type and model the manifest names must be registered; the
@@ -217,36 +126,27 @@ async fn check_against_registry(state: &AppState, manifest: &AppManifest) -> Api
     let checks = manifest
         .sensors
         .iter()
-        .map(|(role, r)| ("sensor_types", "sensor role", role, &r.kind))
+        .map(|(role, r)| (DeviceKind::Sensor, role, &r.kind))
         .chain(
             manifest
                 .controllers
                 .iter()
-                .map(|(role, r)| ("controller_types", "controller role", role, &r.kind)),
+                .map(|(role, r)| (DeviceKind::Controller, role, &r.kind)),
         );
-    for (table, what, role, type_name) in checks {
-        let found: Option<(String,)> =
-            sqlx::query_as(&format!("SELECT name FROM {table} WHERE name = $1"))
-                .bind(type_name)
-                .fetch_optional(&state.db)
-                .await?;
-        if found.is_none() {
-            let kind = if table == "sensor_types" {
-                "sensor"
-            } else {
-                "controller"
-            };
+    for (kind, role, type_name) in checks {
+        let found = match kind {
+            DeviceKind::Sensor => db::sensor_types::exists(&state.db, type_name).await?,
+            DeviceKind::Controller => db::controller_types::exists(&state.db, type_name).await?,
+        };
+        if !found {
+            let kind = kind.as_str();
             unknown.push(format!(
-                "{what} `{role}` needs {kind} type `{type_name}`, which is not registered"
+                "{kind} role `{role}` needs {kind} type `{type_name}`, which is not registered"
             ));
         }
     }
     for model in &manifest.models {
-        let found: Option<(String,)> = sqlx::query_as("SELECT name FROM models WHERE name = $1")
-            .bind(model)
-            .fetch_optional(&state.db)
-            .await?;
-        if found.is_none() {
+        if !db::models::exists(&state.db, model).await? {
             unknown.push(format!("model `{model}` has not been uploaded"));
         }
     }

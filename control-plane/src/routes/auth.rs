@@ -7,6 +7,7 @@ use trellis_protocol::api::{Login, Me, Session};
 
 use crate::auth::policy::BearerToken;
 use crate::auth::{Caller, Role, create_session, end_session, verify_password};
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
 use crate::state::AppState;
@@ -18,16 +19,16 @@ pub async fn login(
     State(state): State<AppState>,
     Json(login): Json<Login>,
 ) -> ApiResult<Json<Session>> {
-    let user: Option<(String, String, String)> =
-        sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
-            .bind(&login.name)
-            .fetch_optional(&state.db)
-            .await?;
+    let user = db::users::find_credentials(&state.db, &login.name).await?;
     let refused = || ApiError::unauthorized("wrong user name or password");
-    let (id, role, hash) = user.ok_or_else(refused)?;
+    let db::users::Credentials {
+        id,
+        role,
+        password_hash,
+    } = user.ok_or_else(refused)?;
     let password = login.password.clone();
     // argon2 takes tens of milliseconds on purpose; keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &password_hash))
         .await
         .map_err(ApiError::internal)?;
     if !matches {

@@ -12,9 +12,10 @@ use trellis_protocol::Value;
 use trellis_protocol::api::{Deployment, NewDeployment};
 use trellis_protocol::node::InstanceState;
 
-use super::apps;
-use super::devices::{self, DeviceKind};
 use crate::auth::{Caller, Role};
+use crate::db;
+use crate::db::deployments::DeploymentRow;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::schedule::ScheduleRules;
@@ -29,7 +30,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     Json(new): Json<NewDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
-    let (app, manifest) = apps::find(&state, &new.app, new.version.as_deref())
+    let app = db::apps::find(&state.db, &new.app, new.version.as_deref())
         .await?
         .ok_or_else(|| match &new.version {
             Some(version) => {
@@ -37,6 +38,7 @@ pub async fn create(
             }
             None => ApiError::bad_request(format!("app: no app `{}`", new.app)),
         })?;
+    let manifest = app.parse_manifest()?;
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;
     let overrides: Vec<(String, String)> = new.config.clone().into_iter().collect();
     let params = manifest
@@ -64,35 +66,7 @@ pub async fn create(
         created_at: String::new(),
     };
     let created_at = now_ms();
-    let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "INSERT INTO deployments (id, app_name, app_version, owner, config, schedule, state, created_at, node_labels) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&deployment.id)
-    .bind(&deployment.app)
-    .bind(&deployment.version)
-    .bind(&deployment.owner)
-    .bind(serde_json::to_string(&deployment.config).map_err(ApiError::internal)?)
-    .bind(serde_json::to_string(&deployment.schedule).map_err(ApiError::internal)?)
-    .bind(deployment.state.as_str())
-    .bind(created_at)
-    .bind(serde_json::to_string(&deployment.node_labels).map_err(ApiError::internal)?)
-    .execute(&mut *tx)
-    .await?;
-    for (role, ids) in &deployment.bindings {
-        for id in ids {
-            sqlx::query(
-                "INSERT INTO deployment_bindings (deployment_id, role, device_id) VALUES ($1, $2, $3)",
-            )
-            .bind(&deployment.id)
-            .bind(role)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    tx.commit().await?;
+    db::deployments::insert(&state.db, &deployment, created_at).await?;
     Ok((
         StatusCode::CREATED,
         Json(Deployment {
@@ -151,12 +125,15 @@ async fn check_bindings(
             )));
         }
         for id in ids {
-            let device = devices::find(state, kind, id).await?.ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "bindings: role `{name}`: there is no {} `{id}`",
-                    kind.as_str()
-                ))
-            })?;
+            let device = db::devices::find(&state.db, kind, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "bindings: role `{name}`: there is no {} `{id}`",
+                        kind.as_str()
+                    ))
+                })?
+                .into_api()?;
             if device.type_name != role.kind {
                 return Err(ApiError::bad_request(format!(
                     "bindings: role `{name}` needs a `{}` {}; `{}` ({id}) is a `{}`",
@@ -181,59 +158,12 @@ async fn check_bindings(
     Ok(())
 }
 
-type DeploymentRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-);
-
+/// The deployment with its bindings and its instance's status.
 async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
-    let (id, app, version, owner, config, schedule, status, created_at, node_labels) = row;
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT role, device_id FROM deployment_bindings WHERE deployment_id = $1 ORDER BY role, device_id",
-    )
-    .bind(&id)
-    .fetch_all(&state.db)
-    .await?;
-    let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (role, device) in rows {
-        bindings.entry(role).or_default().push(device);
-    }
-    let instance: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT i.state, i.detail, i.restarts, n.name FROM instances i \
-         LEFT JOIN nodes n ON n.id = i.node_id WHERE i.deployment_id = $1",
-    )
-    .bind(&id)
-    .fetch_optional(&state.db)
-    .await?;
-    let (status, detail, restarts, node) = instance.unwrap_or((status, String::new(), 0, None));
-    Ok(Deployment {
-        id,
-        app,
-        version,
-        owner,
-        bindings,
-        config: serde_json::from_str(&config).map_err(ApiError::internal)?,
-        schedule: serde_json::from_str(&schedule).map_err(ApiError::internal)?,
-        node_labels: node_labels
-            .and_then(|labels| serde_json::from_str(&labels).ok())
-            .unwrap_or_default(),
-        state: status.parse().map_err(ApiError::internal)?,
-        node,
-        detail,
-        restarts,
-        created_at: rfc3339(created_at),
-    })
+    let bindings = db::deployments::bindings(&state.db, &row.id).await?;
+    let instance = db::instances::status_of(&state.db, &row.id).await?;
+    row.into_api(bindings, instance)
 }
-
-const COLUMNS: &str =
-    "id, app_name, app_version, owner, config, schedule, state, created_at, node_labels";
 
 /// Deployments: an end user sees their own, everyone else sees all.
 #[utoipa::path(get, path = "/deployments", tag = "deployments", security(("token" = [])),
@@ -243,12 +173,7 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Vec<Deployment>>> {
     let owner = (caller.role == Role::EndUser).then_some(caller.name);
-    let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM deployments WHERE ($1 IS NULL OR owner = $1) ORDER BY created_at"
-    ))
-    .bind(owner)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::deployments::list(&state.db, owner.as_deref()).await?;
     let mut deployments = Vec::with_capacity(rows.len());
     for row in rows {
         deployments.push(load(&state, row).await?);
@@ -265,14 +190,11 @@ pub async fn get(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Deployment>> {
-    let row: Option<DeploymentRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM deployments WHERE id = $1"))
-            .bind(&id)
-            .fetch_optional(&state.db)
-            .await?;
     let missing = || ApiError::not_found(format!("no deployment `{id}`"));
-    let row = row.ok_or_else(missing)?;
-    if caller.role == Role::EndUser && row.3 != caller.name {
+    let row = db::deployments::find(&state.db, &id)
+        .await?
+        .ok_or_else(missing)?;
+    if caller.role == Role::EndUser && row.owner != caller.name {
         return Err(missing());
     }
     load(&state, row).await.map(Json)

@@ -6,36 +6,17 @@ use axum::http::StatusCode;
 use trellis_protocol::api::{ControllerType, SensorType, ValueKind};
 
 use super::names::check_name;
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
-
-type SensorTypeRow = (String, String, String, String, Option<String>, Option<f64>);
-
-fn sensor_type(row: SensorTypeRow) -> SensorType {
-    let (name, description, unit, value, media_type, sampling_hz) = row;
-    SensorType {
-        name,
-        description,
-        unit,
-        value: ValueKind::parse(&value),
-        media_type,
-        sampling_hz,
-    }
-}
-
-const SENSOR_TYPE_COLUMNS: &str = "name, description, unit, value_kind, media_type, sampling_hz";
 
 /// List sensor types.
 #[utoipa::path(get, path = "/sensor-types", tag = "registry", security(("token" = [])),
     responses((status = 200, body = Vec<SensorType>)))]
 pub async fn list_sensor_types(State(state): State<AppState>) -> ApiResult<Json<Vec<SensorType>>> {
-    let rows: Vec<SensorTypeRow> = sqlx::query_as(&format!(
-        "SELECT {SENSOR_TYPE_COLUMNS} FROM sensor_types ORDER BY name"
-    ))
-    .fetch_all(&state.db)
-    .await?;
-    Ok(Json(rows.into_iter().map(sensor_type).collect()))
+    let rows = db::sensor_types::list(&state.db).await?;
+    Ok(Json(rows.into_iter().map(|row| row.into_api()).collect()))
 }
 
 /// One sensor type.
@@ -46,13 +27,8 @@ pub async fn get_sensor_type(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<SensorType>> {
-    let row: Option<SensorTypeRow> = sqlx::query_as(&format!(
-        "SELECT {SENSOR_TYPE_COLUMNS} FROM sensor_types WHERE name = $1"
-    ))
-    .bind(&name)
-    .fetch_optional(&state.db)
-    .await?;
-    row.map(|row| Json(sensor_type(row)))
+    let row = db::sensor_types::find(&state.db, &name).await?;
+    row.map(|row| Json(row.into_api()))
         .ok_or_else(|| ApiError::not_found(format!("no sensor type `{name}`")))
 }
 
@@ -85,20 +61,9 @@ pub async fn create_sensor_type(
             "sampling_hz: must be a positive number of readings per second",
         ));
     }
-    sqlx::query(
-        "INSERT INTO sensor_types (name, description, unit, value_kind, media_type, sampling_hz, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&kind.name)
-    .bind(&kind.description)
-    .bind(&kind.unit)
-    .bind(kind.value.as_str())
-    .bind(&kind.media_type)
-    .bind(kind.sampling_hz)
-    .bind(now_ms())
-    .execute(&state.db)
-    .await
-    .map_err(|e| exists(e, "sensor type", &kind.name))?;
+    db::sensor_types::insert(&state.db, &kind, now_ms())
+        .await
+        .map_err(|e| ApiError::already_exists(e, "sensor type", &kind.name))?;
     Ok((StatusCode::CREATED, Json(kind)))
 }
 
@@ -108,12 +73,9 @@ pub async fn create_sensor_type(
 pub async fn list_controller_types(
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<ControllerType>>> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT name, description, commands FROM controller_types ORDER BY name")
-            .fetch_all(&state.db)
-            .await?;
+    let rows = db::controller_types::list(&state.db).await?;
     rows.into_iter()
-        .map(controller_type)
+        .map(|row| row.into_api())
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -126,23 +88,9 @@ pub async fn get_controller_type(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ControllerType>> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT name, description, commands FROM controller_types WHERE name = $1")
-            .bind(&name)
-            .fetch_optional(&state.db)
-            .await?;
+    let row = db::controller_types::find(&state.db, &name).await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("no controller type `{name}`")))?;
-    controller_type(row).map(Json)
-}
-
-fn controller_type(
-    (name, description, commands): (String, String, String),
-) -> ApiResult<ControllerType> {
-    Ok(ControllerType {
-        name,
-        description,
-        commands: serde_json::from_str(&commands).map_err(ApiError::internal)?,
-    })
+    row.into_api().map(Json)
 }
 
 /// Register a controller type.
@@ -175,25 +123,8 @@ pub async fn create_controller_type(
             )?;
         }
     }
-    sqlx::query(
-        "INSERT INTO controller_types (name, description, commands, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&kind.name)
-    .bind(&kind.description)
-    .bind(serde_json::to_string(&kind.commands).map_err(ApiError::internal)?)
-    .bind(now_ms())
-    .execute(&state.db)
-    .await
-    .map_err(|e| exists(e, "controller type", &kind.name))?;
+    db::controller_types::insert(&state.db, &kind, now_ms())
+        .await
+        .map_err(|e| ApiError::already_exists(e, "controller type", &kind.name))?;
     Ok((StatusCode::CREATED, Json(kind)))
-}
-
-/// A unique-key failure named for what was being added.
-pub fn exists(error: sqlx::Error, what: &str, name: &str) -> ApiError {
-    let error = ApiError::from(error);
-    if error.status == StatusCode::CONFLICT {
-        ApiError::conflict(format!("{what} `{name}` already exists"))
-    } else {
-        error
-    }
 }

@@ -4,135 +4,34 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use trellis_protocol::api::{Device, DeviceFilter, Location, NewDevice};
+use trellis_protocol::api::{Device, DeviceFilter, NewDevice};
 
-use super::device_types::exists;
 use super::names::check_name;
 use crate::auth::token_hash;
+use crate::db;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
 
-/// Sensor or controller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceKind {
-    Sensor,
-    Controller,
-}
-
-impl DeviceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceKind::Sensor => "sensor",
-            DeviceKind::Controller => "controller",
-        }
-    }
-
-    fn type_table(self) -> &'static str {
-        match self {
-            DeviceKind::Sensor => "sensor_types",
-            DeviceKind::Controller => "controller_types",
-        }
-    }
-
-    fn id_prefix(self) -> &'static str {
-        match self {
-            DeviceKind::Sensor => "sen",
-            DeviceKind::Controller => "ctl",
-        }
-    }
-}
-
-type DeviceRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<f64>,
-    Option<f64>,
-    String,
-    String,
-    i64,
-    Option<String>,
-);
-
-const COLUMNS: &str =
-    "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at";
-
-/// The columns a [`DeviceRow`] reads.
-const SELECTED: &str = "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at, state";
-
-fn device(row: DeviceRow) -> ApiResult<Device> {
-    let (
-        id,
-        name,
-        type_name,
-        site,
-        building,
-        room,
-        latitude,
-        longitude,
-        labels,
-        users,
-        created,
-        state,
-    ) = row;
-    Ok(Device {
-        id,
-        name,
-        type_name,
-        location: Location {
-            site,
-            building,
-            room,
-            latitude,
-            longitude,
-        },
-        labels: serde_json::from_str(&labels).map_err(ApiError::internal)?,
-        users: serde_json::from_str(&users).map_err(ApiError::internal)?,
-        created_at: rfc3339(created),
-        state: state.and_then(|s| serde_json::from_str(&s).ok()),
-        readings: None,
-        token: None,
-    })
-}
-
 /// Adds what the gateway counted to a sensor.
 fn with_counts(state: &AppState, mut device: Device) -> Device {
-    let counters = state.devices.lock().expect("device counters");
-    device.readings = counters.get(&device.id).map(|c| c.readings);
+    device.readings = state.gateway.readings_of(&device.id);
     device
 }
 
 /// Instances of `kind` matching `filter`.
-pub async fn list(
-    state: &AppState,
-    kind: DeviceKind,
-    filter: DeviceFilter,
-) -> ApiResult<Vec<Device>> {
+async fn list(state: &AppState, kind: DeviceKind, filter: DeviceFilter) -> ApiResult<Vec<Device>> {
     let label = match &filter.label {
         Some(label) => Some(label.split_once('=').ok_or_else(|| {
             ApiError::bad_request(format!("label: `{label}` should look like key=value"))
         })?),
         None => None,
     };
-    let rows: Vec<DeviceRow> = sqlx::query_as(&format!(
-        "SELECT {SELECTED} FROM devices WHERE kind = $1 \
-         AND ($2 IS NULL OR type_name = $2) AND ($3 IS NULL OR site = $3) \
-         AND ($4 IS NULL OR building = $4) AND ($5 IS NULL OR room = $5) ORDER BY name"
-    ))
-    .bind(kind.as_str())
-    .bind(&filter.type_name)
-    .bind(&filter.site)
-    .bind(&filter.building)
-    .bind(&filter.room)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::devices::list(&state.db, kind, &filter).await?;
     let devices = rows
         .into_iter()
-        .map(device)
+        .map(|row| row.into_api())
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(devices
         .into_iter()
@@ -141,23 +40,11 @@ pub async fn list(
         .collect())
 }
 
-/// The instance `id` of `kind`, if there is one.
-pub async fn find(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Option<Device>> {
-    let row: Option<DeviceRow> = sqlx::query_as(&format!(
-        "SELECT {SELECTED} FROM devices WHERE kind = $1 AND id = $2"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?;
-    Ok(row.map(device).transpose()?.map(|d| with_counts(state, d)))
-}
-
 async fn get(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Json<Device>> {
-    find(state, kind, id)
+    let row = db::devices::find(&state.db, kind, id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no {} `{id}`", kind.as_str())))
+        .ok_or_else(|| ApiError::not_found(format!("no {} `{id}`", kind.as_str())))?;
+    Ok(Json(with_counts(state, row.into_api()?)))
 }
 
 async fn create(
@@ -166,14 +53,11 @@ async fn create(
     new: NewDevice,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     check_name("name", &new.name)?;
-    let known: Option<(String,)> = sqlx::query_as(&format!(
-        "SELECT name FROM {} WHERE name = $1",
-        kind.type_table()
-    ))
-    .bind(&new.type_name)
-    .fetch_optional(&state.db)
-    .await?;
-    if known.is_none() {
+    let known = match kind {
+        DeviceKind::Sensor => db::sensor_types::exists(&state.db, &new.type_name).await?,
+        DeviceKind::Controller => db::controller_types::exists(&state.db, &new.type_name).await?,
+    };
+    if !known {
         return Err(ApiError::bad_request(format!(
             "type: `{}` is not a registered {} type",
             new.type_name,
@@ -208,30 +92,12 @@ async fn create(
     }
     let id = new_id(kind.id_prefix());
     let created_at = now_ms();
-    let labels = serde_json::to_string(&new.labels).map_err(ApiError::internal)?;
-    let users = serde_json::to_string(&new.users).map_err(ApiError::internal)?;
     let token = random_hex(32);
-    sqlx::query(&format!(
-        "INSERT INTO devices (kind, {COLUMNS}, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    ))
-    .bind(kind.as_str())
-    .bind(&id)
-    .bind(&new.name)
-    .bind(&new.type_name)
-    .bind(&location.site)
-    .bind(&location.building)
-    .bind(&location.room)
-    .bind(location.latitude)
-    .bind(location.longitude)
-    .bind(labels)
-    .bind(users)
-    .bind(created_at)
-    .bind(token_hash(&token))
-    .execute(&state.db)
-    .await
-    .map_err(|e| exists(e, kind.as_str(), &new.name))?;
+    db::devices::insert(&state.db, kind, &id, &new, created_at, &token_hash(&token))
+        .await
+        .map_err(|e| ApiError::already_exists(e, kind.as_str(), &new.name))?;
     if kind == DeviceKind::Controller {
-        super::gateway::watch_controller(state, &id).await;
+        state.gateway.watch_controller(&id).await;
     }
     Ok((
         StatusCode::CREATED,

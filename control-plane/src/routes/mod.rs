@@ -7,7 +7,7 @@ mod auth;
 mod deployments;
 mod device_types;
 mod devices;
-pub(crate) mod gateway;
+mod gateway;
 mod models;
 mod names;
 pub(crate) mod node_api;

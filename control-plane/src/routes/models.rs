@@ -18,8 +18,10 @@ use utoipa::ToSchema;
 
 use super::names::check_name;
 use crate::auth::Caller;
+use crate::db;
+use crate::db::models::ModelRow;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::{now_ms, rfc3339};
+use crate::ids::now_ms;
 use crate::state::AppState;
 use crate::upload::Parts;
 
@@ -44,54 +46,13 @@ pub struct ModelUpload {
     contract: Vec<u8>,
 }
 
-type ModelRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-);
-
-const COLUMNS: &str = "name, version, description, config, backend, onnx_sha256, contract_sha256, uploaded_by, created_at";
-
-fn model_version(row: ModelRow) -> ApiResult<ModelVersion> {
-    let (name, version, description, config, backend, onnx, contract, uploaded_by, created) = row;
-    let config = trellis_models::ModelConfig::parse(&config).map_err(ApiError::internal)?;
-    let describe = |specs: &[trellis_models::TensorSpec]| {
-        specs
-            .iter()
-            .map(|spec| format!("{}: {}", spec.name, spec.describe()))
-            .collect()
-    };
-    Ok(ModelVersion {
-        inputs: describe(&config.inputs),
-        outputs: describe(&config.outputs),
-        name,
-        version,
-        description,
-        backend,
-        onnx_sha256: onnx,
-        contract_sha256: contract,
-        uploaded_by,
-        created_at: rfc3339(created),
-    })
-}
-
 /// Every version of every model, newest first within each model.
 #[utoipa::path(get, path = "/models", tag = "models", security(("token" = [])),
     responses((status = 200, body = Vec<ModelVersion>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ModelVersion>>> {
-    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM models ORDER BY name, created_at DESC"
-    ))
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::models::list(&state.db).await?;
     rows.into_iter()
-        .map(model_version)
+        .map(ModelRow::into_api)
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -104,17 +65,12 @@ pub async fn versions(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<ModelVersion>>> {
-    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM models WHERE name = $1 ORDER BY created_at DESC"
-    ))
-    .bind(&name)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::models::versions(&state.db, &name).await?;
     if rows.is_empty() {
         return Err(ApiError::not_found(format!("no model `{name}`")));
     }
     rows.into_iter()
-        .map(model_version)
+        .map(ModelRow::into_api)
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -140,7 +96,10 @@ pub async fn upload(
     let (name, version) = (package.config.name.clone(), package.config.version.clone());
     check_name("model.toml: name", &name)?;
     check_name("model.toml: version", &version)?;
-    if find(&state, &name, &version).await?.is_some() {
+    if db::models::find(&state.db, &name, &version)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::conflict(format!(
             "model `{name}` version {version} already exists; raise `version` in model.toml"
         )));
@@ -161,82 +120,48 @@ pub async fn upload(
     };
     let created_at = now_ms();
     let backend = pipeline.backend().name().to_string();
-    let row: ModelRow = (
-        name.clone(),
-        version.clone(),
-        pipeline.config().description.clone(),
-        config_text,
+    let row = ModelRow {
+        name: name.clone(),
+        version: version.clone(),
+        description: pipeline.config().description.clone(),
+        config: config_text,
         backend,
-        onnx_blob.sha256.clone(),
-        contract_blob.sha256.clone(),
-        caller.name,
+        onnx_sha256: onnx_blob.sha256.clone(),
+        contract_sha256: contract_blob.sha256.clone(),
+        uploaded_by: caller.name,
         created_at,
-    );
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO models ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    ))
-    .bind(&row.0)
-    .bind(&row.1)
-    .bind(&row.2)
-    .bind(&row.3)
-    .bind(&row.4)
-    .bind(&row.5)
-    .bind(&row.6)
-    .bind(&row.7)
-    .bind(row.8)
-    .execute(&state.db)
-    .await;
-    if let Err(e) = inserted {
+    };
+    if let Err(e) = db::models::insert(&state.db, &row).await {
         state.artifacts.forget(&onnx_blob);
         state.artifacts.forget(&contract_blob);
-        return Err(super::device_types::exists(
+        return Err(ApiError::already_exists(
             e,
             "model version",
             &format!("{name} {version}"),
         ));
     }
     state.models.insert(pipeline);
-    Ok((StatusCode::CREATED, Json(model_version(row)?)))
-}
-
-async fn find(state: &AppState, name: &str, version: &str) -> ApiResult<Option<ModelRow>> {
-    let row = if version == "latest" {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM models WHERE name = $1 ORDER BY created_at DESC LIMIT 1"
-        ))
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?
-    } else {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM models WHERE name = $1 AND version = $2"
-        ))
-        .bind(name)
-        .bind(version)
-        .fetch_optional(&state.db)
-        .await?
-    };
-    Ok(row)
+    Ok((StatusCode::CREATED, Json(row.into_api()?)))
 }
 
 /// The loaded pipeline of a stored model version, loading it from the artifact store once, however
 /// many requests ask for it at the same moment.
 async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
-    let row = find(state, name, version)
+    let row = db::models::find(&state.db, name, version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
     let (models, artifacts) = (state.models.clone(), state.artifacts.clone());
     tokio::task::spawn_blocking(move || {
-        models.get_or_load(&row.0, &row.1, || {
+        models.get_or_load(&row.name, &row.version, || {
             let read = |sha: &str| {
                 artifacts
                     .read(sha)?
                     .ok_or_else(|| anyhow::anyhow!("artifact {sha} is missing from the store"))
             };
             Ok::<_, anyhow::Error>(ModelPackage::from_parts(
-                &row.3,
-                read(&row.5)?,
-                read(&row.6)?,
+                &row.config,
+                read(&row.onnx_sha256)?,
+                read(&row.contract_sha256)?,
             )?)
         })
     })

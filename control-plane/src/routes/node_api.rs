@@ -9,12 +9,13 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_protocol::node::{
-    AssignedModel, Assignment, Assignments, BoundDevice, HeartbeatAnswer, InstanceReport,
-    NodeReport,
+    AssignedModel, Assignments, BoundDevice, HeartbeatAnswer, InstanceReport, NodeReport,
 };
 use utoipa::IntoParams;
 
 use crate::auth::policy::NodeCaller;
+use crate::db;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
@@ -33,53 +34,27 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAnswer>> {
     let now = now_ms();
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
-    sqlx::query("UPDATE nodes SET last_seen = $1, report = $2, state = 'up' WHERE id = $3")
-        .bind(now)
-        .bind(text)
-        .bind(&node.id)
-        .execute(&state.db)
-        .await?;
+    db::nodes::record_heartbeat(&state.db, &node.id, now, &text).await?;
     // Only what is still assigned to this node (a late word from a node that lost an instance
-    // must not overwrite its new node's), and only what changed, in one transaction.
-    let stored: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT deployment_id, state, detail, restarts FROM instances WHERE node_id = $1",
-    )
-    .bind(&node.id)
-    .fetch_all(&state.db)
-    .await?;
-    let stored: BTreeMap<String, (String, String, i64)> = stored
-        .into_iter()
-        .map(|(id, state, detail, restarts)| (id, (state, detail, restarts)))
-        .collect();
+    // must not overwrite its new node's), and only what changed.
+    let stored: BTreeMap<String, db::instances::InstanceRow> =
+        db::instances::on_node(&state.db, &node.id)
+            .await?
+            .into_iter()
+            .map(|row| (row.deployment_id.clone(), row))
+            .collect();
     let changed: Vec<&InstanceReport> = report
         .instances
         .iter()
         .filter(|i| {
-            stored
-                .get(&i.deployment)
-                .is_some_and(|(state, detail, restarts)| {
-                    (state.as_str(), detail, *restarts)
-                        != (i.state.as_str(), &i.detail, i64::from(i.restarts))
-                })
+            stored.get(&i.deployment).is_some_and(|row| {
+                (row.state.as_str(), &row.detail, row.restarts)
+                    != (i.state.as_str(), &i.detail, i64::from(i.restarts))
+            })
         })
         .collect();
     if !changed.is_empty() {
-        let mut tx = state.db.begin().await?;
-        for instance in changed {
-            sqlx::query(
-                "UPDATE instances SET state = $1, detail = $2, restarts = $3, updated_at = $4 \
-                 WHERE deployment_id = $5 AND node_id = $6",
-            )
-            .bind(instance.state.as_str())
-            .bind(&instance.detail)
-            .bind(i64::from(instance.restarts))
-            .bind(now)
-            .bind(&instance.deployment)
-            .bind(&node.id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        db::instances::record_reports(&state.db, &node.id, &changed, now).await?;
     }
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
@@ -109,30 +84,12 @@ pub async fn assignments(
         let _ = tokio::time::timeout(LONG_POLL, changes.changed()).await;
     }
     let generation = *changes.borrow();
-    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT d.id, d.app_name, d.app_version, a.component_sha256, a.manifest, d.config \
-         FROM instances i JOIN deployments d ON d.id = i.deployment_id \
-         JOIN apps a ON a.name = d.app_name AND a.version = d.app_version \
-         WHERE i.node_id = $1 ORDER BY d.id",
-    )
-    .bind(&node.id)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::instances::assigned_to(&state.db, &node.id).await?;
     let mut instances = Vec::with_capacity(rows.len());
-    for (deployment, app, version, component_sha256, manifest, config) in rows {
-        let (sensors, controllers) = bound_devices(&state, &deployment).await?;
-        let models = models_of(&state, &manifest).await?;
-        instances.push(Assignment {
-            deployment,
-            app,
-            version,
-            component_sha256,
-            manifest,
-            config: serde_json::from_str(&config).map_err(ApiError::internal)?,
-            sensors,
-            controllers,
-            models,
-        });
+    for row in rows {
+        let (sensors, controllers) = bound_devices(&state, &row.id).await?;
+        let models = models_of(&state, &row.manifest).await?;
+        instances.push(row.into_node(sensors, controllers, models)?);
     }
     Ok(Json(Assignments {
         generation,
@@ -146,21 +103,8 @@ async fn models_of(state: &AppState, manifest: &str) -> ApiResult<Vec<AssignedMo
         trellis_host::manifest::AppManifest::parse(manifest).map_err(ApiError::internal)?;
     let mut models = Vec::new();
     for name in &manifest.models {
-        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-            "SELECT name, version, config, onnx_sha256, contract_sha256 FROM models \
-             WHERE name = $1 ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?;
-        if let Some((name, version, config, onnx_sha256, contract_sha256)) = row {
-            models.push(AssignedModel {
-                name,
-                version,
-                config,
-                onnx_sha256,
-                contract_sha256,
-            });
+        if let Some(row) = db::models::latest(&state.db, name).await? {
+            models.push(row.into_node());
         }
     }
     Ok(models)
@@ -171,28 +115,13 @@ async fn bound_devices(
     state: &AppState,
     deployment: &str,
 ) -> ApiResult<(Vec<BoundDevice>, Vec<BoundDevice>)> {
-    type Row = (String, String, String, String, String, String, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT b.role, d.id, d.kind, d.site, d.building, d.room, d.labels \
-         FROM deployment_bindings b JOIN devices d ON d.id = b.device_id \
-         WHERE b.deployment_id = $1 ORDER BY b.role, d.id",
-    )
-    .bind(deployment)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::deployments::bound_devices(&state.db, deployment).await?;
     let (mut sensors, mut controllers) = (Vec::new(), Vec::new());
-    for (role, id, kind, site, building, room, labels) in rows {
-        let labels: BTreeMap<String, String> = serde_json::from_str(&labels).unwrap_or_default();
-        let bound = BoundDevice {
-            role,
-            id,
-            location: format!("{site}/{building}/{room}"),
-            labels: labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        };
-        if kind == "sensor" {
-            sensors.push(bound);
+    for row in rows {
+        if row.kind == DeviceKind::Sensor.as_str() {
+            sensors.push(row.into_node());
         } else {
-            controllers.push(bound);
+            controllers.push(row.into_node());
         }
     }
     Ok((sensors, controllers))

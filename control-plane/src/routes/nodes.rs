@@ -1,13 +1,15 @@
 //! Nodes: the machines that run apps and models, registered by a platform configurer.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use trellis_protocol::api::{NewNode, Node};
 
-use super::device_types::exists;
 use super::names::check_name;
 use crate::auth::token_hash;
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
@@ -16,34 +18,9 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/nodes", tag = "nodes", security(("token" = [])),
     responses((status = 200, body = Vec<Node>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Node>>> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, name, labels, state, created_at, last_seen, report FROM nodes ORDER BY name",
-    )
-    .fetch_all(&state.db)
-    .await?;
+    let rows = db::nodes::list(&state.db).await?;
     rows.into_iter()
-        .map(|(id, name, labels, state, created_at, last_seen, report)| {
-            Ok(Node {
-                id,
-                name,
-                labels: serde_json::from_str(&labels).map_err(ApiError::internal)?,
-                state,
-                created_at: rfc3339(created_at),
-                last_seen: last_seen.map(rfc3339),
-                report: report.and_then(|r| serde_json::from_str(&r).ok()),
-                token: None,
-                bus: None,
-            })
-        })
+        .map(|row| row.into_api())
         .collect::<ApiResult<_>>()
         .map(Json)
 }
@@ -59,25 +36,23 @@ pub async fn create(
     let id = new_id("node");
     let created_at = now_ms();
     let token = random_hex(32);
-    sqlx::query(
-        "INSERT INTO nodes (id, name, labels, state, created_at, token_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+    db::nodes::insert(
+        &state.db,
+        &id,
+        &new.name,
+        &new.labels,
+        created_at,
+        &token_hash(&token),
     )
-    .bind(&id)
-    .bind(&new.name)
-    .bind(serde_json::to_string(&new.labels).map_err(ApiError::internal)?)
-    .bind("registered")
-    .bind(created_at)
-    .bind(token_hash(&token))
-    .execute(&state.db)
     .await
-    .map_err(|e| exists(e, "node", &new.name))?;
+    .map_err(|e| ApiError::already_exists(e, "node", &new.name))?;
     Ok((
         StatusCode::CREATED,
         Json(Node {
             id,
             name: new.name,
             labels: new.labels,
-            state: "registered".into(),
+            state: db::nodes::REGISTERED.into(),
             created_at: rfc3339(created_at),
             last_seen: None,
             report: None,
@@ -91,21 +66,10 @@ pub async fn create(
 pub async fn issue_node_token(state: &AppState, name: &str) -> ApiResult<String> {
     check_name("name", name)?;
     let token = random_hex(32);
-    let updated = sqlx::query("UPDATE nodes SET token_hash = $1 WHERE name = $2")
-        .bind(token_hash(&token))
-        .bind(name)
-        .execute(&state.db)
-        .await?;
-    if updated.rows_affected() == 0 {
-        sqlx::query(
-            "INSERT INTO nodes (id, name, labels, state, created_at, token_hash) VALUES ($1, $2, '{}', 'registered', $3, $4)",
-        )
-        .bind(new_id("node"))
-        .bind(name)
-        .bind(now_ms())
-        .bind(token_hash(&token))
-        .execute(&state.db)
-        .await?;
+    let hash = token_hash(&token);
+    if !db::nodes::set_token(&state.db, name, &hash).await? {
+        let labels = BTreeMap::new();
+        db::nodes::insert(&state.db, &new_id("node"), name, &labels, now_ms(), &hash).await?;
     }
     Ok(token)
 }

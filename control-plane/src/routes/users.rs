@@ -7,6 +7,7 @@ use trellis_protocol::api::{NewUser, User};
 
 use super::names::check_name;
 use crate::auth::{Role, hash_password};
+use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
@@ -18,19 +19,10 @@ const MIN_PASSWORD: usize = 8;
 #[utoipa::path(get, path = "/users", tag = "users", security(("token" = [])),
     responses((status = 200, body = Vec<User>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<User>>> {
-    let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT name, role, created_at FROM users ORDER BY name")
-            .fetch_all(&state.db)
-            .await?;
+    let rows = db::users::list(&state.db).await?;
     Ok(Json(
         rows.into_iter()
-            .filter_map(|(name, role, created_at)| {
-                Some(User {
-                    name,
-                    role: Role::parse(&role)?,
-                    created_at: rfc3339(created_at),
-                })
-            })
+            .filter_map(db::users::UserRow::into_api)
             .collect(),
     ))
 }
@@ -50,12 +42,7 @@ pub async fn create(
     }
     let created_at = insert_user(&state, &user.name, &user.password, user.role)
         .await
-        .map_err(|e| match e.status {
-            StatusCode::CONFLICT => {
-                ApiError::conflict(format!("user `{}` already exists", user.name))
-            }
-            _ => e,
-        })?;
+        .map_err(|e| ApiError::already_exists(e, "user", &user.name))?;
     Ok((
         StatusCode::CREATED,
         Json(User {
@@ -79,15 +66,6 @@ pub async fn insert_user(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let created_at = now_ms();
-    sqlx::query(
-        "INSERT INTO users (id, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(new_id("usr"))
-    .bind(name)
-    .bind(role.as_str())
-    .bind(hash)
-    .bind(created_at)
-    .execute(&state.db)
-    .await?;
+    db::users::insert(&state.db, &new_id("usr"), name, role, &hash, created_at).await?;
     Ok(created_at)
 }

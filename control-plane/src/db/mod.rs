@@ -1,8 +1,25 @@
-//! The registry's connection pool. SQLite and PostgreSQL through sqlx's `any` driver, so the same
-//! queries (written with `$1` placeholders, which both accept) and migrations serve both.
+//! The registry: its connection pool, and one module per table holding that table's row types and
+//! every query on it, so handlers never carry SQL. SQLite and PostgreSQL through sqlx's `any`
+//! driver, so the same queries (written with `$1` placeholders, which both accept) and migrations
+//! serve both.
 
+pub mod apps;
+pub mod controller_types;
+pub mod deployments;
+pub mod devices;
+pub mod instances;
+pub mod models;
+pub mod nodes;
+pub mod sensor_types;
+pub mod sessions;
+pub mod users;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+
+use crate::error::{ApiError, ApiResult};
 
 /// Connects to `url`, creating a SQLite file if it is missing, and brings the schema up to date.
 pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
@@ -38,4 +55,16 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
         .await
         .map_err(|e| anyhow::anyhow!("migrating the registry database: {e}"))?;
     Ok(pool)
+}
+
+/// A value as the JSON text a column keeps: the shared SQL has no JSON type, so maps and lists
+/// are stored as TEXT.
+fn to_json<T: Serialize + ?Sized>(value: &T) -> sqlx::Result<String> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// A JSON column read back. Only what we wrote is stored there, so text that does not parse is
+/// our failure, not the caller's.
+fn from_json<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
+    serde_json::from_str(text).map_err(ApiError::internal)
 }

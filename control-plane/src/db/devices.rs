@@ -1,0 +1,177 @@
+//! The `devices` table: sensor and controller instances, one table for both, told apart by
+//! `kind`.
+
+use sqlx::AnyPool;
+use trellis_protocol::api::{Device, DeviceFilter, Location, NewDevice};
+
+use super::{from_json, to_json};
+use crate::error::ApiResult;
+use crate::ids::rfc3339;
+
+/// Sensor or controller: the `kind` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    Sensor,
+    Controller,
+}
+
+impl DeviceKind {
+    /// As stored, and as named in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Sensor => "sensor",
+            DeviceKind::Controller => "controller",
+        }
+    }
+
+    /// The start of an instance id, so an id says what it names (`sen_…`, `ctl_…`).
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            DeviceKind::Sensor => "sen",
+            DeviceKind::Controller => "ctl",
+        }
+    }
+}
+
+/// A stored instance, without its kind (the query asked for one) or its token hash (never
+/// shown). `labels` and `users` are JSON; `state` is the JSON a controller last reported.
+#[derive(sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub type_name: String,
+    pub site: String,
+    pub building: String,
+    pub room: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub labels: String,
+    pub users: String,
+    pub created_at: i64,
+    pub state: Option<String>,
+}
+
+impl DeviceRow {
+    /// The instance as the API shows it, before the gateway adds its counts.
+    pub fn into_api(self) -> ApiResult<Device> {
+        Ok(Device {
+            id: self.id,
+            name: self.name,
+            type_name: self.type_name,
+            location: Location {
+                site: self.site,
+                building: self.building,
+                room: self.room,
+                latitude: self.latitude,
+                longitude: self.longitude,
+            },
+            labels: from_json(&self.labels)?,
+            users: from_json(&self.users)?,
+            created_at: rfc3339(self.created_at),
+            // A state that does not parse is shown as none rather than failing the listing.
+            state: self.state.and_then(|s| serde_json::from_str(&s).ok()),
+            readings: None,
+            token: None,
+        })
+    }
+}
+
+/// The device a gateway token belongs to.
+#[derive(sqlx::FromRow)]
+pub struct TokenHolder {
+    pub id: String,
+    pub kind: String,
+}
+
+/// What a [`DeviceRow`] reads.
+const COLUMNS: &str = "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at, state";
+
+/// Instances of `kind` in the filter's type and location, by name. The label filter is not
+/// applied here: labels are JSON, which the SQL both databases share cannot look into.
+pub async fn list(
+    db: &AnyPool,
+    kind: DeviceKind,
+    filter: &DeviceFilter,
+) -> sqlx::Result<Vec<DeviceRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE kind = $1 \
+         AND ($2 IS NULL OR type_name = $2) AND ($3 IS NULL OR site = $3) \
+         AND ($4 IS NULL OR building = $4) AND ($5 IS NULL OR room = $5) ORDER BY name"
+    ))
+    .bind(kind.as_str())
+    .bind(&filter.type_name)
+    .bind(&filter.site)
+    .bind(&filter.building)
+    .bind(&filter.room)
+    .fetch_all(db)
+    .await
+}
+
+/// The instance `id` of `kind`, if there is one.
+pub async fn find(db: &AnyPool, kind: DeviceKind, id: &str) -> sqlx::Result<Option<DeviceRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM devices WHERE kind = $1 AND id = $2"
+    ))
+    .bind(kind.as_str())
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The device holding the gateway token kept as `token_hash`, if any.
+pub async fn find_by_token(db: &AnyPool, token_hash: &str) -> sqlx::Result<Option<TokenHolder>> {
+    sqlx::query_as("SELECT id, kind FROM devices WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(db)
+        .await
+}
+
+/// The ids of every controller, whose commands the gateway keeps from startup on.
+pub async fn controller_ids(db: &AnyPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT id FROM devices WHERE kind = 'controller'")
+        .fetch_all(db)
+        .await
+}
+
+/// Registers `new` as instance `id` of `kind`, with the gateway token kept as `token_hash`; a
+/// name already taken by an instance of the same kind fails on the unique key.
+pub async fn insert(
+    db: &AnyPool,
+    kind: DeviceKind,
+    id: &str,
+    new: &NewDevice,
+    created_at: i64,
+    token_hash: &str,
+) -> sqlx::Result<()> {
+    let location = &new.location;
+    sqlx::query(
+        "INSERT INTO devices (kind, id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at, token_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(kind.as_str())
+    .bind(id)
+    .bind(&new.name)
+    .bind(&new.type_name)
+    .bind(&location.site)
+    .bind(&location.building)
+    .bind(&location.room)
+    .bind(location.latitude)
+    .bind(location.longitude)
+    .bind(to_json(&new.labels)?)
+    .bind(to_json(&new.users)?)
+    .bind(created_at)
+    .bind(token_hash)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Keeps `state` (JSON) as what controller `id` last reported.
+pub async fn set_state(db: &AnyPool, id: &str, state: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE devices SET state = $1 WHERE id = $2")
+        .bind(state)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
