@@ -91,6 +91,17 @@ impl RunningInstance {
     pub fn report(&self) -> InstanceReport {
         self.status.lock().expect("instance status lock").clone()
     }
+
+    /// The thread the instance runs on: a restarted instance is a new thread, so tests tell a
+    /// kept instance from a replaced one by it.
+    #[cfg(test)]
+    pub fn thread_id(&self) -> std::thread::ThreadId {
+        self.thread
+            .as_ref()
+            .expect("a running instance has its thread")
+            .thread()
+            .id()
+    }
 }
 
 impl Drop for RunningInstance {
