@@ -91,6 +91,17 @@ impl RunningInstance {
     pub fn report(&self) -> InstanceReport {
         self.status.lock().expect("instance status lock").clone()
     }
+
+    /// The thread the instance runs on: a restarted instance is a new thread, so tests tell a
+    /// kept instance from a replaced one by it.
+    #[cfg(test)]
+    pub fn thread_id(&self) -> std::thread::ThreadId {
+        self.thread
+            .as_ref()
+            .expect("a running instance has its thread")
+            .thread()
+            .id()
+    }
 }
 
 impl Drop for RunningInstance {
@@ -184,10 +195,7 @@ impl Run<'_> {
             };
             tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
             self.set(state, &failure, true);
-            let backoff = FIRST_BACKOFF
-                .saturating_mul(1 << (failures_in_a_row - 1).min(16))
-                .min(MAX_BACKOFF);
-            sleep_unless_stopped(backoff, self.stop);
+            sleep_unless_stopped(backoff(failures_in_a_row), self.stop);
         }
     }
 
@@ -265,6 +273,17 @@ fn run(
     }
 }
 
+/// The wait before the next start after `failures_in_a_row` failures: [`FIRST_BACKOFF`] after
+/// the first, doubled for each one after it, never more than [`MAX_BACKOFF`].
+fn backoff(failures_in_a_row: u32) -> Duration {
+    // Past 2^16 times the first wait the ceiling has long been reached; capping the exponent
+    // keeps the shift and the multiplication in range for any count.
+    let doublings = failures_in_a_row.saturating_sub(1).min(16);
+    FIRST_BACKOFF
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF)
+}
+
 fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
     let until = Instant::now() + duration;
     while !stop.load(Ordering::Relaxed) {
@@ -273,5 +292,68 @@ fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {
             return;
         }
         std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The waits after 1, 2, ... `n` failures in a row.
+    fn waits(n: u32) -> Vec<Duration> {
+        (1..=n).map(backoff).collect()
+    }
+
+    #[test]
+    fn the_first_restart_waits_the_first_backoff() {
+        assert_eq!(backoff(1), FIRST_BACKOFF);
+        // No failure yet is not a longer wait than one failure.
+        assert!(backoff(0) <= backoff(1));
+    }
+
+    #[test]
+    fn each_failure_in_a_row_doubles_the_wait_until_the_ceiling() {
+        let waits = waits(64);
+        for pair in waits.windows(2) {
+            let (before, after) = (pair[0], pair[1]);
+            assert!(
+                after == before * 2 || (after == MAX_BACKOFF && before * 2 >= MAX_BACKOFF),
+                "{before:?} was followed by {after:?}"
+            );
+        }
+        // It doubled at least once before reaching the ceiling, so the doubling was seen.
+        assert!(waits.iter().filter(|w| **w < MAX_BACKOFF).count() >= 2);
+    }
+
+    #[test]
+    fn the_wait_reaches_the_ceiling_and_stays_there() {
+        let waits = waits(64);
+        assert!(waits.iter().all(|w| *w <= MAX_BACKOFF), "{waits:?}");
+        let reached = waits
+            .iter()
+            .position(|w| *w == MAX_BACKOFF)
+            .expect("the ceiling is reached");
+        assert!(
+            waits[reached..].iter().all(|w| *w == MAX_BACKOFF),
+            "{waits:?}"
+        );
+    }
+
+    #[test]
+    fn any_number_of_failures_waits_the_ceiling_without_overflowing() {
+        for failures in [
+            31,
+            32,
+            33,
+            63,
+            64,
+            65,
+            1000,
+            u32::MAX / 2,
+            u32::MAX - 1,
+            u32::MAX,
+        ] {
+            assert_eq!(backoff(failures), MAX_BACKOFF, "after {failures} failures");
+        }
     }
 }

@@ -230,3 +230,230 @@ fn config_values(
         .config_values(&overrides)
         .map_err(|e| format!("config: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    use sha2::{Digest, Sha256};
+    use trellis_host::HostConfig;
+
+    use super::*;
+
+    /// Ticks often enough that an instance is up quickly, rarely enough to keep the CPU free.
+    const TICK: Duration = Duration::from_millis(100);
+    /// How long an instance may take to start or stop on a loaded machine.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// The supervisor under test: the one place that knows its constructor, without a bus (the
+    /// instances only tick) and with an empty model catalog (tract only: no model is loaded).
+    fn supervisor(host: Arc<Host>) -> Supervisor {
+        let models = ModelCatalog::new(
+            host.clone(),
+            Arc::new(trellis_models::Runtimes::new(None)),
+            Arc::new(trellis_host::capabilities::log::TracingLog),
+        );
+        Supervisor::new(host, Arc::new(models), None, TICK)
+    }
+
+    /// Where compiled components are kept between runs: in the build's directory, beside the
+    /// test binary (`cargo clean` removes it), so the echo app is compiled once per change of
+    /// it rather than once per test.
+    fn compile_cache() -> std::path::PathBuf {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("trellis-node-test-compiled")))
+            .unwrap_or_else(|| std::env::temp_dir().join("trellis-node-test-compiled"))
+    }
+
+    /// A host with a few instance slots and the shared compile cache.
+    fn host() -> Arc<Host> {
+        Arc::new(
+            Host::new(HostConfig {
+                cache_dir: Some(compile_cache()),
+                max_instances: 8,
+                ..HostConfig::default()
+            })
+            .expect("creating a host"),
+        )
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    /// The echo test app, compiled, under its hash.
+    fn echo(host: &Host) -> (String, AppComponent) {
+        let bytes = trellis_guest_artifacts::read(trellis_guest_artifacts::ECHO);
+        let component = host.load_app(&bytes).expect("loading the echo app");
+        (sha256(&bytes), component)
+    }
+
+    /// Deployment `id` of the echo app, built from `component_sha256`, bound to nothing.
+    fn assignment(id: &str, component_sha256: &str) -> Assignment {
+        let manifest = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/guests/echo/trellis.toml"
+        );
+        Assignment {
+            deployment: id.into(),
+            app: "echo".into(),
+            version: "0.1.0".into(),
+            component_sha256: component_sha256.into(),
+            manifest: std::fs::read_to_string(manifest).expect("the echo manifest"),
+            config: BTreeMap::new(),
+            sensors: Vec::new(),
+            controllers: Vec::new(),
+            models: Vec::new(),
+        }
+    }
+
+    fn reported(supervisor: &Supervisor, id: &str) -> Option<InstanceReport> {
+        supervisor.report().into_iter().find(|r| r.deployment == id)
+    }
+
+    /// Waits until every one of `ids` reports `running`.
+    fn wait_running(supervisor: &Supervisor, ids: &[&str]) {
+        let started = Instant::now();
+        loop {
+            let states: Vec<Option<InstanceReport>> =
+                ids.iter().map(|id| reported(supervisor, id)).collect();
+            if states.iter().all(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.state == InstanceState::Running)
+            }) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "not all of {ids:?} running after {PATIENCE:?}: {states:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Drops the instances `apply` handed back and checks that their threads end in time
+    /// (dropping one waits for its thread).
+    fn assert_stop(stopping: Vec<RunningInstance>) {
+        let (done, stopped) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(stopping);
+            let _ = done.send(());
+        });
+        stopped
+            .recv_timeout(PATIENCE)
+            .expect("the stopped instances' threads ended");
+    }
+
+    #[test]
+    fn applying_a_set_starts_its_instances() {
+        let host = host();
+        let (sha, component) = echo(&host);
+        let mut supervisor = supervisor(host);
+        supervisor.add_component(&sha, component);
+        let set = [assignment("dep_1", &sha), assignment("dep_2", &sha)];
+        assert!(supervisor.apply(&set).is_empty(), "nothing ran to stop");
+        wait_running(&supervisor, &["dep_1", "dep_2"]);
+        let report = supervisor.report();
+        assert_eq!(report.len(), 2, "{report:?}");
+        assert!(report.iter().all(|r| r.restarts == 0), "{report:?}");
+    }
+
+    #[test]
+    fn applying_the_same_set_again_keeps_every_instance() {
+        let host = host();
+        let (sha, component) = echo(&host);
+        let mut supervisor = supervisor(host);
+        supervisor.add_component(&sha, component);
+        let set = [assignment("dep_1", &sha), assignment("dep_2", &sha)];
+        supervisor.apply(&set);
+        wait_running(&supervisor, &["dep_1", "dep_2"]);
+        let threads = |supervisor: &Supervisor| -> Vec<std::thread::ThreadId> {
+            supervisor
+                .running
+                .values()
+                .map(RunningInstance::thread_id)
+                .collect()
+        };
+        let before = threads(&supervisor);
+
+        let stopping = supervisor.apply(&set);
+        assert!(stopping.is_empty(), "applying it again stopped instances");
+        assert_eq!(threads(&supervisor), before, "an instance was replaced");
+        wait_running(&supervisor, &["dep_1", "dep_2"]);
+        assert!(supervisor.report().iter().all(|r| r.restarts == 0));
+    }
+
+    #[test]
+    fn a_dropped_assignment_is_stopped_and_the_rest_keep_running() {
+        let host = host();
+        let (sha, component) = echo(&host);
+        let mut supervisor = supervisor(host);
+        supervisor.add_component(&sha, component);
+        supervisor.apply(&[assignment("dep_1", &sha), assignment("dep_2", &sha)]);
+        wait_running(&supervisor, &["dep_1", "dep_2"]);
+        let kept = supervisor.running["dep_2"].thread_id();
+
+        let stopping = supervisor.apply(&[assignment("dep_2", &sha)]);
+        let stopped: Vec<String> = stopping.iter().map(|i| i.report().deployment).collect();
+        assert_eq!(stopped, ["dep_1"]);
+        assert_stop(stopping);
+        assert!(
+            reported(&supervisor, "dep_1").is_none(),
+            "dep_1 still reported"
+        );
+        assert_eq!(supervisor.running["dep_2"].thread_id(), kept);
+        wait_running(&supervisor, &["dep_2"]);
+
+        assert_stop(supervisor.apply(&[]));
+        assert!(supervisor.report().is_empty(), "{:?}", supervisor.report());
+    }
+
+    #[test]
+    fn a_changed_component_restarts_the_instance() {
+        let host = host();
+        let (old, component) = echo(&host);
+        let mut supervisor = supervisor(host.clone());
+        supervisor.add_component(&old, component);
+        supervisor.apply(&[assignment("dep_1", &old)]);
+        wait_running(&supervisor, &["dep_1"]);
+        let before = supervisor.running["dep_1"].thread_id();
+
+        // A new version of the app: the same code will do, under another hash.
+        let new = sha256(b"echo, version 2");
+        supervisor.add_component(&new, echo(&host).1);
+        let stopping = supervisor.apply(&[assignment("dep_1", &new)]);
+        let stopped: Vec<&str> = stopping
+            .iter()
+            .map(|i| i.component_sha256.as_str())
+            .collect();
+        assert_eq!(stopped, [old.as_str()], "the old version was not stopped");
+        assert_stop(stopping);
+        let now = &supervisor.running["dep_1"];
+        assert_eq!(now.component_sha256, new);
+        assert_ne!(now.thread_id(), before, "the old instance was kept");
+        wait_running(&supervisor, &["dep_1"]);
+    }
+
+    #[test]
+    fn an_assignment_without_its_component_is_reported_failed_naming_it() {
+        let mut supervisor = supervisor(host());
+        let absent = sha256(b"a component this node never got");
+        let set = [assignment("dep_1", &absent)];
+        assert_eq!(supervisor.missing_components(&set), [absent.as_str()]);
+
+        assert!(supervisor.apply(&set).is_empty());
+        let report = reported(&supervisor, "dep_1").expect("dep_1 is reported");
+        assert_eq!(report.state, InstanceState::Failed, "{report:?}");
+        assert!(
+            report.detail.contains(&absent),
+            "the detail does not name the component: {report:?}"
+        );
+        assert!(supervisor.running.is_empty());
+
+        // Once it is no longer assigned, it is no longer reported either.
+        supervisor.apply(&[]);
+        assert!(supervisor.report().is_empty(), "{:?}", supervisor.report());
+    }
+}

@@ -190,3 +190,147 @@ impl ReadingFeed {
             .commit(&arrived.delivery);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trellis_bus::EmbeddedBus;
+
+    /// Long enough for a reading already on the bus, short enough that a wait for one that
+    /// should not come keeps the tests quick.
+    const WAIT: Duration = Duration::from_millis(500);
+
+    fn sensor(id: &str) -> BoundDevice {
+        BoundDevice {
+            role: "in".into(),
+            id: id.into(),
+            location: "north/main/room-1".into(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Puts reading `sequence` of `sensor` on the bus, as the gateway does.
+    fn publish(bus: &EmbeddedBus, sensor: &str, sequence: u64) {
+        let record = ReadingRecord {
+            id: format!("{sensor}-{sequence}"),
+            sensor: sensor.into(),
+            sequence,
+            timestamp_ms: 1_764_400_000_000 + sequence as i64,
+            value: trellis_protocol::Value::Number(sequence as f64),
+        };
+        bus.publish(&sensor_topic(sensor), serde_json::to_vec(&record).unwrap())
+            .unwrap();
+    }
+
+    /// The next reading as (sensor, sequence), committed.
+    fn take(feed: &mut ReadingFeed) -> Option<(String, u64)> {
+        let arrived = feed.next(WAIT)?;
+        feed.commit(&arrived);
+        Some((arrived.reading.instance_id, arrived.reading.sequence))
+    }
+
+    #[test]
+    fn readings_of_every_bound_sensor_arrive_in_order_with_their_role() {
+        let bus = EmbeddedBus::default();
+        let mut feed =
+            ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a"), sensor("sen_b")]).unwrap();
+        for sequence in 1..=3 {
+            publish(&bus, "sen_a", sequence);
+            publish(&bus, "sen_b", sequence);
+        }
+        let mut by_sensor: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        while let Some(arrived) = feed.next(WAIT) {
+            feed.commit(&arrived);
+            assert_eq!(arrived.reading.role, "in");
+            assert_eq!(
+                arrived.reading.value,
+                trellis_host::types::Value::Number(arrived.reading.sequence as f64)
+            );
+            by_sensor
+                .entry(arrived.reading.instance_id)
+                .or_default()
+                .push(arrived.reading.sequence);
+        }
+        assert_eq!(by_sensor["sen_a"], [1, 2, 3]);
+        assert_eq!(by_sensor["sen_b"], [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_busy_sensor_does_not_starve_a_quiet_one() {
+        let bus = EmbeddedBus::default();
+        let sensors = [sensor("sen_busy"), sensor("sen_quiet")];
+        let mut feed = ReadingFeed::new(&bus, "dep_1", &sensors).unwrap();
+        const BACKLOG: u64 = 50;
+        for sequence in 1..=BACKLOG {
+            publish(&bus, "sen_busy", sequence);
+        }
+        publish(&bus, "sen_quiet", 1);
+        // Taking turns, the quiet sensor's one reading comes within one round of both sensors,
+        // not behind the busy one's whole backlog.
+        let first_round: Vec<(String, u64)> = (0..sensors.len())
+            .map(|_| take(&mut feed).expect("a reading"))
+            .collect();
+        assert!(
+            first_round.contains(&("sen_quiet".to_string(), 1)),
+            "the first round was {first_round:?}"
+        );
+        // And the busy sensor's backlog all follows, in order.
+        let busy: Vec<u64> = first_round
+            .into_iter()
+            .chain(std::iter::from_fn(|| take(&mut feed)))
+            .filter(|(sensor, _)| sensor == "sen_busy")
+            .map(|(_, sequence)| sequence)
+            .collect();
+        assert_eq!(busy, (1..=BACKLOG).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_malformed_record_is_skipped_and_committed() {
+        let bus = EmbeddedBus::default();
+        let mut feed = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
+        bus.publish(&sensor_topic("sen_a"), b"not a reading".to_vec())
+            .unwrap();
+        bus.publish(&sensor_topic("sen_a"), b"{\"id\":\"half\"}".to_vec())
+            .unwrap();
+        publish(&bus, "sen_a", 7);
+        assert_eq!(take(&mut feed), Some(("sen_a".to_string(), 7)));
+
+        // Only malformed records left: nothing arrives, and the group has committed past them,
+        // so another reader of the deployment's group does not see them again either.
+        bus.publish(&sensor_topic("sen_a"), b"\xff\xfe".to_vec())
+            .unwrap();
+        assert!(feed.next(WAIT).is_none());
+        let mut same_group = bus.subscribe(&sensor_topic("sen_a"), "dep_1").unwrap();
+        let left = same_group.next(Duration::ZERO).map(|d| d.payload);
+        assert_eq!(left, None, "left uncommitted: {left:?}");
+    }
+
+    #[test]
+    fn a_new_feed_of_the_deployment_resumes_after_its_last_commit() {
+        let bus = EmbeddedBus::default();
+        let mut first = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
+        for sequence in 1..=3 {
+            publish(&bus, "sen_a", sequence);
+        }
+        let one = first.next(WAIT).unwrap();
+        let two = first.next(WAIT).unwrap();
+        let _three = first.next(WAIT).unwrap();
+        // Readings 1 and 2 handled; 3 was read but not handled when the instance went away.
+        first.commit(&one);
+        first.commit(&two);
+        drop(first);
+
+        publish(&bus, "sen_a", 4);
+        let mut again = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
+        let resumed: Vec<u64> = std::iter::from_fn(|| take(&mut again))
+            .map(|(_, sequence)| sequence)
+            .collect();
+        assert_eq!(resumed, [3, 4]);
+
+        // Another deployment bound to the same sensor is a group of its own: it starts from
+        // what comes next, not from where this one stopped.
+        let mut other = ReadingFeed::new(&bus, "dep_2", &[sensor("sen_a")]).unwrap();
+        publish(&bus, "sen_a", 5);
+        assert_eq!(take(&mut other), Some(("sen_a".to_string(), 5)));
+    }
+}
