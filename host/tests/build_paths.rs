@@ -2,7 +2,7 @@
 //! `cargo component build`. The first path is what the workspace build uses for every guest; this
 //! test takes the second and runs the result.
 
-mod common;
+use trellis_host_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

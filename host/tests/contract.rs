@@ -1,7 +1,7 @@
 //! The digits contract, run as a real component: what it makes of each kind of input, what it
 //! answers, and how it refuses what it cannot read.
 
-mod common;
+use trellis_host_test_support as common;
 
 use std::sync::Arc;
 

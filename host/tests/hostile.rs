@@ -1,7 +1,7 @@
 //! Guests that misbehave on purpose. Each is stopped (or refused) with an error that says what
 //! happened, and a well-behaved instance beside it keeps working.
 
-mod common;
+use trellis_host_test_support as common;
 
 use std::net::TcpListener;
 use std::sync::Arc;

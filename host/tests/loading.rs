@@ -1,6 +1,6 @@
 //! Loading components: what is refused (and how the refusal reads), and the compile cache.
 
-mod common;
+use trellis_host_test_support as common;
 
 use std::path::Path;
 

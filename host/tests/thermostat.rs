@@ -1,6 +1,6 @@
 //! The example thermostat app, run as a real component against recording backends.
 
-mod common;
+use trellis_host_test_support as common;
 
 use common::{host, load, quick_limits, recorded, temperature};
 use trellis_guest_artifacts::CLASSROOM_THERMOSTAT;

@@ -1,6 +1,5 @@
-//! Recording backends and helpers shared by the host's tests.
-
-#![allow(dead_code)]
+//! Recording backends and helpers that the host's and the models' tests share: a host sized for
+//! tests, a log that keeps its lines, recorded controllers and readings, and the thermostat check.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +11,11 @@ use trellis_host::{AppComponent, Host, HostConfig, InstanceLimits};
 /// A host sized for tests. Its compile cache is shared by every test run, so each component is
 /// compiled once per change rather than once per test.
 pub fn host() -> Host {
-    let cache_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled");
+    // Beside the test binaries (target/debug), so `cargo clean` removes it.
+    let cache_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("trellis-test-compiled")))
+        .unwrap_or_else(|| std::env::temp_dir().join("trellis-test-compiled"));
     Host::new(HostConfig {
         max_instances: 32,
         cache_dir: Some(cache_dir),
