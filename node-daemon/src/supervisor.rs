@@ -102,15 +102,17 @@ impl Supervisor {
             .collect();
         let gone: Vec<String> = self
             .running
-            .keys()
-            .filter(|id| {
+            .iter()
+            .filter(|(id, running)| {
                 wanted.get(id.as_str()).is_none_or(|a| {
-                    self.assigned
-                        .get(id.as_str())
-                        .is_none_or(|was| !same_instance(was, a))
+                    a.component_sha256 != running.component_sha256
+                        || self
+                            .assigned
+                            .get(id.as_str())
+                            .is_none_or(|was| !same_instance(was, a))
                 })
             })
-            .cloned()
+            .map(|(id, _)| id.clone())
             .collect();
         let mut stopping = Vec::new();
         for id in &gone {
