@@ -18,6 +18,14 @@ pub struct DeployArgs {
     /// The app version; default the newest.
     #[arg(long)]
     version: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// What `trellis deploy` sets and `trellis deployment set` changes: bindings, parameters, node
+/// labels and schedule.
+#[derive(clap::Args)]
+pub struct SettingsArgs {
     /// Bind a role to an instance by name or id: `temperature=north-temperature` (repeatable;
     /// repeat a role to bind several instances).
     #[arg(long = "bind", value_parser = parse_pair)]
@@ -28,10 +36,10 @@ pub struct DeployArgs {
     at: Option<String>,
     /// Set a parameter: `fan-above=25` (repeatable).
     #[arg(long = "set", value_parser = parse_pair)]
-    set: Vec<(String, String)>,
+    pub set: Vec<(String, String)>,
     /// Run only on nodes with this label, e.g. `site=north` (repeatable).
     #[arg(long = "node-label", value_parser = parse_pair)]
-    node_labels: Vec<(String, String)>,
+    pub node_labels: Vec<(String, String)>,
     /// Run in a window from this time (RFC 3339, e.g. 2026-12-01T08:00:00Z) ...
     #[arg(long, requires = "end", conflicts_with = "cron")]
     start: Option<String>,
@@ -49,6 +57,97 @@ pub struct DeployArgs {
     count: Option<u32>,
 }
 
+impl SettingsArgs {
+    /// The instances bound to each role of `app`: by --bind, else by --at. With `every_role`,
+    /// a role neither names is an error; without, it is left out (it keeps its binding).
+    pub fn bindings(
+        &self,
+        api: &Api,
+        app: &AppVersion,
+        every_role: bool,
+    ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+        let location = match &self.at {
+            Some(at) => at
+                .split(',')
+                .map(parse_pair)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
+        let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (collection, roles) in [("sensors", &app.sensors), ("controllers", &app.controllers)] {
+            for (role, spec) in roles {
+                let type_name = &spec.type_name;
+                let named: Vec<&String> = self
+                    .bind
+                    .iter()
+                    .filter(|(r, _)| r == role)
+                    .map(|(_, i)| i)
+                    .collect();
+                if named.is_empty() && location.is_empty() && !every_role {
+                    continue;
+                }
+                let of_type: Vec<Device> = api.get_as(&format!(
+                    "/{collection}{}",
+                    query(&[("type", Some(type_name.clone()))])
+                ))?;
+                let chosen: Vec<String> = if !named.is_empty() {
+                    named
+                        .into_iter()
+                        .map(|wanted| {
+                            of_type
+                                .iter()
+                                .find(|d| &d.name == wanted || &d.id == wanted)
+                                .map(|d| d.id.clone())
+                                .with_context(|| {
+                                    format!(
+                                        "role `{role}`: no `{type_name}` instance called {wanted}"
+                                    )
+                                })
+                        })
+                        .collect::<anyhow::Result<_>>()?
+                } else if !location.is_empty() {
+                    of_type
+                        .iter()
+                        .filter(|d| location.iter().all(|(k, v)| at(d, k) == Some(v.as_str())))
+                        .take(spec.max as usize)
+                        .map(|d| d.id.clone())
+                        .collect()
+                } else {
+                    bail!(
+                        "role `{role}` needs a `{type_name}` instance: bind it with --bind {role}=NAME or choose a location with --at site=NAME"
+                    );
+                };
+                bindings.insert(role.clone(), chosen);
+            }
+        }
+        if let Some((role, _)) = self
+            .bind
+            .iter()
+            .find(|(role, _)| !bindings.contains_key(role))
+        {
+            bail!("--bind {role}=...: `{role}` is not a role of {}", app.name);
+        }
+        Ok(bindings)
+    }
+
+    /// The schedule the flags give, if they give one.
+    pub fn schedule(&self) -> anyhow::Result<Option<Schedule>> {
+        Ok(match (&self.start, &self.end, &self.cron) {
+            (Some(start), Some(end), _) => Some(Schedule::Window {
+                start: parse_time("--start", start)?,
+                end: parse_time("--end", end)?,
+            }),
+            (_, _, Some(cron)) => Some(Schedule::Cron {
+                expression: cron.clone(),
+                duration_minutes: self.duration_minutes.unwrap_or_default(),
+                count: self.count,
+            }),
+            _ => None,
+        })
+    }
+}
+
 pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
     let versions: Vec<AppVersion> = api.get_as(&format!("/apps/{}", args.app))?;
@@ -58,75 +157,15 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
     }
     .with_context(|| format!("app {} has no such version", args.app))?;
 
-    let location = match &args.at {
-        Some(at) => at
-            .split(',')
-            .map(parse_pair)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?,
-        None => Vec::new(),
-    };
-    let mut bindings: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (collection, roles) in [("sensors", &app.sensors), ("controllers", &app.controllers)] {
-        for (role, spec) in roles {
-            let type_name = &spec.type_name;
-            let of_type: Vec<Device> = api.get_as(&format!(
-                "/{collection}{}",
-                query(&[("type", Some(type_name.clone()))])
-            ))?;
-            let named: Vec<&String> = args
-                .bind
-                .iter()
-                .filter(|(r, _)| r == role)
-                .map(|(_, i)| i)
-                .collect();
-            let chosen: Vec<String> = if !named.is_empty() {
-                named
-                    .into_iter()
-                    .map(|wanted| {
-                        of_type
-                            .iter()
-                            .find(|d| &d.name == wanted || &d.id == wanted)
-                            .map(|d| d.id.clone())
-                            .with_context(|| {
-                                format!("role `{role}`: no `{type_name}` instance called {wanted}")
-                            })
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            } else if !location.is_empty() {
-                of_type
-                    .iter()
-                    .filter(|d| location.iter().all(|(k, v)| at(d, k) == Some(v.as_str())))
-                    .take(spec.max as usize)
-                    .map(|d| d.id.clone())
-                    .collect()
-            } else {
-                bail!(
-                    "role `{role}` needs a `{type_name}` instance: bind it with --bind {role}=NAME or choose a location with --at site=NAME"
-                );
-            };
-            bindings.insert(role.clone(), chosen);
-        }
-    }
-    let schedule = match (&args.start, &args.end, &args.cron) {
-        (Some(start), Some(end), _) => Schedule::Window {
-            start: parse_time("--start", start)?,
-            end: parse_time("--end", end)?,
-        },
-        (_, _, Some(cron)) => Schedule::Cron {
-            expression: cron.clone(),
-            duration_minutes: args.duration_minutes.unwrap_or_default(),
-            count: args.count,
-        },
-        _ => Schedule::Now,
-    };
+    let bindings = args.settings.bindings(&api, &app, true)?;
+    let schedule = args.settings.schedule()?.unwrap_or_default();
     let body = NewDeployment {
         app: args.app.clone(),
         version: Some(app.version),
         bindings,
-        config: args.set.into_iter().collect(),
+        config: args.settings.set.into_iter().collect(),
         schedule,
-        node_labels: args.node_labels.into_iter().collect(),
+        node_labels: args.settings.node_labels.into_iter().collect(),
     };
     let answer = api.post("/deployments", &body)?;
     let deployment: Deployment = crate::client::typed("/deployments", answer.clone())?;

@@ -4,6 +4,7 @@ mod client;
 mod console;
 mod demo;
 mod deploy;
+mod deployment;
 mod login;
 mod node;
 mod output;
@@ -70,6 +71,9 @@ enum Command {
     App(push::AppCommand),
     /// Deploy an app, bound to sensors and controllers, on a schedule (end users).
     Deploy(deploy::DeployArgs),
+    /// One deployment's life: list, show, stop, start, delete, set, history, upgrade, rollback.
+    #[command(subcommand)]
+    Deployment(deployment::DeploymentCommand),
     /// What is deployed, where, and in what state.
     Status,
     /// Simulated sensors and controllers that talk to the device gateway.
@@ -93,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Model(command) => push::model(command, output),
         Command::App(command) => push::app(command, output),
         Command::Deploy(args) => deploy::deploy(args, output),
+        Command::Deployment(command) => deployment::deployment(command, output),
         Command::Status => status::status(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
     };

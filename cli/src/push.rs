@@ -7,6 +7,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::blocking::multipart::{Form, Part};
 
+use trellis_protocol::api::{Deployment, Upgrade};
+
 use crate::client::Api;
 use crate::output::Output;
 
@@ -31,6 +33,9 @@ pub enum AppCommand {
         dir: PathBuf,
         #[arg(long)]
         component: Option<PathBuf>,
+        /// Then upgrade every deployment of the app you may change to the new version.
+        #[arg(long)]
+        roll: bool,
     },
     /// List apps and their versions.
     List,
@@ -74,7 +79,11 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
 pub fn app(command: AppCommand, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
     match command {
-        AppCommand::Push { dir, component } => {
+        AppCommand::Push {
+            dir,
+            component,
+            roll,
+        } => {
             let component = component.unwrap_or_else(|| dir.join("app.wasm"));
             let files = [
                 ("trellis.toml", dir.join("trellis.toml")),
@@ -89,6 +98,11 @@ pub fn app(command: AppCommand, output: Output) -> anyhow::Result<()> {
                     app["version"].as_str().unwrap_or("?")
                 ),
             );
+            if roll {
+                let name = app["name"].as_str().unwrap_or_default();
+                let version = app["version"].as_str().unwrap_or_default();
+                roll_out(&api, name, version)?;
+            }
         }
         AppCommand::List => output.list(
             &api.get("/apps")?,
@@ -101,6 +115,40 @@ pub fn app(command: AppCommand, output: Output) -> anyhow::Result<()> {
             ],
         ),
     }
+    Ok(())
+}
+
+/// Upgrades every deployment of app `name` the caller may change (an end user their own, an
+/// admin all) to `version`, printing each; an error at the end if any could not be upgraded.
+fn roll_out(api: &Api, name: &str, version: &str) -> anyhow::Result<()> {
+    let deployments: Vec<Deployment> = api.get_as("/deployments")?;
+    let session = &api.session;
+    let mine = |d: &Deployment| session.role == "admin" || d.owner == session.user;
+    let targets: Vec<&Deployment> = deployments
+        .iter()
+        .filter(|d| d.app == name && d.version != version && mine(d))
+        .collect();
+    if targets.is_empty() {
+        println!("no deployment of {name} for you to upgrade");
+        return Ok(());
+    }
+    let mut failed = 0;
+    for d in targets {
+        let upgrade = Upgrade {
+            version: version.into(),
+        };
+        match api.post(&format!("/deployments/{}/upgrade", d.id), &upgrade) {
+            Ok(_) => println!(
+                "upgraded {} ({}) from {} to {version}",
+                d.id, d.owner, d.version
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("did not upgrade {} ({}): {e:#}", d.id, d.owner);
+            }
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} deployment(s) of {name} not upgraded");
     Ok(())
 }
 

@@ -293,4 +293,29 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     assert_eq!(deployments[0]["config"]["ac-setpoint"], 21.0);
     assert_eq!(deployments[0]["schedule"]["expression"], "0 3 29 2 *");
     assert_eq!(deployments[0]["bindings"].as_object().unwrap().len(), 5);
+
+    // Its life after: changed, stopped, its history read, deleted.
+    let id = deployments[0]["id"].as_str().unwrap();
+    let set = eve.ok(&["deployment", "set", id, "--set", "ac-setpoint=22"]);
+    assert!(set.contains("config.ac-setpoint: 21.0 → 22.0"), "{set}");
+    let bad = eve.refused(&["deployment", "set", id, "--set", "ac-setpoint=cold"]);
+    assert!(bad.contains("`ac-setpoint`"), "{bad}");
+    eve.ok(&["deployment", "stop", id]);
+    let shown = eve.ok(&["deployment", "show", id]);
+    assert!(
+        shown.contains("wanted       stopped") && shown.contains("smart-classroom"),
+        "{shown}"
+    );
+    let none = eve.refused(&["deployment", "rollback", id]);
+    assert!(none.contains("no earlier version"), "{none}");
+    let history = eve.ok(&["deployment", "history", id]);
+    for kind in ["created", "changed", "stopped"] {
+        assert!(history.contains(kind), "{history}");
+    }
+    assert!(
+        history.contains("config.ac-setpoint: 21.0 → 22.0"),
+        "{history}"
+    );
+    eve.ok(&["deployment", "delete", id]);
+    assert!(eve.ok(&["deployment", "list"]).contains("(none)"));
 }

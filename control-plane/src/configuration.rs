@@ -32,6 +32,9 @@ pub struct Settings {
     /// Where readings and commands flow: `embedded` (in this process) or
     /// `kafka://HOST:PORT[,HOST:PORT...]`.
     pub bus: String,
+    /// How long after an upgrade a failing new version is rolled back by the control plane
+    /// itself ([`crate::lifecycle::UPGRADE_GRACE`] unless a test wants it shorter or longer).
+    pub upgrade_grace: Duration,
 }
 
 impl Settings {
@@ -49,6 +52,7 @@ impl Settings {
             missed_heartbeats: 3,
             reconcile_interval: Duration::from_millis(500),
             bus: "embedded".into(),
+            upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The reconciler: compares desired state (deployments whose schedule is active now) with actual
-//! state (live nodes and what runs where) and assigns, moves and stops instances until they
-//! match. Everything it decides is written to the database, so a restarted control plane picks
+//! The reconciler: compares desired state (deployments not stopped by their owner whose schedule
+//! is active now) with actual state (live nodes and what runs where) and assigns, moves and
+//! stops instances until they match. Each round also rolls back new versions that fail soon
+//! after their upgrade. Everything it decides is written to the database, so a restarted control plane picks
 //! up where it left off, and nodes only ever receive their whole assignment set.
 
 use std::collections::HashMap;
@@ -8,12 +9,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 use trellis_host::manifest::AppManifest;
-use trellis_protocol::api::Schedule;
+use trellis_protocol::api::{RunState, Schedule};
 use trellis_protocol::node::NodeReport;
 
 use crate::db;
 use crate::ids::now_ms;
 use crate::placement::{self, Needs, NodeLoad};
+use crate::routes::STOPPED;
 use crate::schedule::ScheduleRules;
 use crate::state::AppState;
 
@@ -23,6 +25,10 @@ pub async fn run(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        match crate::lifecycle::roll_back_failing_upgrades(&state).await {
+            Ok(_) => {}
+            Err(e) => tracing::warn!("rolling back failing upgrades: {}", e.message),
+        }
         match reconcile(&state).await {
             Ok(true) => {
                 state.assignments.send_modify(|generation| *generation += 1);
@@ -87,19 +93,24 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             created_at,
             manifest,
             node_labels,
+            run_state,
         } = deployment;
-        let desired = serde_json::from_str::<Schedule>(&schedule).is_ok_and(|s| {
-            s.is_active(
-                DateTime::<Utc>::from_timestamp_millis(created_at).unwrap_or_default(),
-                now_utc,
-            )
-        });
+        let stopped = run_state == RunState::Stopped.as_str();
+        let desired = !stopped
+            && serde_json::from_str::<Schedule>(&schedule).is_ok_and(|s| {
+                s.is_active(
+                    DateTime::<Utc>::from_timestamp_millis(created_at).unwrap_or_default(),
+                    now_utc,
+                )
+            });
         let current = instances.remove(&id);
         let on_live_node = current
             .as_ref()
             .and_then(|i| i.node.as_ref())
             .is_some_and(|n| nodes.iter().any(|node| &node.id == n && node.live));
-        let (node, next_state, detail) = if !desired {
+        let (node, next_state, detail) = if stopped {
+            (None, "stopped", STOPPED.to_string())
+        } else if !desired {
             (None, "stopped", "outside its schedule".to_string())
         } else if on_live_node {
             continue;
@@ -139,6 +150,11 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         } else {
             db::instances::reassign(db, &id, node, next_state, &detail, now).await?;
         }
+    }
+    // What is left has no deployment to run any more (deleted while this round ran).
+    for (id, instance) in instances {
+        db::instances::remove(db, &id).await?;
+        changed |= instance.node.is_some();
     }
     Ok(changed)
 }

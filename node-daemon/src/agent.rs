@@ -72,9 +72,14 @@ impl Agent {
         let mut reachable = true;
         let mut warned_bus = false;
         loop {
-            let report = NodeReport {
-                metrics: probe.sample(),
-                instances: self.supervisor.lock().expect("supervisor lock").report(),
+            let metrics = probe.sample();
+            let report = {
+                let supervisor = self.supervisor.lock().expect("supervisor lock");
+                NodeReport {
+                    metrics,
+                    instances: supervisor.report(),
+                    versions: supervisor.versions(),
+                }
             };
             match self.heartbeat(&report).await {
                 Ok(answer) => {
@@ -134,12 +139,20 @@ impl Agent {
             let supervisor = self.supervisor.clone();
             let instances = assignments.instances;
             tokio::task::spawn_blocking(move || {
-                let stopping = supervisor
-                    .lock()
-                    .expect("supervisor lock")
-                    .apply(&instances);
+                let apply = || {
+                    supervisor
+                        .lock()
+                        .expect("supervisor lock")
+                        .apply(&instances)
+                };
+                let stopping = apply();
+                let replaced = !stopping.is_empty();
                 // Waits for their threads, with the supervisor free for heartbeats.
                 drop(stopping);
+                // Changed instances start once their old selves have ended.
+                if replaced {
+                    drop(apply());
+                }
             })
             .await
             .expect("applying assignments");

@@ -1,5 +1,6 @@
 //! The instances this node runs, converged to an assignment set: start the new, stop the gone,
-//! leave the rest alone, so applying the same set again changes nothing.
+//! replace the changed (another version, parameters or bindings), leave the rest alone, so
+//! applying the same set again changes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct Supervisor {
     models: Arc<ModelCatalog>,
     /// Each running instance's view of the models, moved to the versions its assignment names.
     app_models: HashMap<String, Arc<AppModels>>,
+    /// The assignment each running or refused instance came from, without its models (those
+    /// move under a running instance), to tell a changed assignment from the same one.
+    assigned: HashMap<String, Assignment>,
 }
 
 impl Supervisor {
@@ -44,6 +48,7 @@ impl Supervisor {
             refused: BTreeMap::new(),
             models,
             app_models: HashMap::new(),
+            assigned: HashMap::new(),
         }
     }
 
@@ -86,6 +91,10 @@ impl Supervisor {
 
     /// Makes the running set exactly `assignments`. Returns the instances to stop, already told
     /// to: the caller drops them (which waits for their threads) without holding the supervisor.
+    ///
+    /// An instance whose assignment changed is only stopped here: its successor starts when
+    /// the set is applied again after the old one ended, so two versions of a deployment never
+    /// read its readings at once.
     pub fn apply(&mut self, assignments: &[Assignment]) -> Vec<RunningInstance> {
         let wanted: BTreeMap<&str, &Assignment> = assignments
             .iter()
@@ -95,22 +104,29 @@ impl Supervisor {
             .running
             .iter()
             .filter(|(id, running)| {
-                wanted
-                    .get(id.as_str())
-                    .is_none_or(|a| a.component_sha256 != running.component_sha256)
+                wanted.get(id.as_str()).is_none_or(|a| {
+                    a.component_sha256 != running.component_sha256
+                        || self
+                            .assigned
+                            .get(id.as_str())
+                            .is_none_or(|was| !same_instance(was, a))
+                })
             })
             .map(|(id, _)| id.clone())
             .collect();
         let mut stopping = Vec::new();
-        for id in gone {
+        for id in &gone {
             tracing::info!("stopping {id}");
-            if let Some(running) = self.running.remove(&id) {
+            if let Some(running) = self.running.remove(id) {
                 running.tell_to_stop();
                 stopping.push(running);
             }
-            self.app_models.remove(&id);
+            self.app_models.remove(id);
+            self.assigned.remove(id);
         }
         self.refused
+            .retain(|id, _| wanted.contains_key(id.as_str()));
+        self.assigned
             .retain(|id, _| wanted.contains_key(id.as_str()));
         for (id, assignment) in wanted {
             if self.running.contains_key(id) {
@@ -119,9 +135,15 @@ impl Supervisor {
                 }
                 continue;
             }
+            if gone.iter().any(|g| g == id) {
+                continue;
+            }
+            let mut without_models = assignment.clone();
+            without_models.models.clear();
+            self.assigned.insert(id.to_string(), without_models);
             match self.start(assignment) {
                 Ok((running, models)) => {
-                    tracing::info!("starting {id} ({})", assignment.app);
+                    tracing::info!("starting {id} ({} {})", assignment.app, assignment.version);
                     self.refused.remove(id);
                     self.running.insert(id.to_string(), running);
                     self.app_models.insert(id.to_string(), models);
@@ -199,6 +221,50 @@ impl Supervisor {
             .chain(self.refused.values().cloned())
             .collect()
     }
+
+    /// The app version of each instance [`Supervisor::report`] tells of, by deployment.
+    pub fn versions(&self) -> BTreeMap<String, String> {
+        self.assigned
+            .iter()
+            .filter(|(id, _)| self.running.contains_key(*id) || self.refused.contains_key(*id))
+            .map(|(id, a)| (id.clone(), a.version.clone()))
+            .collect()
+    }
+}
+
+/// Whether an instance started for assignment `was` still serves `now`: everything but the
+/// model versions (which move under a running instance) is the same.
+fn same_instance(was: &Assignment, now: &Assignment) -> bool {
+    let Assignment {
+        deployment,
+        app,
+        version,
+        component_sha256,
+        manifest,
+        config,
+        sensors,
+        controllers,
+        models: _,
+    } = now;
+    (
+        &was.deployment,
+        &was.app,
+        &was.version,
+        &was.component_sha256,
+        &was.manifest,
+        &was.config,
+        &was.sensors,
+        &was.controllers,
+    ) == (
+        deployment,
+        app,
+        version,
+        component_sha256,
+        manifest,
+        config,
+        sensors,
+        controllers,
+    )
 }
 
 /// The version of each model the assignment names, by name.
@@ -238,6 +304,7 @@ mod tests {
 
     use sha2::{Digest, Sha256};
     use trellis_host::HostConfig;
+    use trellis_protocol::node::BoundDevice;
 
     use super::*;
 
@@ -429,11 +496,73 @@ mod tests {
             .map(|i| i.component_sha256.as_str())
             .collect();
         assert_eq!(stopped, [old.as_str()], "the old version was not stopped");
+        assert!(
+            !supervisor.running.contains_key("dep_1"),
+            "the new version started before the old one ended"
+        );
         assert_stop(stopping);
+        assert!(supervisor.apply(&[assignment("dep_1", &new)]).is_empty());
         let now = &supervisor.running["dep_1"];
         assert_eq!(now.component_sha256, new);
         assert_ne!(now.thread_id(), before, "the old instance was kept");
         wait_running(&supervisor, &["dep_1"]);
+    }
+
+    #[test]
+    fn changed_parameters_or_bindings_restart_the_instance_and_models_do_not() {
+        let host = host();
+        let (sha, component) = echo(&host);
+        let mut supervisor = supervisor(host);
+        supervisor.add_component(&sha, component);
+        // The echo app with a parameter to change.
+        let assignment = |id: &str, sha: &str| {
+            let mut labelled = assignment(id, sha);
+            labelled.manifest += "\n[config.label]\ntype = \"text\"\ndefault = \"v1\"\n";
+            labelled
+        };
+        supervisor.apply(&[assignment("dep_1", &sha)]);
+        wait_running(&supervisor, &["dep_1"]);
+        assert_eq!(supervisor.versions()["dep_1"], "0.1.0");
+
+        // A model version moves under the running instance.
+        let mut new_model = assignment("dep_1", &sha);
+        new_model.models.push(AssignedModel {
+            name: "digits".into(),
+            version: "2".into(),
+            config: String::new(),
+            onnx_sha256: String::new(),
+            contract_sha256: String::new(),
+        });
+        let kept = supervisor.running["dep_1"].thread_id();
+        assert!(supervisor.apply(&[new_model]).is_empty());
+        assert_eq!(supervisor.running["dep_1"].thread_id(), kept);
+
+        let changes: [fn(&mut Assignment); 3] = [
+            |a| {
+                a.config.insert("label".into(), "v2".into());
+            },
+            |a| {
+                a.sensors.push(BoundDevice {
+                    role: "in".into(),
+                    id: "sen_2".into(),
+                    location: "north/main/room-1".into(),
+                    labels: Vec::new(),
+                })
+            },
+            |a| a.version = "2.0.0".into(),
+        ];
+        for change in changes {
+            let before = supervisor.running["dep_1"].thread_id();
+            let mut changed = assignment("dep_1", &sha);
+            change(&mut changed);
+            let stopping = supervisor.apply(std::slice::from_ref(&changed));
+            assert_eq!(stopping.len(), 1, "the changed instance was not stopped");
+            assert_stop(stopping);
+            assert!(supervisor.apply(std::slice::from_ref(&changed)).is_empty());
+            assert_ne!(supervisor.running["dep_1"].thread_id(), before);
+            wait_running(&supervisor, &["dep_1"]);
+            assert_eq!(supervisor.versions()["dep_1"], changed.version);
+        }
     }
 
     #[test]

@@ -13,7 +13,10 @@ mod nodes;
 
 pub use apps::{AppVersion, RoleInfo};
 pub use auth::{Login, Me, NewUser, Role, Session, User};
-pub use deployments::{Deployment, NewDeployment, Schedule};
+pub use deployments::{
+    Deployment, DeploymentChanges, DeploymentEvent, EventKind, FieldChange, NewDeployment,
+    Rollback, RunState, Schedule, Upgrade,
+};
 pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, ValueKind};
 pub use devices::{Device, DeviceFilter, Location, NewDevice};
 pub use error::ErrorBody;

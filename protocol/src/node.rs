@@ -101,6 +101,10 @@ pub struct InstanceReport {
 pub struct NodeReport {
     pub metrics: Metrics,
     pub instances: Vec<InstanceReport>,
+    /// The app version each reported instance runs, by deployment, so the control plane can
+    /// tell what a replaced version said last from what its successor says.
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
 }
 
 /// The control plane's answer to a heartbeat.

@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("examples/models/vision/contract", "vision-contract"),
     ("tests/guests/echo", "echo"),
     ("tests/guests/crashy", "crashy"),
+    ("tests/guests/failing-init", "failing-init"),
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),
     ("tests/guests/future-version", "future-version"),

@@ -72,6 +72,38 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/deployments", ANYONE),
     ("POST", "/api/v1/deployments", Access::Roles(&[EndUser])),
     ("GET", "/api/v1/deployments/{id}", ANYONE),
+    // Owners change their own deployments (the handlers answer 404 for another's); admins all.
+    (
+        "PATCH",
+        "/api/v1/deployments/{id}",
+        Access::Roles(&[EndUser]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/deployments/{id}",
+        Access::Roles(&[EndUser]),
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/stop",
+        Access::Roles(&[EndUser]),
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/start",
+        Access::Roles(&[EndUser]),
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/upgrade",
+        Access::Roles(&[EndUser]),
+    ),
+    (
+        "POST",
+        "/api/v1/deployments/{id}/rollback",
+        Access::Roles(&[EndUser]),
+    ),
+    ("GET", "/api/v1/deployments/{id}/history", ANYONE),
     (
         "GET",
         "/api/v1/artifacts/{sha256}",

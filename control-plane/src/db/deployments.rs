@@ -1,21 +1,25 @@
-//! The `deployments` table and its `deployment_bindings`: an end user's app version bound to
-//! sensor and controller instances by role, with parameter values, a schedule and the labels a
-//! node must carry to run it. A deployment and its bindings are written together or not at all.
+//! The `deployments` table, its `deployment_bindings` and its history (`deployment_events`): an
+//! end user's app version bound to sensor and controller instances by role, with parameter
+//! values, a schedule and the labels a node must carry to run it. A deployment, its bindings and
+//! the event that changed them are written together or not at all. A deleted deployment keeps its
+//! rows, so its history can still be read, but is no longer listed, found or run.
 
 use std::collections::BTreeMap;
 
 use sqlx::AnyPool;
-use trellis_protocol::api::Deployment;
-use trellis_protocol::node::BoundDevice;
+use sqlx::{Any, Transaction};
+use trellis_protocol::api::{Deployment, DeploymentEvent, FieldChange, RunState};
+use trellis_protocol::node::{BoundDevice, InstanceState};
 
 use super::instances::InstanceStatus;
 use super::{from_json, to_json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::rfc3339;
 
-/// A stored deployment. `config`, `schedule` and `node_labels` are JSON; `node_labels` is empty
-/// for deployments made before nodes had labels to match.
-#[derive(sqlx::FromRow)]
+/// A stored deployment. `config`, `config_set`, `schedule` and `node_labels` are JSON;
+/// `node_labels` is empty for deployments made before nodes had labels to match, `config_set`
+/// for those made before their owner's own values were kept apart.
+#[derive(Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
     pub id: String,
     pub app_name: String,
@@ -26,6 +30,14 @@ pub struct DeploymentRow {
     pub state: String,
     pub created_at: i64,
     pub node_labels: Option<String>,
+    /// `running` or `stopped`.
+    pub run_state: String,
+    /// The parameter values the owner gave, as text by name.
+    pub config_set: Option<String>,
+    /// Until when a failing instance is rolled back by the control plane (after an upgrade).
+    pub watch_until: Option<i64>,
+    /// The last thing worth telling that happened to it.
+    pub note: String,
 }
 
 impl DeploymentRow {
@@ -36,12 +48,24 @@ impl DeploymentRow {
         bindings: BTreeMap<String, Vec<String>>,
         instance: Option<InstanceStatus>,
     ) -> ApiResult<Deployment> {
-        let instance = instance.unwrap_or(InstanceStatus {
+        let run_state = if self.run_state == RunState::Stopped.as_str() {
+            RunState::Stopped
+        } else {
+            RunState::Running
+        };
+        let mut instance = instance.unwrap_or(InstanceStatus {
             state: self.state,
             detail: String::new(),
             restarts: 0,
             node: None,
         });
+        // Stopped is stopped at once, before the reconciler and the node have caught up.
+        if run_state == RunState::Stopped {
+            instance.state = InstanceState::Stopped.as_str().into();
+        }
+        if instance.detail.is_empty() {
+            instance.detail = self.note;
+        }
         Ok(Deployment {
             id: self.id,
             app: self.app_name,
@@ -54,6 +78,7 @@ impl DeploymentRow {
                 .node_labels
                 .and_then(|labels| serde_json::from_str(&labels).ok())
                 .unwrap_or_default(),
+            run_state,
             state: instance.state.parse().map_err(ApiError::internal)?,
             node: instance.node,
             detail: instance.detail,
@@ -64,7 +89,8 @@ impl DeploymentRow {
 }
 
 /// What the reconciler weighs of a deployment: its schedule, when it was made (which a schedule
-/// counts from), its app version's manifest (for the memory it needs) and its node labels.
+/// counts from), its app version's manifest (for the memory it needs), its node labels and
+/// whether its owner stopped it.
 #[derive(sqlx::FromRow)]
 pub struct DesiredRow {
     pub id: String,
@@ -72,6 +98,7 @@ pub struct DesiredRow {
     pub created_at: i64,
     pub manifest: String,
     pub node_labels: Option<String>,
+    pub run_state: String,
 }
 
 /// A device bound into a deployment, with what its node's app sees of it.
@@ -102,25 +129,61 @@ impl BoundDeviceRow {
 }
 
 /// What a [`DeploymentRow`] reads.
-const COLUMNS: &str =
-    "id, app_name, app_version, owner, config, schedule, state, created_at, node_labels";
+const COLUMNS: &str = "id, app_name, app_version, owner, config, schedule, state, created_at, \
+     node_labels, run_state, config_set, watch_until, note";
 
 /// Every deployment of `owner` (of everyone, without one), oldest first.
 pub async fn list(db: &AnyPool, owner: Option<&str>) -> sqlx::Result<Vec<DeploymentRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM deployments WHERE ($1 IS NULL OR owner = $1) ORDER BY created_at"
+        "SELECT {COLUMNS} FROM deployments WHERE ($1 IS NULL OR owner = $1) AND deleted_at IS NULL \
+         ORDER BY created_at"
     ))
     .bind(owner)
     .fetch_all(db)
     .await
 }
 
-/// Deployment `id`, if there is one.
+/// Deployment `id`, if there is one and it is not deleted.
 pub async fn find(db: &AnyPool, id: &str) -> sqlx::Result<Option<DeploymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM deployments WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Deployment `id`, deleted or not (its history outlives it).
+pub async fn find_with_deleted(db: &AnyPool, id: &str) -> sqlx::Result<Option<DeploymentRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM deployments WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
+}
+
+/// A watched deployment (upgraded a moment ago) whose instance fails, with its last error.
+#[derive(sqlx::FromRow)]
+pub struct FailingRow {
+    pub id: String,
+    pub detail: String,
+}
+
+/// Deployments watched until after `now` whose instance is `failed` or was restarted at least
+/// `restarts` times.
+pub async fn failing_while_watched(
+    db: &AnyPool,
+    now: i64,
+    restarts: i64,
+) -> sqlx::Result<Vec<FailingRow>> {
+    sqlx::query_as(
+        "SELECT d.id, i.detail FROM deployments d JOIN instances i ON i.deployment_id = d.id \
+         WHERE d.deleted_at IS NULL AND d.watch_until IS NOT NULL AND d.watch_until >= $1 \
+         AND (i.state = 'failed' OR i.restarts >= $2) ORDER BY d.id",
+    )
+    .bind(now)
+    .bind(restarts)
+    .fetch_all(db)
+    .await
 }
 
 /// Deployment `id`'s bound device ids by role, each list in id order.
@@ -154,19 +217,27 @@ pub async fn bound_devices(db: &AnyPool, id: &str) -> sqlx::Result<Vec<BoundDevi
 /// reconciler places them in a stable order.
 pub async fn desired(db: &AnyPool) -> sqlx::Result<Vec<DesiredRow>> {
     sqlx::query_as(
-        "SELECT d.id, d.schedule, d.created_at, a.manifest, d.node_labels FROM deployments d \
-         JOIN apps a ON a.name = d.app_name AND a.version = d.app_version ORDER BY d.created_at, d.id",
+        "SELECT d.id, d.schedule, d.created_at, a.manifest, d.node_labels, d.run_state \
+         FROM deployments d JOIN apps a ON a.name = d.app_name AND a.version = d.app_version \
+         WHERE d.deleted_at IS NULL ORDER BY d.created_at, d.id",
     )
     .fetch_all(db)
     .await
 }
 
-/// Stores `deployment`, made at `created_at`, with its bindings, in one transaction.
-pub async fn insert(db: &AnyPool, deployment: &Deployment, created_at: i64) -> sqlx::Result<()> {
+/// Stores `deployment`, made at `created_at` with `config_set` as its owner's own parameter
+/// values, with its bindings and its `created` event, in one transaction.
+pub async fn insert(
+    db: &AnyPool,
+    deployment: &Deployment,
+    config_set: &BTreeMap<String, String>,
+    created_at: i64,
+    event: &NewEvent,
+) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO deployments (id, app_name, app_version, owner, config, schedule, state, created_at, node_labels) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO deployments (id, app_name, app_version, owner, config, schedule, state, created_at, node_labels, run_state, config_set, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '')",
     )
     .bind(&deployment.id)
     .bind(&deployment.app)
@@ -177,19 +248,158 @@ pub async fn insert(db: &AnyPool, deployment: &Deployment, created_at: i64) -> s
     .bind(deployment.state.as_str())
     .bind(created_at)
     .bind(to_json(&deployment.node_labels)?)
+    .bind(deployment.run_state.as_str())
+    .bind(to_json(config_set)?)
     .execute(&mut *tx)
     .await?;
-    for (role, ids) in &deployment.bindings {
-        for id in ids {
+    insert_bindings(&mut tx, &deployment.id, &deployment.bindings).await?;
+    append_event(&mut tx, &deployment.id, event).await?;
+    tx.commit().await
+}
+
+async fn insert_bindings(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    bindings: &BTreeMap<String, Vec<String>>,
+) -> sqlx::Result<()> {
+    for (role, devices) in bindings {
+        for device in devices {
             sqlx::query(
                 "INSERT INTO deployment_bindings (deployment_id, role, device_id) VALUES ($1, $2, $3)",
             )
-            .bind(&deployment.id)
-            .bind(role)
             .bind(id)
-            .execute(&mut *tx)
+            .bind(role)
+            .bind(device)
+            .execute(&mut **tx)
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Writes what a lifecycle action changed of `row` (version, parameters, schedule, node
+/// labels, run state, watch, note), its new `bindings` if it changed them, and its `event`, in
+/// one transaction; `deleted_at` marks it deleted.
+pub async fn update(
+    db: &AnyPool,
+    row: &DeploymentRow,
+    bindings: Option<&BTreeMap<String, Vec<String>>>,
+    deleted_at: Option<i64>,
+    event: &NewEvent,
+) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE deployments SET app_version = $1, config = $2, config_set = $3, schedule = $4, \
+         node_labels = $5, run_state = $6, watch_until = $7, note = $8, deleted_at = $9 WHERE id = $10",
+    )
+    .bind(&row.app_version)
+    .bind(&row.config)
+    .bind(&row.config_set)
+    .bind(&row.schedule)
+    .bind(&row.node_labels)
+    .bind(&row.run_state)
+    .bind(row.watch_until)
+    .bind(&row.note)
+    .bind(deleted_at)
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(bindings) = bindings {
+        sqlx::query("DELETE FROM deployment_bindings WHERE deployment_id = $1")
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_bindings(&mut tx, &row.id, bindings).await?;
+    }
+    append_event(&mut tx, &row.id, event).await?;
     tx.commit().await
+}
+
+/// Stops watching deployment `id` for a failing new version.
+pub async fn end_watch(db: &AnyPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE deployments SET watch_until = NULL WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// An event about to be added to a deployment's history.
+pub struct NewEvent {
+    pub at: i64,
+    pub actor: String,
+    /// An [`trellis_protocol::api::EventKind`]'s name.
+    pub kind: &'static str,
+    pub version: String,
+    pub from_version: Option<String>,
+    pub changes: Vec<FieldChange>,
+    pub reason: String,
+}
+
+/// Adds `event` as the next entry of deployment `id`'s history.
+async fn append_event(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    event: &NewEvent,
+) -> sqlx::Result<()> {
+    let (next,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deployment_events WHERE deployment_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deployment_events (deployment_id, seq, at, actor, kind, version, from_version, changes, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(next)
+    .bind(event.at)
+    .bind(&event.actor)
+    .bind(event.kind)
+    .bind(&event.version)
+    .bind(&event.from_version)
+    .bind(to_json(&event.changes)?)
+    .bind(&event.reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A stored history entry.
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub version: String,
+    pub from_version: Option<String>,
+    pub changes: String,
+    pub reason: String,
+}
+
+impl EventRow {
+    /// The entry as the API shows it.
+    pub fn into_api(self) -> ApiResult<DeploymentEvent> {
+        Ok(DeploymentEvent {
+            at: rfc3339(self.at),
+            actor: self.actor,
+            kind: self.kind.parse().map_err(ApiError::internal)?,
+            version: self.version,
+            from_version: self.from_version,
+            changes: from_json(&self.changes)?,
+            reason: self.reason,
+        })
+    }
+}
+
+/// Deployment `id`'s history, oldest first.
+pub async fn history(db: &AnyPool, id: &str) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as(
+        "SELECT at, actor, kind, version, from_version, changes, reason FROM deployment_events \
+         WHERE deployment_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
 }

@@ -15,6 +15,8 @@ pub struct InstanceRow {
     pub state: String,
     pub detail: String,
     pub restarts: i64,
+    /// The app version its deployment runs now.
+    pub version: Option<String>,
 }
 
 /// How a deployment's instance is doing, with the name of its node, for the API.
@@ -61,21 +63,21 @@ impl AssignedRow {
     }
 }
 
+/// What an [`InstanceRow`] reads.
+const ROW: &str = "SELECT i.deployment_id, i.node_id, i.state, i.detail, i.restarts, \
+     d.app_version AS version FROM instances i LEFT JOIN deployments d ON d.id = i.deployment_id";
+
 /// Every instance.
 pub async fn list(db: &AnyPool) -> sqlx::Result<Vec<InstanceRow>> {
-    sqlx::query_as("SELECT deployment_id, node_id, state, detail, restarts FROM instances")
-        .fetch_all(db)
-        .await
+    sqlx::query_as(ROW).fetch_all(db).await
 }
 
 /// The instances placed on node `node_id`.
 pub async fn on_node(db: &AnyPool, node_id: &str) -> sqlx::Result<Vec<InstanceRow>> {
-    sqlx::query_as(
-        "SELECT deployment_id, node_id, state, detail, restarts FROM instances WHERE node_id = $1",
-    )
-    .bind(node_id)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(&format!("{ROW} WHERE i.node_id = $1"))
+        .bind(node_id)
+        .fetch_all(db)
+        .await
 }
 
 /// The status of deployment `deployment_id`'s instance, if the reconciler has taken it up.
@@ -95,7 +97,7 @@ pub async fn assigned_to(db: &AnyPool, node_id: &str) -> sqlx::Result<Vec<Assign
         "SELECT d.id, d.app_name, d.app_version, a.component_sha256, a.manifest, d.config \
          FROM instances i JOIN deployments d ON d.id = i.deployment_id \
          JOIN apps a ON a.name = d.app_name AND a.version = d.app_version \
-         WHERE i.node_id = $1 ORDER BY d.id",
+         WHERE i.node_id = $1 AND d.deleted_at IS NULL AND d.run_state = 'running' ORDER BY d.id",
     )
     .bind(node_id)
     .fetch_all(db)
@@ -143,6 +145,29 @@ pub async fn reassign(
     .bind(node)
     .bind(state)
     .bind(detail)
+    .bind(now)
+    .bind(deployment_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Drops deployment `deployment_id`'s instance (the deployment is deleted): its node stops it.
+pub async fn remove(db: &AnyPool, deployment_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM instances WHERE deployment_id = $1")
+        .bind(deployment_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deployment `deployment_id`'s instance, where placed, starts over as `placed` on the same node
+/// with no restarts counted: its node is about to replace it with a new version.
+pub async fn renew(db: &AnyPool, deployment_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE instances SET state = 'placed', detail = '', restarts = 0, updated_at = $1 \
+         WHERE deployment_id = $2 AND node_id IS NOT NULL",
+    )
     .bind(now)
     .bind(deployment_id)
     .execute(db)

@@ -1,24 +1,20 @@
 //! Deployments: an end user's app version bound to sensor and controller instances, with
 //! parameter values and a schedule. Every binding is checked (role known, right count, right
-//! type, an instance the user may use) before anything is written.
-
-use std::collections::BTreeMap;
+//! type, an instance the user may use) before anything is written. What happens to a deployment
+//! after it is made is in `deployment_lifecycle`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use trellis_host::manifest::AppManifest;
-use trellis_protocol::Value;
-use trellis_protocol::api::{Deployment, NewDeployment};
+use trellis_protocol::api::{Deployment, EventKind, NewDeployment, RunState};
 use trellis_protocol::node::InstanceState;
 
 use crate::auth::{Caller, Role};
 use crate::db;
-use crate::db::deployments::DeploymentRow;
-use crate::db::devices::DeviceKind;
+use crate::db::deployments::{DeploymentRow, NewEvent};
+use crate::deployment_checks::{check_bindings, check_schedule, checked_config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
-use crate::schedule::ScheduleRules;
 use crate::state::AppState;
 
 /// Create a deployment.
@@ -40,15 +36,8 @@ pub async fn create(
         })?;
     let manifest = app.parse_manifest()?;
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;
-    let overrides: Vec<(String, String)> = new.config.clone().into_iter().collect();
-    let params = manifest
-        .config_values(&overrides)
-        .map_err(|e| ApiError::bad_request(format!("config: {e}")))?;
-    new.schedule.check().map_err(ApiError::bad_request)?;
-    let config: serde_json::Map<_, _> = params
-        .into_iter()
-        .map(|param| (param.name, Value::from(param.value).to_json()))
-        .collect();
+    let config = checked_config(&manifest, &new.config)?;
+    check_schedule(&new.schedule)?;
 
     let deployment = Deployment {
         id: new_id("dep"),
@@ -59,6 +48,7 @@ pub async fn create(
         config,
         schedule: new.schedule,
         node_labels: new.node_labels,
+        run_state: RunState::Running,
         state: InstanceState::Pending,
         node: None,
         detail: String::new(),
@@ -66,7 +56,16 @@ pub async fn create(
         created_at: String::new(),
     };
     let created_at = now_ms();
-    db::deployments::insert(&state.db, &deployment, created_at).await?;
+    let event = NewEvent {
+        at: created_at,
+        actor: deployment.owner.clone(),
+        kind: EventKind::Created.as_str(),
+        version: deployment.version.clone(),
+        from_version: None,
+        changes: Vec::new(),
+        reason: String::new(),
+    };
+    db::deployments::insert(&state.db, &deployment, &new.config, created_at, &event).await?;
     Ok((
         StatusCode::CREATED,
         Json(Deployment {
@@ -76,90 +75,8 @@ pub async fn create(
     ))
 }
 
-/// Each binding names a role of the app, each role gets between `min` and `max` instances,
-/// each instance exists, has the role's type and may be used by the caller.
-async fn check_bindings(
-    state: &AppState,
-    caller: &Caller,
-    manifest: &AppManifest,
-    bindings: &BTreeMap<String, Vec<String>>,
-) -> ApiResult<()> {
-    for role in bindings.keys() {
-        if !manifest.sensors.contains_key(role) && !manifest.controllers.contains_key(role) {
-            let roles: Vec<_> = manifest
-                .sensors
-                .keys()
-                .chain(manifest.controllers.keys())
-                .map(String::as_str)
-                .collect();
-            return Err(ApiError::bad_request(format!(
-                "bindings: `{role}` is not a role of {}; its roles are {}",
-                manifest.name,
-                roles.join(", ")
-            )));
-        }
-    }
-    let roles = manifest
-        .sensors
-        .iter()
-        .map(|(name, role)| (DeviceKind::Sensor, name, role))
-        .chain(
-            manifest
-                .controllers
-                .iter()
-                .map(|(name, role)| (DeviceKind::Controller, name, role)),
-        );
-    for (kind, name, role) in roles {
-        let ids = bindings.get(name).map(Vec::as_slice).unwrap_or_default();
-        let count = ids.len() as u32;
-        if count < role.min || count > role.max {
-            let wanted = if role.min == role.max {
-                role.min.to_string()
-            } else {
-                format!("{} to {}", role.min, role.max)
-            };
-            return Err(ApiError::bad_request(format!(
-                "bindings: role `{name}` takes {wanted} {} instance(s) of type `{}`; {count} given",
-                kind.as_str(),
-                role.kind
-            )));
-        }
-        for id in ids {
-            let device = db::devices::find(&state.db, kind, id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "bindings: role `{name}`: there is no {} `{id}`",
-                        kind.as_str()
-                    ))
-                })?
-                .into_api()?;
-            if device.type_name != role.kind {
-                return Err(ApiError::bad_request(format!(
-                    "bindings: role `{name}` needs a `{}` {}; `{}` ({id}) is a `{}`",
-                    role.kind,
-                    kind.as_str(),
-                    device.name,
-                    device.type_name
-                )));
-            }
-            let allowed = device.users.is_empty()
-                || caller.role == Role::Admin
-                || device.users.contains(&caller.name);
-            if !allowed {
-                return Err(ApiError::forbidden(format!(
-                    "bindings: role `{name}`: {} `{}` ({id}) is reserved for other users; ask a platform configurer to add you",
-                    kind.as_str(),
-                    device.name
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The deployment with its bindings and its instance's status.
-async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
+pub(super) async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
     let bindings = db::deployments::bindings(&state.db, &row.id).await?;
     let instance = db::instances::status_of(&state.db, &row.id).await?;
     row.into_api(bindings, instance)
@@ -190,12 +107,30 @@ pub async fn get(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Deployment>> {
-    let missing = || ApiError::not_found(format!("no deployment `{id}`"));
-    let row = db::deployments::find(&state.db, &id)
-        .await?
-        .ok_or_else(missing)?;
-    if caller.role == Role::EndUser && row.owner != caller.name {
-        return Err(missing());
-    }
+    let row = visible(&state, &caller, &id).await?;
     load(&state, row).await.map(Json)
+}
+
+/// Deployment `id` if `caller` may see it: an end user sees only their own (another's is as
+/// missing as one that never was, so ids reveal nothing), everyone else all. A deleted one is
+/// missing.
+pub(super) async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<DeploymentRow> {
+    let row = db::deployments::find(&state.db, id).await?;
+    only_theirs(caller, id, row)
+}
+
+/// `row` (deployment `id`) if `caller` may see it; 404 otherwise.
+pub(super) fn only_theirs(
+    caller: &Caller,
+    id: &str,
+    row: Option<DeploymentRow>,
+) -> ApiResult<DeploymentRow> {
+    match row {
+        Some(row) if caller.role != Role::EndUser || row.owner == caller.name => Ok(row),
+        _ => Err(ApiError::not_found(format!("no deployment `{id}`"))),
+    }
 }

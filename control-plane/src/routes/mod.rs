@@ -4,6 +4,7 @@
 mod apps;
 mod artifacts;
 mod auth;
+mod deployment_lifecycle;
 mod deployments;
 mod device_types;
 mod devices;
@@ -14,6 +15,7 @@ pub(crate) mod node_api;
 mod nodes;
 mod users;
 
+pub use deployment_lifecycle::STOPPED;
 pub use nodes::issue_node_token;
 pub use users::insert_user;
 
@@ -55,7 +57,16 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(apps::list, apps::upload))
         .routes(routes!(apps::versions))
         .routes(routes!(deployments::list, deployments::create))
-        .routes(routes!(deployments::get))
+        .routes(routes!(
+            deployments::get,
+            deployment_lifecycle::update,
+            deployment_lifecycle::delete
+        ))
+        .routes(routes!(deployment_lifecycle::stop))
+        .routes(routes!(deployment_lifecycle::start))
+        .routes(routes!(deployment_lifecycle::upgrade))
+        .routes(routes!(deployment_lifecycle::rollback))
+        .routes(routes!(deployment_lifecycle::history))
         .routes(routes!(artifacts::download))
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))

@@ -43,13 +43,20 @@ pub async fn heartbeat(
             .into_iter()
             .map(|row| (row.deployment_id.clone(), row))
             .collect();
+    // A report of a version the deployment no longer runs (the node has not replaced the
+    // instance yet) says nothing of the new one, whose failures may roll it back.
     let changed: Vec<&InstanceReport> = report
         .instances
         .iter()
         .filter(|i| {
             stored.get(&i.deployment).is_some_and(|row| {
-                (row.state.as_str(), &row.detail, row.restarts)
-                    != (i.state.as_str(), &i.detail, i64::from(i.restarts))
+                let stale = report
+                    .versions
+                    .get(&i.deployment)
+                    .is_some_and(|runs| Some(runs) != row.version.as_ref());
+                !stale
+                    && (row.state.as_str(), &row.detail, row.restarts)
+                        != (i.state.as_str(), &i.detail, i64::from(i.restarts))
             })
         })
         .collect();

@@ -42,6 +42,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/deployments", "ACDPE"),
     ("POST", "/api/v1/deployments", "AE"),
     ("GET", "/api/v1/deployments/{id}", "ACDPE"),
+    ("PATCH", "/api/v1/deployments/{id}", "AE"),
+    ("DELETE", "/api/v1/deployments/{id}", "AE"),
+    ("POST", "/api/v1/deployments/{id}/stop", "AE"),
+    ("POST", "/api/v1/deployments/{id}/start", "AE"),
+    ("POST", "/api/v1/deployments/{id}/upgrade", "AE"),
+    ("POST", "/api/v1/deployments/{id}/rollback", "AE"),
+    ("GET", "/api/v1/deployments/{id}/history", "ACDPE"),
     ("GET", "/api/v1/artifacts/{sha256}", "ACDP"),
     ("POST", "/api/v1/node/heartbeat", ""),
     ("GET", "/api/v1/node/assignments", ""),
@@ -154,7 +161,7 @@ async fn every_endpoint_admits_exactly_its_roles(db: Db) {
             .replace("{version}", "1")
             .replace("{id}", "x")
             .replace("{sha256}", &"0".repeat(64));
-        let body = (method == Method::POST).then(|| json!({}));
+        let body = matches!(method, Method::POST | Method::PATCH).then(|| json!({}));
         let (status, answer) = app.call(method.clone(), &path, None, body.clone()).await;
         if allowed == "*" {
             assert!(

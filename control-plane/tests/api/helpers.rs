@@ -223,6 +223,7 @@ impl TestApp {
             "apps",
             "deployments",
             "deployment_bindings",
+            "deployment_events",
         ] {
             let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&self.db)

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod deployment_lifecycle;
 mod deployments;
 mod fixtures;
 mod registry;

@@ -45,6 +45,11 @@ pub struct TestNode {
 
 /// Starts a control plane and one node daemon joined to it, and logs in as the admin.
 pub async fn spawn_node() -> TestNode {
+    spawn_node_with(|_| {}).await
+}
+
+/// [`spawn_node`] with the control plane's settings changed by `configure` (its bus, say).
+pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode {
     let data = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings::local(data.path().join("plane"));
     settings.listen = "127.0.0.1:0".parse().unwrap();
@@ -52,6 +57,7 @@ pub async fn spawn_node() -> TestNode {
     settings.heartbeat_interval = HEARTBEAT;
     settings.missed_heartbeats = MISSED_HEARTBEATS;
     settings.reconcile_interval = RECONCILE;
+    configure(&mut settings);
     let app = Application::build(settings)
         .await
         .expect("building the control plane");
@@ -141,6 +147,16 @@ impl TestNode {
     pub async fn upload_app(&self, manifest: &Path, component: &str) -> AppVersion {
         let manifest = std::fs::read(manifest)
             .unwrap_or_else(|e| panic!("reading {}: {e}", manifest.display()));
+        self.upload_app_text(manifest, component).await
+    }
+
+    /// Uploads an app from its manifest's text and its component.
+    pub async fn upload_app_text(
+        &self,
+        manifest: impl Into<Vec<u8>>,
+        component: &str,
+    ) -> AppVersion {
+        let manifest: Vec<u8> = manifest.into();
         let form = Form::new()
             .part(
                 "trellis.toml",
@@ -219,6 +235,24 @@ impl TestNode {
             .await
     }
 
+    /// Sends `method` to `path` with `token` and `body`; the answer must be a success.
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> T {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request.send().await).await
+    }
+
     pub async fn deployment(&self, id: &str) -> Deployment {
         self.get(&format!("/deployments/{id}"), &self.admin).await
     }
@@ -233,13 +267,106 @@ impl TestNode {
     }
 }
 
+/// The echo app's manifest as version `version`, with a `label` parameter defaulting to `label`
+/// (echoed in every command, so a command tells which version sent it).
+pub fn echo_manifest(version: &str, label: &str) -> String {
+    let manifest = std::fs::read_to_string(workspace_file("tests/guests/echo/trellis.toml"))
+        .expect("the echo manifest");
+    let (top, tables) = manifest.split_once("\n[").expect("a manifest with tables");
+    format!(
+        "{top}\nversion = \"{version}\"\n\n[{tables}\n[config.label]\ntype = \"text\"\ndefault = \"{label}\"\n"
+    )
+}
+
+/// Registers a `temperature` sensor `t1` and a `display` controller `d1` taking `echo`
+/// commands, uploads each of `versions` (manifest text, component) and deploys the first,
+/// with its `in` role bound to the sensor and `out` to the display. Returns the deployment,
+/// the sensor and the display (with their gateway tokens).
+pub async fn deploy_echo(
+    node: &TestNode,
+    versions: &[(String, &str)],
+) -> (Deployment, Device, Device) {
+    node.add_sensor_type("temperature", ValueKind::Number).await;
+    node.add_controller_type(
+        "display",
+        "echo",
+        &[
+            ("sequence", ValueKind::Number),
+            ("value", ValueKind::Number),
+        ],
+    )
+    .await;
+    let sensor = node.add_device("sensors", "t1", "temperature").await;
+    let display = node.add_device("controllers", "d1", "display").await;
+    let mut first = None;
+    for (manifest, component) in versions {
+        let app = node.upload_app_text(manifest.clone(), component).await;
+        first.get_or_insert(app.version);
+    }
+    let deployment: Deployment = node
+        .post(
+            "/deployments",
+            &node.admin,
+            &trellis_protocol::api::NewDeployment {
+                app: "echo".into(),
+                version: first,
+                bindings: std::collections::BTreeMap::from([
+                    ("in".to_string(), vec![sensor.id.clone()]),
+                    ("out".to_string(), vec![display.id.clone()]),
+                ]),
+                config: Default::default(),
+                schedule: Default::default(),
+                node_labels: Default::default(),
+            },
+        )
+        .await;
+    (deployment, sensor, display)
+}
+
+/// Waits until deployment `id` runs `version` on the node, as the control plane shows it.
+pub async fn wait_running(node: &TestNode, id: &str, version: &str) -> Deployment {
+    wait_for(
+        Duration::from_secs(30),
+        &format!("{id} running version {version}"),
+        async || {
+            let now = node.deployment(id).await;
+            if now.state == trellis_protocol::node::InstanceState::Running && now.version == version
+            {
+                Ok(now)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        },
+    )
+    .await
+}
+
 /// The JSON answer of a successful request; panics with the status and body otherwise.
 async fn answer<T: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> T {
     let response = sent.expect("sending a request");
     let (status, url) = (response.status(), response.url().clone());
-    let text = response.text().await.unwrap_or_default();
+    let mut text = response.text().await.unwrap_or_default();
     assert!(status.is_success(), "{url}: {status}: {text}");
+    // An answer without a body (204) reads as JSON `null`.
+    if text.is_empty() {
+        text = "null".into();
+    }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+}
+
+/// The Kafka broker `TRELLIS_TEST_KAFKA` names (`scripts/with-kafka` starts one), or `None` to
+/// skip a Kafka test; with `TRELLIS_REQUIRE_KAFKA` set, a missing broker fails instead.
+pub fn kafka_broker() -> Option<String> {
+    match std::env::var("TRELLIS_TEST_KAFKA") {
+        Ok(brokers) => Some(brokers),
+        Err(_) if std::env::var_os("TRELLIS_REQUIRE_KAFKA").is_some() => {
+            panic!("TRELLIS_REQUIRE_KAFKA is set but TRELLIS_TEST_KAFKA is not")
+        }
+        Err(_) => {
+            eprintln!("skipped: no TRELLIS_TEST_KAFKA (run under scripts/with-kafka)");
+            None
+        }
+    }
 }
 
 /// A file of the workspace, by its path from the workspace root.
