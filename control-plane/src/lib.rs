@@ -9,11 +9,13 @@
 
 pub mod artifacts;
 pub mod auth;
+mod collector;
 pub mod configuration;
 mod db;
 mod error;
 mod gateway;
 mod ids;
+mod model_versions;
 mod openapi;
 pub mod placement;
 mod reconciler;

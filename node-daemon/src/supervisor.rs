@@ -170,7 +170,7 @@ impl Supervisor {
         }
         let models = self
             .models
-            .for_app(&manifest.models, &model_versions(assignment));
+            .for_app(&manifest.model_names(), &model_versions(assignment));
         let running = RunningInstance::start(
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),

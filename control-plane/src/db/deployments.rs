@@ -1,6 +1,7 @@
 //! The `deployments` table and its `deployment_bindings`: an end user's app version bound to
 //! sensor and controller instances by role, with parameter values, a schedule and the labels a
-//! node must carry to run it. A deployment and its bindings are written together or not at all.
+//! node must carry to run it. A deployment, its bindings and its model versions
+//! (`deployment_models`) are written together or not at all.
 
 use std::collections::BTreeMap;
 
@@ -29,11 +30,13 @@ pub struct DeploymentRow {
 }
 
 impl DeploymentRow {
-    /// The deployment as the API shows it, given its bindings and, once the reconciler took it
-    /// up, its instance's status (which then says more than the state it was created in).
+    /// The deployment as the API shows it, given its bindings, its model versions and, once the
+    /// reconciler took it up, its instance's status (which then says more than the state it was
+    /// created in).
     pub fn into_api(
         self,
         bindings: BTreeMap<String, Vec<String>>,
+        models: BTreeMap<String, String>,
         instance: Option<InstanceStatus>,
     ) -> ApiResult<Deployment> {
         let instance = instance.unwrap_or(InstanceStatus {
@@ -54,6 +57,7 @@ impl DeploymentRow {
                 .node_labels
                 .and_then(|labels| serde_json::from_str(&labels).ok())
                 .unwrap_or_default(),
+            models,
             state: instance.state.parse().map_err(ApiError::internal)?,
             node: instance.node,
             detail: instance.detail,
@@ -72,6 +76,14 @@ pub struct DesiredRow {
     pub created_at: i64,
     pub manifest: String,
     pub node_labels: Option<String>,
+}
+
+/// A deployment that uses something (an app or model version), named for the refusal to delete
+/// it.
+#[derive(sqlx::FromRow)]
+pub struct DeploymentUse {
+    pub id: String,
+    pub owner: String,
 }
 
 /// A device bound into a deployment, with what its node's app sees of it.
@@ -161,7 +173,24 @@ pub async fn desired(db: &AnyPool) -> sqlx::Result<Vec<DesiredRow>> {
     .await
 }
 
-/// Stores `deployment`, made at `created_at`, with its bindings, in one transaction.
+/// The deployments of version `version` of app `name`, oldest first.
+pub async fn users_of_app(
+    db: &AnyPool,
+    name: &str,
+    version: &str,
+) -> sqlx::Result<Vec<DeploymentUse>> {
+    sqlx::query_as(
+        "SELECT id, owner FROM deployments WHERE app_name = $1 AND app_version = $2 \
+         ORDER BY created_at, id",
+    )
+    .bind(name)
+    .bind(version)
+    .fetch_all(db)
+    .await
+}
+
+/// Stores `deployment`, made at `created_at`, with its bindings and model versions, in one
+/// transaction.
 pub async fn insert(db: &AnyPool, deployment: &Deployment, created_at: i64) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -191,5 +220,6 @@ pub async fn insert(db: &AnyPool, deployment: &Deployment, created_at: i64) -> s
             .await?;
         }
     }
+    super::deployment_models::insert(&mut tx, &deployment.id, &deployment.models).await?;
     tx.commit().await
 }

@@ -21,7 +21,8 @@ use crate::ids::{new_id, now_ms, rfc3339};
 use crate::schedule::ScheduleRules;
 use crate::state::AppState;
 
-/// Create a deployment.
+/// Create a deployment. Each model its app calls is resolved to the newest version meeting the
+/// manifest's requirement, and the deployment runs exactly that version from then on.
 #[utoipa::path(post, path = "/deployments", tag = "deployments", security(("token" = [])),
     request_body = NewDeployment,
     responses((status = 201, body = Deployment), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -40,6 +41,7 @@ pub async fn create(
         })?;
     let manifest = app.parse_manifest()?;
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;
+    let models = crate::model_versions::resolve(&state.db, &manifest).await?;
     let overrides: Vec<(String, String)> = new.config.clone().into_iter().collect();
     let params = manifest
         .config_values(&overrides)
@@ -59,6 +61,7 @@ pub async fn create(
         config,
         schedule: new.schedule,
         node_labels: new.node_labels,
+        models,
         state: InstanceState::Pending,
         node: None,
         detail: String::new(),
@@ -161,8 +164,9 @@ async fn check_bindings(
 /// The deployment with its bindings and its instance's status.
 async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
     let bindings = db::deployments::bindings(&state.db, &row.id).await?;
+    let models = db::deployment_models::of(&state.db, &row.id).await?;
     let instance = db::instances::status_of(&state.db, &row.id).await?;
-    row.into_api(bindings, instance)
+    row.into_api(bindings, models, instance)
 }
 
 /// Deployments: an end user sees their own, everyone else sees all.

@@ -1,6 +1,7 @@
 //! The REST API, one file per resource. Each handler carries its OpenAPI description, and
 //! `utoipa-axum` builds the router and the document from the same list, so they cannot drift.
 
+mod admin;
 mod apps;
 mod artifacts;
 mod auth;
@@ -12,6 +13,7 @@ mod models;
 mod names;
 pub(crate) mod node_api;
 mod nodes;
+mod owners;
 mod users;
 
 pub use nodes::issue_node_token;
@@ -52,11 +54,14 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(models::list, models::upload))
         .routes(routes!(models::versions))
         .routes(routes!(models::predict))
+        .routes(routes!(models::delete))
         .routes(routes!(apps::list, apps::upload))
         .routes(routes!(apps::versions))
+        .routes(routes!(apps::delete))
         .routes(routes!(deployments::list, deployments::create))
         .routes(routes!(deployments::get))
         .routes(routes!(artifacts::download))
+        .routes(routes!(admin::collect))
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))
         .routes(routes!(node_api::artifact))

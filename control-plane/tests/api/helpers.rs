@@ -223,6 +223,8 @@ impl TestApp {
             "apps",
             "deployments",
             "deployment_bindings",
+            "deployment_models",
+            "owners",
         ] {
             let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&self.db)

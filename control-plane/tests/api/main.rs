@@ -8,3 +8,4 @@ mod deployments;
 mod fixtures;
 mod registry;
 mod uploads;
+mod versions;

@@ -42,6 +42,10 @@ pub struct Deployment {
     pub config: serde_json::Map<String, serde_json::Value>,
     pub schedule: Schedule,
     pub node_labels: BTreeMap<String, String>,
+    /// The version of each model its app calls, resolved from the manifest's requirements when
+    /// it was made: it runs exactly these until its versions are resolved again.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
     /// `pending` (no node can take it yet), `placed`, `running`, `restarting`, `failed` or
     /// `stopped` (outside its schedule).
     pub state: InstanceState,
