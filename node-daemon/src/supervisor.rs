@@ -137,6 +137,9 @@ impl Supervisor {
                 }
             }
         }
+        // Compiled components no assignment names any more are dropped too.
+        self.components
+            .retain(|sha, _| assignments.iter().any(|a| &a.component_sha256 == sha));
         // Versions no assignment names any more are dropped, so the node holds only the models
         // its apps call, not every version it was ever assigned.
         self.models.retain(|name, version| {
