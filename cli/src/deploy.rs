@@ -9,7 +9,7 @@ use trellis_protocol::api::{AppVersion, Deployment, Device, NewDeployment, Sched
 use crate::client::Api;
 use crate::output::Output;
 use crate::registry::{parse_pair, query};
-use crate::status::describe_schedule;
+use crate::status::{describe_models, describe_schedule};
 
 #[derive(clap::Args)]
 pub struct DeployArgs {
@@ -172,11 +172,12 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
     output.done(
         &answer,
         format!(
-            "deployed {} {} as {} ({})",
+            "deployed {} {} as {} ({}; models: {})",
             args.app,
             deployment.version,
             deployment.id,
-            describe_schedule(&deployment.schedule)
+            describe_schedule(&deployment.schedule),
+            describe_models(&deployment.models)
         ),
     );
     Ok(())

@@ -1,6 +1,7 @@
 //! `trellis`: the one binary of the platform.
 
 mod client;
+mod collect;
 mod console;
 mod demo;
 mod deploy;
@@ -76,6 +77,9 @@ enum Command {
     Deployment(deployment::DeploymentCommand),
     /// What is deployed, where, and in what state.
     Status,
+    /// Remove now the stored artifacts no model or app version refers to (admins; this also
+    /// runs hourly and after every deletion).
+    Collect,
     /// Simulated sensors and controllers that talk to the device gateway.
     #[command(subcommand)]
     Simulate(simulate_devices::SimulateCommand),
@@ -99,6 +103,7 @@ fn main() -> std::process::ExitCode {
         Command::Deploy(args) => deploy::deploy(args, output),
         Command::Deployment(command) => deployment::deployment(command, output),
         Command::Status => status::status(output),
+        Command::Collect => collect::collect(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
     };
     match result {

@@ -1,5 +1,5 @@
-//! `trellis model push` and `trellis app push`: a package from a directory, uploaded with a
-//! progress bar.
+//! `trellis model` and `trellis app`: a package from a directory, uploaded with a progress bar;
+//! listing versions; deleting one.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,9 @@ pub enum ModelCommand {
     },
     /// List models and their versions.
     List,
+    /// Delete a model version (its owner or an admin), unless a deployment runs it; deleting the
+    /// last version deletes the name.
+    Delete { name: String, version: String },
 }
 
 #[derive(clap::Subcommand)]
@@ -39,6 +42,9 @@ pub enum AppCommand {
     },
     /// List apps and their versions.
     List,
+    /// Delete an app version (its owner or an admin), unless a deployment runs it; deleting the
+    /// last version deletes the name.
+    Delete { name: String, version: String },
 }
 
 pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
@@ -69,9 +75,13 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
                 ("VERSION", "/version"),
                 ("BACKEND", "/backend"),
                 ("INPUTS", "/inputs"),
+                ("OWNER", "/owner"),
                 ("UPLOADED BY", "/uploaded_by"),
             ],
         ),
+        ModelCommand::Delete { name, version } => {
+            delete(&api, output, "model", &name, &version)?;
+        }
     }
     Ok(())
 }
@@ -112,8 +122,12 @@ pub fn app(command: AppCommand, output: Output) -> anyhow::Result<()> {
                 ("SENSORS", "/sensors"),
                 ("CONTROLLERS", "/controllers"),
                 ("MODELS", "/models"),
+                ("OWNER", "/owner"),
             ],
         ),
+        AppCommand::Delete { name, version } => {
+            delete(&api, output, "app", &name, &version)?;
+        }
     }
     Ok(())
 }
@@ -149,6 +163,14 @@ fn roll_out(api: &Api, name: &str, version: &str) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(failed == 0, "{failed} deployment(s) of {name} not upgraded");
+    Ok(())
+}
+
+/// Deletes version `version` of the `kind` (model or app) called `name`.
+fn delete(api: &Api, output: Output, kind: &str, name: &str, version: &str) -> anyhow::Result<()> {
+    let path = format!("/{kind}s/{name}/{version}");
+    let answer = api.send(api.request(reqwest::Method::DELETE, &path))?;
+    output.done(&answer, format!("deleted {kind} {name} {version}"));
     Ok(())
 }
 

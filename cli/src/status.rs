@@ -33,6 +33,18 @@ pub fn describe_schedule(schedule: &Schedule) -> String {
     }
 }
 
+/// The model versions a deployment runs: `digits 1.0.0, comfort 1.2.0`, or `-` for none.
+pub fn describe_models(models: &BTreeMap<String, String>) -> String {
+    if models.is_empty() {
+        return "-".into();
+    }
+    models
+        .iter()
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn status(output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
     let answer = api.get("/deployments")?;
@@ -80,6 +92,7 @@ pub fn status(output: Output) -> anyhow::Result<()> {
                 state = format!("{state} ({} restarts)", d.restarts);
             }
             json!({ "id": d.id, "app": format!("{} {}", d.app, d.version),
+                "models": describe_models(&d.models),
                 "owner": d.owner, "state": state, "node": d.node, "detail": d.detail,
                 "schedule": describe_schedule(&d.schedule), "bindings": bindings.join(" ") })
         })
@@ -89,6 +102,7 @@ pub fn status(output: Output) -> anyhow::Result<()> {
         &[
             ("DEPLOYMENT", "/id"),
             ("APP", "/app"),
+            ("MODELS", "/models"),
             ("OWNER", "/owner"),
             ("STATE", "/state"),
             ("NODE", "/node"),

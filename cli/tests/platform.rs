@@ -293,6 +293,23 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     assert_eq!(deployments[0]["config"]["ac-setpoint"], 21.0);
     assert_eq!(deployments[0]["schedule"]["expression"], "0 3 29 2 *");
     assert_eq!(deployments[0]["bindings"].as_object().unwrap().len(), 5);
+    assert!(deployment_line.contains("comfort 1.0.0"), "{status}");
+
+    // A version a deployment runs stays; one nobody runs goes, and its artifacts with it.
+    let used = dana.refused(&["model", "delete", "comfort", "1.0.0"]);
+    assert!(
+        used.contains("used by 1 deployment") && used.contains("owner eve"),
+        "{used}"
+    );
+    let deleted = dana.ok(&["model", "delete", "digits", "1.0.0"]);
+    assert!(deleted.contains("deleted model digits 1.0.0"), "{deleted}");
+    let refused = eve.refused(&["collect"]);
+    assert!(refused.contains("not allowed"), "{refused}");
+    let collected = admin.ok(&["collect"]);
+    assert!(
+        collected.contains("kept 3 artifact(s)"),
+        "comfort's two and the app's component: {collected}"
+    );
 
     // Its life after: changed, stopped, its history read, deleted.
     let id = deployments[0]["id"].as_str().unwrap();

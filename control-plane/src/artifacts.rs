@@ -1,15 +1,37 @@
 //! Content-addressed blobs on disk: each stored once under its SHA-256, written to a temporary
 //! file and renamed into place, so a reader never sees half a blob and a crash leaves none.
+//!
+//! A blob is written before the row that refers to it, so for a moment it belongs to no one.
+//! Writers therefore hold a [`Lease`] from before they write until their row is committed, and
+//! the collector works under the store's [`Exclusive`] hold, which waits for every lease and
+//! holds new ones back while it runs: it never sees a blob whose row is still to come, nor
+//! removes one that an identical upload has just found already stored.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The artifact store under one directory.
 #[derive(Clone, Debug)]
 pub struct ArtifactStore {
     dir: PathBuf,
+    /// Read by writers ([`Lease`]), written by the collector ([`Exclusive`]).
+    writers: Arc<RwLock<()>>,
+}
+
+/// Leave to write blobs that no row refers to yet; see the module's documentation.
+pub struct Lease<'a> {
+    store: &'a ArtifactStore,
+    _writing: RwLockReadGuard<'a, ()>,
+}
+
+/// The store with no writer at work, for removing blobs.
+pub struct Exclusive<'a> {
+    store: &'a ArtifactStore,
+    _alone: RwLockWriteGuard<'a, ()>,
 }
 
 /// A blob after [`ArtifactStore::put`].
@@ -27,7 +49,24 @@ impl ArtifactStore {
         std::fs::create_dir_all(dir.join("incoming"))?;
         Ok(ArtifactStore {
             dir: dir.to_path_buf(),
+            writers: Arc::new(RwLock::new(())),
         })
+    }
+
+    /// Leave to write blobs: hold it until the rows that refer to them are committed.
+    pub async fn lease(&self) -> Lease<'_> {
+        Lease {
+            store: self,
+            _writing: self.writers.read().await,
+        }
+    }
+
+    /// The store to itself, once every lease is returned; new leases wait until it is dropped.
+    pub async fn exclusive(&self) -> Exclusive<'_> {
+        Exclusive {
+            store: self,
+            _alone: self.writers.write().await,
+        }
     }
 
     /// The SHA-256 of `bytes`, as the store names it.
@@ -36,7 +75,7 @@ impl ArtifactStore {
     }
 
     /// Stores `bytes` (once) and returns their name.
-    pub fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
         let sha256 = Self::digest(bytes);
         let path = self.blob_path(&sha256);
         if path.exists() {
@@ -101,16 +140,61 @@ impl ArtifactStore {
     }
 }
 
+impl Lease<'_> {
+    /// Stores `bytes` (once) and returns their name.
+    pub fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+        self.store.put(bytes)
+    }
+}
+
+impl Exclusive<'_> {
+    /// Every blob held, with its size in bytes.
+    pub fn blobs(&self) -> std::io::Result<Vec<(String, u64)>> {
+        let mut blobs = Vec::new();
+        for shard in std::fs::read_dir(&self.store.dir)? {
+            let shard = shard?;
+            if shard.file_name() == "incoming" || !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for blob in std::fs::read_dir(shard.path())? {
+                let blob = blob?;
+                let name = blob.file_name().to_string_lossy().into_owned();
+                blobs.push((name, blob.metadata()?.len()));
+            }
+        }
+        Ok(blobs)
+    }
+
+    /// Removes blob `sha256` (one [`Exclusive::blobs`] listed).
+    pub fn remove(&self, sha256: &str) -> std::io::Result<()> {
+        std::fs::remove_file(self.store.blob_path(sha256))
+    }
+
+    /// Removes what writes that never finished (a crash mid-write) left in `incoming/`; with no
+    /// writer at work, nothing there is being written. Returns the size of each file removed.
+    pub fn clear_incoming(&self) -> std::io::Result<Vec<u64>> {
+        let mut removed = Vec::new();
+        for file in std::fs::read_dir(self.store.dir.join("incoming"))? {
+            let file = file?;
+            let size = file.metadata()?.len();
+            std::fs::remove_file(file.path())?;
+            removed.push(size);
+        }
+        Ok(removed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn blobs_are_stored_once_under_their_digest() {
+    #[tokio::test]
+    async fn blobs_are_stored_once_under_their_digest() {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::open(dir.path()).unwrap();
-        let first = store.put(b"model bytes").unwrap();
-        let again = store.put(b"model bytes").unwrap();
+        let lease = store.lease().await;
+        let first = lease.put(b"model bytes").unwrap();
+        let again = lease.put(b"model bytes").unwrap();
         assert!(first.created && !again.created);
         assert_eq!(first.sha256, hex::encode(Sha256::digest(b"model bytes")));
         assert_eq!(

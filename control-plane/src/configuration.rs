@@ -29,6 +29,9 @@ pub struct Settings {
     pub missed_heartbeats: u32,
     /// How often desired and actual state are compared.
     pub reconcile_interval: Duration,
+    /// How often artifacts no model or app version refers to are removed (also after every
+    /// deletion, and when an admin asks).
+    pub collect_interval: Duration,
     /// Where readings and commands flow: `embedded` (in this process) or
     /// `kafka://HOST:PORT[,HOST:PORT...]`.
     pub bus: String,
@@ -51,6 +54,7 @@ impl Settings {
             heartbeat_interval: Duration::from_secs(2),
             missed_heartbeats: 3,
             reconcile_interval: Duration::from_millis(500),
+            collect_interval: Duration::from_secs(3600),
             bus: "embedded".into(),
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
         }

@@ -9,6 +9,7 @@
 
 pub mod artifacts;
 pub mod auth;
+mod collector;
 pub mod configuration;
 mod db;
 mod deployment_checks;
@@ -16,6 +17,7 @@ mod error;
 mod gateway;
 mod ids;
 pub mod lifecycle;
+mod model_versions;
 mod openapi;
 pub mod placement;
 mod reconciler;

@@ -6,9 +6,10 @@
 //! is the deployment, and an instance commits each reading only once it has handled it, so the
 //! new version resumes at the first reading the old one had not finished.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use trellis_protocol::api::EventKind;
+use trellis_protocol::api::{EventKind, FieldChange};
 
 use crate::auth::{Caller, Role};
 use crate::db;
@@ -98,6 +99,13 @@ pub async fn change_version(
         None => config_set_of(row.config_set.as_deref(), &config, &manifest)?,
     };
     let config = checked_config(&manifest, &set).map_err(|e| in_version(e, &to.version))?;
+    // A new app version is when a deployment's models are resolved again: the only way a new
+    // model version reaches it.
+    let models = crate::model_versions::resolve(&state.db, &manifest)
+        .await
+        .map_err(|e| in_version(e, &to.version))?;
+    let old_models = db::deployment_models::of(&state.db, &row.id).await?;
+    let changes = model_changes(&old_models, &models);
 
     let now = now_ms();
     let from_version = std::mem::replace(&mut row.app_version, to.version.clone());
@@ -111,13 +119,35 @@ pub async fn change_version(
         kind: change.kind.as_str(),
         version: to.version.clone(),
         from_version: Some(from_version),
-        changes: Vec::new(),
+        changes,
         reason: change.reason,
     };
-    db::deployments::update(&state.db, &row, None, None, &event).await?;
+    db::deployments::update(&state.db, &row, None, Some(&models), None, &event).await?;
     db::instances::renew(&state.db, &row.id, now).await?;
     assignments_changed(state);
     Ok(row)
+}
+
+/// The model versions that differ between `old` and `new`, as `models.<name>` changes (a model
+/// no longer or newly called shows as null on its side).
+fn model_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<FieldChange> {
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    names
+        .into_iter()
+        .filter(|name| old.get(*name) != new.get(*name))
+        .map(|name| FieldChange {
+            field: format!("models.{name}"),
+            from: old
+                .get(name)
+                .map_or(serde_json::Value::Null, |v| v.as_str().into()),
+            to: new
+                .get(name)
+                .map_or(serde_json::Value::Null, |v| v.as_str().into()),
+        })
+        .collect()
 }
 
 /// `error`, saying it is about version `version`.

@@ -68,6 +68,7 @@ impl Application {
             gateway: Arc::new(DeviceGateway::new(bus.clone())),
         };
         let first_admin = ensure_first_admin(&state).await?;
+        crate::model_versions::record_unrecorded(&state.db).await?;
         for id in db::devices::controller_ids(&state.db).await? {
             state.gateway.watch_controller(&id).await;
         }
@@ -107,11 +108,14 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("registering node {name}: {}", e.message))
     }
 
-    /// Serves, and reconciles desired with actual state, until the process ends.
+    /// Serves, reconciles desired with actual state and collects unused artifacts, until the
+    /// process ends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
+        let collector = tokio::spawn(crate::collector::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
+        collector.abort();
         served
     }
 }

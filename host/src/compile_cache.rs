@@ -66,6 +66,34 @@ impl CompileCache {
     }
 }
 
+impl CompileCache {
+    /// Removes the entries (`<sha256>-<engine>.cwasm`) whose sha256 `keep` rejects; files of
+    /// other names (a write in progress) are left alone. Returns the size of each removed.
+    pub(crate) fn retain(&self, keep: impl Fn(&str) -> bool) -> std::io::Result<Vec<u64>> {
+        let mut removed = Vec::new();
+        let Some(dir) = &self.dir else {
+            return Ok(removed);
+        };
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(sha256) = name
+                .strip_suffix(".cwasm")
+                .and_then(|stem| stem.split_once('-'))
+                .map(|(sha256, _)| sha256)
+            else {
+                continue;
+            };
+            if !keep(sha256) {
+                let size = entry.metadata()?.len();
+                std::fs::remove_file(entry.path())?;
+                removed.push(size);
+            }
+        }
+        Ok(removed)
+    }
+}
+
 fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
     Component::new(engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))
 }

@@ -91,6 +91,13 @@ impl Host {
         ContractComponent::new(pre, outcome, self.config.clone())
     }
 
+    /// Removes from the compile cache every compiled component whose source's SHA-256 `keep`
+    /// rejects, so a cache does not grow with every version ever loaded. Returns the size of
+    /// each file removed. Components already loaded keep running.
+    pub fn retain_compiled(&self, keep: impl Fn(&str) -> bool) -> std::io::Result<Vec<u64>> {
+        self.cache.retain(keep)
+    }
+
     /// Compiles, checks the component against `world` (naming every problem), and links it.
     fn prepare(
         &self,

@@ -1,8 +1,11 @@
 //! The app manifest (`trellis.toml`): the roles, models and parameters an app needs.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use semver::VersionReq;
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
 use crate::types::{Param, Value};
 
@@ -22,9 +25,12 @@ pub struct AppManifest {
     /// Controller roles by name.
     #[serde(default)]
     pub controllers: BTreeMap<String, Role>,
-    /// Names of the models the app calls through `inference`.
-    #[serde(default)]
-    pub models: Vec<String>,
+    /// The models the app calls through `inference`, each with the versions it accepts: a
+    /// `[models]` table of semver requirements read as Cargo reads them (`digits = "^1"`;
+    /// `"1.2.0"` means `^1.2.0`, `"=1.2.0"` exactly that one; `"*"` any). The older list form,
+    /// `models = ["digits"]`, accepts any version of each.
+    #[serde(default, deserialize_with = "model_requirements")]
+    pub models: BTreeMap<String, VersionReq>,
     /// Parameters the end user may set, by name.
     #[serde(default)]
     pub config: BTreeMap<String, ConfigParam>,
@@ -82,6 +88,11 @@ pub struct Resources {
 }
 
 impl AppManifest {
+    /// The names of the models the app calls.
+    pub fn model_names(&self) -> Vec<String> {
+        self.models.keys().cloned().collect()
+    }
+
     /// Parses and checks a manifest. The error names the line and field at fault.
     pub fn parse(text: &str) -> Result<AppManifest, String> {
         let manifest: AppManifest = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -128,6 +139,47 @@ impl AppManifest {
             .map(|(name, value)| Param { name, value })
             .collect())
     }
+}
+
+/// Reads `models` in either form: a table of name = requirement, or a list of names (any
+/// version). A requirement that does not parse is refused with the model's name.
+fn model_requirements<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, VersionReq>, D::Error> {
+    struct Requirements;
+
+    impl<'de> Visitor<'de> for Requirements {
+        type Value = BTreeMap<String, VersionReq>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(
+                "a table of model names and version requirements (`digits = \"^1\"`) or a list of model names",
+            )
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut names: A) -> Result<Self::Value, A::Error> {
+            let mut models = BTreeMap::new();
+            while let Some(name) = names.next_element::<String>()? {
+                models.insert(name, VersionReq::STAR);
+            }
+            Ok(models)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut table: A) -> Result<Self::Value, A::Error> {
+            let mut models = BTreeMap::new();
+            while let Some((name, text)) = table.next_entry::<String, String>()? {
+                let requirement = VersionReq::parse(&text).map_err(|e| {
+                    A::Error::custom(format!(
+                        "model `{name}`: `{text}` is not a version requirement ({e}); write e.g. \"^1\", \"1.2.0\" or \"*\""
+                    ))
+                })?;
+                models.insert(name, requirement);
+            }
+            Ok(models)
+        }
+    }
+
+    deserializer.deserialize_any(Requirements)
 }
 
 fn convert(kind: ParamType, value: &toml::Value) -> Result<Value, String> {
@@ -198,6 +250,27 @@ mod tests {
             .config_values(&[("limit".into(), "warm".into())])
             .unwrap_err();
         assert!(wrong.contains("`warm` is not a number"), "{wrong}");
+    }
+
+    #[test]
+    fn models_take_a_requirement_each_or_a_list_of_names() {
+        let table = AppManifest::parse(
+            "name = \"t\"\n[models]\ndigits = \"^1\"\ncomfort = \"1.2.0\"\nany = \"*\"\n",
+        )
+        .unwrap();
+        let matches = |name: &str, version: &str| {
+            table.models[name].matches(&semver::Version::parse(version).unwrap())
+        };
+        assert!(matches("digits", "1.9.0") && !matches("digits", "2.0.0"));
+        assert!(matches("comfort", "1.3.0") && !matches("comfort", "1.1.9"));
+        assert!(matches("any", "7.0.0"));
+        let list = AppManifest::parse("name = \"t\"\nmodels = [\"digits\"]\n").unwrap();
+        assert_eq!(list.model_names(), ["digits"]);
+        assert_eq!(list.models["digits"], VersionReq::STAR);
+        let bad = AppManifest::parse("name = \"t\"\n[models]\ndigits = \"one\"\n").unwrap_err();
+        assert!(bad.contains("model `digits`: `one`"), "{bad}");
+        let wrong = AppManifest::parse("name = \"t\"\nmodels = 3\n").unwrap_err();
+        assert!(wrong.contains("version requirements"), "{wrong}");
     }
 
     #[test]

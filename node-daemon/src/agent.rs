@@ -1,6 +1,7 @@
 //! The daemon's two loops: heartbeats out, assignments in. Neither ever gives up: while the
 //! control plane is away the instances keep running, and both loops catch up when it returns.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +17,19 @@ use trellis_models::{ModelCatalog, ModelPackage, Runtimes};
 
 use crate::supervisor::Supervisor;
 use trellis_protocol::node::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
+
+/// The hashes of every artifact `assignments` name: components, models and contracts.
+fn artifacts_of(assignments: &Assignments) -> HashSet<String> {
+    let mut hashes = HashSet::new();
+    for assignment in &assignments.instances {
+        hashes.insert(assignment.component_sha256.clone());
+        for model in &assignment.models {
+            hashes.insert(model.onnx_sha256.clone());
+            hashes.insert(model.contract_sha256.clone());
+        }
+    }
+    hashes
+}
 
 /// The wait before trying the control plane again.
 const RETRY: Duration = Duration::from_secs(1);
@@ -136,6 +150,7 @@ impl Agent {
                 }
             };
             let complete = self.load_components(&assignments).await;
+            let assigned = artifacts_of(&assignments);
             let supervisor = self.supervisor.clone();
             let instances = assignments.instances;
             tokio::task::spawn_blocking(move || {
@@ -156,11 +171,32 @@ impl Agent {
             })
             .await
             .expect("applying assignments");
+            if complete {
+                self.forget_unassigned(&assigned);
+            }
             // A component that could not be fetched is tried again soon, not at the next change.
             generation = complete.then_some(assignments.generation);
             if !complete {
                 tokio::time::sleep(RETRY).await;
             }
+        }
+    }
+
+    /// Removes the cached artifacts and compiled components no assignment names any more, once
+    /// everything assigned is loaded; a failure costs disk space only.
+    fn forget_unassigned(&self, keep: &HashSet<String>) {
+        let host = self.supervisor.lock().expect("supervisor lock").host();
+        let removed = self
+            .cache
+            .retain(keep)
+            .and_then(|artifacts| Ok((artifacts, host.retain_compiled(|sha| keep.contains(sha))?)));
+        match removed {
+            Ok((0, compiled)) if compiled.is_empty() => {}
+            Ok((artifacts, compiled)) => tracing::info!(
+                "removed {artifacts} cached artifact(s) and {} compiled component(s) no longer assigned",
+                compiled.len()
+            ),
+            Err(e) => tracing::warn!("removing artifacts no longer assigned: {e}"),
         }
     }
 

@@ -159,6 +159,9 @@ impl Supervisor {
                 }
             }
         }
+        // Compiled components no assignment names any more are dropped too.
+        self.components
+            .retain(|sha, _| assignments.iter().any(|a| &a.component_sha256 == sha));
         // Versions no assignment names any more are dropped, so the node holds only the models
         // its apps call, not every version it was ever assigned.
         self.models.retain(|name, version| {
@@ -192,7 +195,7 @@ impl Supervisor {
         }
         let models = self
             .models
-            .for_app(&manifest.models, &model_versions(assignment));
+            .for_app(&manifest.model_names(), &model_versions(assignment));
         let running = RunningInstance::start(
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),

@@ -3,6 +3,7 @@
 
 mod apps;
 mod auth;
+mod collect;
 mod deployments;
 mod device_types;
 mod devices;
@@ -13,6 +14,7 @@ mod nodes;
 
 pub use apps::{AppVersion, RoleInfo};
 pub use auth::{Login, Me, NewUser, Role, Session, User};
+pub use collect::{Collected, Tally};
 pub use deployments::{
     Deployment, DeploymentChanges, DeploymentEvent, EventKind, FieldChange, NewDeployment,
     Rollback, RunState, Schedule, Upgrade,

@@ -138,7 +138,7 @@ pub struct Assignment {
     /// The controller instances bound to its roles: commands go to `trellis.controller.<id>`.
     #[serde(default)]
     pub controllers: Vec<BoundDevice>,
-    /// The newest version of each model its manifest names.
+    /// The version of each model its app calls, as its deployment recorded them.
     #[serde(default)]
     pub models: Vec<AssignedModel>,
 }

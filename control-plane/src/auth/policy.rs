@@ -66,9 +66,20 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/models", Access::Roles(&[DataScientist])),
     ("GET", "/api/v1/models/{name}", ANYONE),
     ("POST", "/api/v1/models/{name}/{version}/predict", ANYONE),
+    // Owners only (and admins): the handler checks who owns the name.
+    (
+        "DELETE",
+        "/api/v1/models/{name}/{version}",
+        Access::Roles(&[DataScientist]),
+    ),
     ("GET", "/api/v1/apps", ANYONE),
     ("POST", "/api/v1/apps", Access::Roles(&[AppDeveloper])),
     ("GET", "/api/v1/apps/{name}", ANYONE),
+    (
+        "DELETE",
+        "/api/v1/apps/{name}/{version}",
+        Access::Roles(&[AppDeveloper]),
+    ),
     ("GET", "/api/v1/deployments", ANYONE),
     ("POST", "/api/v1/deployments", Access::Roles(&[EndUser])),
     ("GET", "/api/v1/deployments/{id}", ANYONE),
@@ -109,6 +120,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         "/api/v1/artifacts/{sha256}",
         Access::Roles(&[PlatformConfigurer, DataScientist, AppDeveloper]),
     ),
+    ("POST", "/api/v1/admin/collect", Access::Roles(&[])),
     ("POST", "/api/v1/node/heartbeat", Access::Node),
     ("GET", "/api/v1/node/assignments", Access::Node),
     ("GET", "/api/v1/node/artifacts/{sha256}", Access::Node),

@@ -1,13 +1,13 @@
 //! The `deployments` table, its `deployment_bindings` and its history (`deployment_events`): an
 //! end user's app version bound to sensor and controller instances by role, with parameter
-//! values, a schedule and the labels a node must carry to run it. A deployment, its bindings and
-//! the event that changed them are written together or not at all. A deleted deployment keeps its
-//! rows, so its history can still be read, but is no longer listed, found or run.
+//! values, a schedule and the labels a node must carry to run it. A deployment, its bindings, its
+//! model versions (`deployment_models`) and the event that changed them are written together or
+//! not at all. A deleted deployment keeps its row and history, so its history can still be read,
+//! but is no longer listed, found or run.
 
 use std::collections::BTreeMap;
 
-use sqlx::AnyPool;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use trellis_protocol::api::{Deployment, DeploymentEvent, FieldChange, RunState};
 use trellis_protocol::node::{BoundDevice, InstanceState};
 
@@ -41,11 +41,13 @@ pub struct DeploymentRow {
 }
 
 impl DeploymentRow {
-    /// The deployment as the API shows it, given its bindings and, once the reconciler took it
-    /// up, its instance's status (which then says more than the state it was created in).
+    /// The deployment as the API shows it, given its bindings, its model versions and, once the
+    /// reconciler took it up, its instance's status (which then says more than the state it was
+    /// created in).
     pub fn into_api(
         self,
         bindings: BTreeMap<String, Vec<String>>,
+        models: BTreeMap<String, String>,
         instance: Option<InstanceStatus>,
     ) -> ApiResult<Deployment> {
         let run_state = if self.run_state == RunState::Stopped.as_str() {
@@ -79,6 +81,7 @@ impl DeploymentRow {
                 .and_then(|labels| serde_json::from_str(&labels).ok())
                 .unwrap_or_default(),
             run_state,
+            models,
             state: instance.state.parse().map_err(ApiError::internal)?,
             node: instance.node,
             detail: instance.detail,
@@ -99,6 +102,14 @@ pub struct DesiredRow {
     pub manifest: String,
     pub node_labels: Option<String>,
     pub run_state: String,
+}
+
+/// A deployment that uses something (an app or model version), named for the refusal to delete
+/// it.
+#[derive(sqlx::FromRow)]
+pub struct DeploymentUse {
+    pub id: String,
+    pub owner: String,
 }
 
 /// A device bound into a deployment, with what its node's app sees of it.
@@ -225,8 +236,24 @@ pub async fn desired(db: &AnyPool) -> sqlx::Result<Vec<DesiredRow>> {
     .await
 }
 
+/// The deployments of version `version` of app `name`, oldest first.
+pub async fn users_of_app(
+    db: &AnyPool,
+    name: &str,
+    version: &str,
+) -> sqlx::Result<Vec<DeploymentUse>> {
+    sqlx::query_as(
+        "SELECT id, owner FROM deployments WHERE app_name = $1 AND app_version = $2 AND deleted_at IS NULL \
+         ORDER BY created_at, id",
+    )
+    .bind(name)
+    .bind(version)
+    .fetch_all(db)
+    .await
+}
+
 /// Stores `deployment`, made at `created_at` with `config_set` as its owner's own parameter
-/// values, with its bindings and its `created` event, in one transaction.
+/// values, with its bindings, its model versions and its `created` event, in one transaction.
 pub async fn insert(
     db: &AnyPool,
     deployment: &Deployment,
@@ -253,6 +280,7 @@ pub async fn insert(
     .execute(&mut *tx)
     .await?;
     insert_bindings(&mut tx, &deployment.id, &deployment.bindings).await?;
+    super::deployment_models::insert(&mut tx, &deployment.id, &deployment.models).await?;
     append_event(&mut tx, &deployment.id, event).await?;
     tx.commit().await
 }
@@ -278,12 +306,14 @@ async fn insert_bindings(
 }
 
 /// Writes what a lifecycle action changed of `row` (version, parameters, schedule, node
-/// labels, run state, watch, note), its new `bindings` if it changed them, and its `event`, in
-/// one transaction; `deleted_at` marks it deleted.
+/// labels, run state, watch, note), its new `bindings` and model versions (`models`) if it
+/// changed them, and its `event`, in one transaction; `deleted_at` marks it deleted, and a
+/// deleted deployment holds no model version (so the version can be deleted).
 pub async fn update(
     db: &AnyPool,
     row: &DeploymentRow,
     bindings: Option<&BTreeMap<String, Vec<String>>>,
+    models: Option<&BTreeMap<String, String>>,
     deleted_at: Option<i64>,
     event: &NewEvent,
 ) -> sqlx::Result<()> {
@@ -311,8 +341,44 @@ pub async fn update(
             .await?;
         insert_bindings(&mut tx, &row.id, bindings).await?;
     }
+    if models.is_some() || deleted_at.is_some() {
+        super::deployment_models::replace(&mut tx, &row.id, models.unwrap_or(&BTreeMap::new()))
+            .await?;
+    }
     append_event(&mut tx, &row.id, event).await?;
     tx.commit().await
+}
+
+/// Removes, with their history, the deleted deployments that ran version `version` of app
+/// `name`, on the transaction that deletes that version: they refer to it, and nothing else
+/// would let it go.
+pub async fn purge_deleted(
+    connection: &mut AnyConnection,
+    name: &str,
+    version: &str,
+) -> sqlx::Result<()> {
+    const DELETED: &str = "SELECT id FROM deployments \
+         WHERE app_name = $1 AND app_version = $2 AND deleted_at IS NOT NULL";
+    for table in [
+        "deployment_events",
+        "deployment_bindings",
+        "deployment_models",
+        "instances",
+    ] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE deployment_id IN ({DELETED})"
+        ))
+        .bind(name)
+        .bind(version)
+        .execute(&mut *connection)
+        .await?;
+    }
+    sqlx::query(&format!("DELETE FROM deployments WHERE id IN ({DELETED})"))
+        .bind(name)
+        .bind(version)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 /// Stops watching deployment `id` for a failing new version.

@@ -5,11 +5,13 @@
 
 pub mod apps;
 pub mod controller_types;
+pub mod deployment_models;
 pub mod deployments;
 pub mod devices;
 pub mod instances;
 pub mod models;
 pub mod nodes;
+pub mod owners;
 pub mod sensor_types;
 pub mod sessions;
 pub mod users;

@@ -1,6 +1,8 @@
 //! Apps: a component of the `app` world plus its manifest (`trellis.toml`), checked against the
 //! WIT world and against the registry (every role type and model must exist) before anything is
-//! stored.
+//! stored; its versions are uploaded and deleted by the name's owner. Whether a version of each
+//! model meets the manifest's requirement is checked when the app is deployed, since model
+//! versions come and go after the upload.
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
@@ -11,10 +13,12 @@ use trellis_protocol::api::AppVersion;
 use utoipa::ToSchema;
 
 use super::names::check_name;
+use super::owners::{check_owner, in_use};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::apps::AppRow;
 use crate::db::devices::DeviceKind;
+use crate::db::owners::Owned;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
@@ -64,10 +68,12 @@ pub async fn versions(
         .map(Json)
 }
 
-/// Upload an app: its manifest and its component.
+/// Upload an app: its manifest and its component. The first upload of a name makes the uploader
+/// its owner; only they and admins may upload further versions of it.
 #[utoipa::path(post, path = "/apps", tag = "apps", security(("token" = [])),
     request_body(content = AppUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = AppVersion), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -81,6 +87,7 @@ pub async fn upload(
         .map_err(|e| ApiError::bad_request(format!("{MANIFEST_FILE}: {e}")))?;
     check_name(&format!("{MANIFEST_FILE}: name"), &manifest.name)?;
     check_name(&format!("{MANIFEST_FILE}: version"), &manifest.version)?;
+    check_owner(&state, &caller, Owned::App, &manifest.name, "upload").await?;
     check_against_registry(&state, &manifest).await?;
     if db::apps::find(&state.db, &manifest.name, Some(&manifest.version))
         .await?
@@ -98,7 +105,10 @@ pub async fn upload(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request(format!("{COMPONENT_FILE}: {e}")))?;
 
-    let blob = state.artifacts.put(&component)?;
+    // Held until the row that refers to the component is committed, so the collector cannot take
+    // it for garbage meanwhile.
+    let lease = state.artifacts.lease().await;
+    let blob = lease.put(&component)?;
     let row = AppRow {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
@@ -107,6 +117,7 @@ pub async fn upload(
         component_sha256: blob.sha256.clone(),
         uploaded_by: caller.name,
         created_at: now_ms(),
+        owner: None,
     };
     if let Err(e) = db::apps::insert(&state.db, &row).await {
         state.artifacts.forget(&blob);
@@ -116,7 +127,51 @@ pub async fn upload(
             &format!("{} {}", manifest.name, manifest.version),
         ));
     }
-    Ok((StatusCode::CREATED, Json(row.into_api()?)))
+    drop(lease);
+    let stored = db::apps::find(&state.db, &manifest.name, Some(&manifest.version))
+        .await?
+        .ok_or_else(|| ApiError::internal("the stored app version vanished"))?;
+    Ok((StatusCode::CREATED, Json(stored.into_api()?)))
+}
+
+/// Delete an app version: its owner or an admin, and only while no deployment runs it. Deleting
+/// the last version deletes the name (anyone may then upload it afresh). Its component is
+/// collected unless another version shares it.
+#[utoipa::path(delete, path = "/apps/{name}/{version}", tag = "apps", security(("token" = [])),
+    params(("name" = String, Path), ("version" = String, Path)),
+    responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "deployments run it; the message names each", body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if db::apps::find(&state.db, &name, Some(&version))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "no app `{name}` version {version}"
+        )));
+    }
+    check_owner(&state, &caller, Owned::App, &name, "delete").await?;
+    let what = format!("app `{name}` version {version}");
+    let users = db::deployments::users_of_app(&state.db, &name, &version).await?;
+    if !users.is_empty() {
+        return Err(in_use(&what, &users));
+    }
+    match db::apps::delete(&state.db, &name, &version).await {
+        Ok(_) => {}
+        // A deployment made since the check above: it refers to the version.
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            let users = db::deployments::users_of_app(&state.db, &name, &version).await?;
+            return Err(in_use(&what, &users));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    crate::collector::collect_after_deletion(&state).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every sensor type, controller type and model the manifest names must be registered; the
@@ -145,7 +200,7 @@ async fn check_against_registry(state: &AppState, manifest: &AppManifest) -> Api
             ));
         }
     }
-    for model in &manifest.models {
+    for model in manifest.models.keys() {
         if !db::models::exists(&state.db, model).await? {
             unknown.push(format!("model `{model}` has not been uploaded"));
         }

@@ -57,7 +57,7 @@ pub async fn stop(
         row.watch_until = None;
         row.note = String::new();
         let event = event(&caller, EventKind::Stopped, &row.app_version);
-        db::deployments::update(&state.db, &row, None, None, &event).await?;
+        db::deployments::update(&state.db, &row, None, None, None, &event).await?;
         db::instances::reassign(&state.db, &id, None, "stopped", STOPPED, now_ms()).await?;
         lifecycle::assignments_changed(&state);
     }
@@ -78,7 +78,7 @@ pub async fn start(
     if row.run_state != RunState::Running.as_str() {
         row.run_state = RunState::Running.as_str().into();
         let event = event(&caller, EventKind::Started, &row.app_version);
-        db::deployments::update(&state.db, &row, None, None, &event).await?;
+        db::deployments::update(&state.db, &row, None, None, None, &event).await?;
         let waiting = "started; waiting for the reconciler to place it";
         db::instances::reassign(&state.db, &id, None, "pending", waiting, now_ms()).await?;
         lifecycle::assignments_changed(&state);
@@ -100,7 +100,7 @@ pub async fn delete(
     let mut row = visible(&state, &caller, &id).await?;
     row.watch_until = None;
     let event = event(&caller, EventKind::Deleted, &row.app_version);
-    db::deployments::update(&state.db, &row, None, Some(event.at), &event).await?;
+    db::deployments::update(&state.db, &row, None, None, Some(event.at), &event).await?;
     db::instances::remove(&state.db, &id).await?;
     lifecycle::assignments_changed(&state);
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -212,7 +212,7 @@ pub async fn update(
         let mut event = event(&caller, EventKind::Changed, &row.app_version);
         event.changes = changes;
         row.note = String::new();
-        db::deployments::update(&state.db, &row, bindings.as_ref(), None, &event).await?;
+        db::deployments::update(&state.db, &row, bindings.as_ref(), None, None, &event).await?;
         if labels_changed {
             // Its node may lack the new labels: the reconciler places it again.
             let detail = "node labels changed; placing it again";

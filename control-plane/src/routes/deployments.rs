@@ -17,7 +17,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
 
-/// Create a deployment.
+/// Create a deployment. Each model its app calls is resolved to the newest version meeting the
+/// manifest's requirement, and the deployment runs exactly that version from then on.
 #[utoipa::path(post, path = "/deployments", tag = "deployments", security(("token" = [])),
     request_body = NewDeployment,
     responses((status = 201, body = Deployment), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -38,6 +39,7 @@ pub async fn create(
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;
     let config = checked_config(&manifest, &new.config)?;
     check_schedule(&new.schedule)?;
+    let models = crate::model_versions::resolve(&state.db, &manifest).await?;
 
     let deployment = Deployment {
         id: new_id("dep"),
@@ -49,6 +51,7 @@ pub async fn create(
         schedule: new.schedule,
         node_labels: new.node_labels,
         run_state: RunState::Running,
+        models,
         state: InstanceState::Pending,
         node: None,
         detail: String::new(),
@@ -78,8 +81,9 @@ pub async fn create(
 /// The deployment with its bindings and its instance's status.
 pub(super) async fn load(state: &AppState, row: DeploymentRow) -> ApiResult<Deployment> {
     let bindings = db::deployments::bindings(&state.db, &row.id).await?;
+    let models = db::deployment_models::of(&state.db, &row.id).await?;
     let instance = db::instances::status_of(&state.db, &row.id).await?;
-    row.into_api(bindings, instance)
+    row.into_api(bindings, models, instance)
 }
 
 /// Deployments: an end user sees their own, everyone else sees all.

@@ -1,6 +1,7 @@
 //! The REST API, one file per resource. Each handler carries its OpenAPI description, and
 //! `utoipa-axum` builds the router and the document from the same list, so they cannot drift.
 
+mod admin;
 mod apps;
 mod artifacts;
 mod auth;
@@ -13,6 +14,7 @@ mod models;
 mod names;
 pub(crate) mod node_api;
 mod nodes;
+mod owners;
 mod users;
 
 pub use deployment_lifecycle::STOPPED;
@@ -54,8 +56,10 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(models::list, models::upload))
         .routes(routes!(models::versions))
         .routes(routes!(models::predict))
+        .routes(routes!(models::delete))
         .routes(routes!(apps::list, apps::upload))
         .routes(routes!(apps::versions))
+        .routes(routes!(apps::delete))
         .routes(routes!(deployments::list, deployments::create))
         .routes(routes!(
             deployments::get,
@@ -68,6 +72,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(deployment_lifecycle::rollback))
         .routes(routes!(deployment_lifecycle::history))
         .routes(routes!(artifacts::download))
+        .routes(routes!(admin::collect))
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))
         .routes(routes!(node_api::artifact))

@@ -1,6 +1,7 @@
 //! Models: a package upload (`model.toml`, `model.onnx`, `contract.wasm`) checked by
-//! `trellis-models` before anything is stored, its versions, and an inference endpoint per version
-//! that runs the whole pipeline: contract `preprocess`, the model, contract `postprocess`.
+//! `trellis-models` before anything is stored, its versions (uploaded and deleted by the name's
+//! owner), and an inference endpoint per version that runs the whole pipeline: contract
+//! `preprocess`, the model, contract `postprocess`.
 
 use std::sync::Arc;
 
@@ -17,9 +18,11 @@ use trellis_protocol::api::ModelVersion;
 use utoipa::ToSchema;
 
 use super::names::check_name;
+use super::owners::{check_owner, in_use};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::models::ModelRow;
+use crate::db::owners::Owned;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
@@ -77,10 +80,13 @@ pub async fn versions(
 
 /// Upload a model package. All three files are checked (the ONNX parses and matches
 /// `model.toml`, the contract implements the `contract` world, the model loads) before
-/// anything is stored.
+/// anything is stored. The version must be a semantic version (apps ask for versions by semver
+/// requirement). The first upload of a name makes the uploader its owner; only they and admins
+/// may upload further versions of it.
 #[utoipa::path(post, path = "/models", tag = "models", security(("token" = [])),
     request_body(content = ModelUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = ModelVersion), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -96,6 +102,12 @@ pub async fn upload(
     let (name, version) = (package.config.name.clone(), package.config.version.clone());
     check_name("model.toml: name", &name)?;
     check_name("model.toml: version", &version)?;
+    if let Err(e) = semver::Version::parse(&version) {
+        return Err(ApiError::bad_request(format!(
+            "model.toml: version `{version}` is not a semantic version such as 1.0.0 ({e}); apps ask for model versions by semver requirement"
+        )));
+    }
+    check_owner(&state, &caller, Owned::Model, &name, "upload").await?;
     if db::models::find(&state.db, &name, &version)
         .await?
         .is_some()
@@ -110,8 +122,11 @@ pub async fn upload(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
 
-    let onnx_blob = state.artifacts.put(&onnx)?;
-    let contract_blob = match state.artifacts.put(&contract) {
+    // Held until the row that refers to the artifacts is committed, so the collector cannot
+    // take them for garbage meanwhile.
+    let lease = state.artifacts.lease().await;
+    let onnx_blob = lease.put(&onnx)?;
+    let contract_blob = match lease.put(&contract) {
         Ok(blob) => blob,
         Err(e) => {
             state.artifacts.forget(&onnx_blob);
@@ -130,6 +145,7 @@ pub async fn upload(
         contract_sha256: contract_blob.sha256.clone(),
         uploaded_by: caller.name,
         created_at,
+        owner: None,
     };
     if let Err(e) = db::models::insert(&state.db, &row).await {
         state.artifacts.forget(&onnx_blob);
@@ -140,16 +156,71 @@ pub async fn upload(
             &format!("{name} {version}"),
         ));
     }
+    drop(lease);
     state.models.insert(pipeline);
-    Ok((StatusCode::CREATED, Json(row.into_api()?)))
+    let stored = db::models::find(&state.db, &name, &version)
+        .await?
+        .ok_or_else(|| ApiError::internal("the stored model version vanished"))?;
+    Ok((StatusCode::CREATED, Json(stored.into_api()?)))
 }
 
-/// The loaded pipeline of a stored model version, loading it from the artifact store once, however
-/// many requests ask for it at the same moment.
-async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
-    let row = db::models::find(&state.db, name, version)
+/// Delete a model version: its owner or an admin, and only while no deployment runs it. Deleting
+/// the last version deletes the name (anyone may then upload it afresh). Its artifacts are
+/// collected unless another version shares them.
+#[utoipa::path(delete, path = "/models/{name}/{version}", tag = "models", security(("token" = [])),
+    params(("name" = String, Path), ("version" = String, Path)),
+    responses((status = 204, description = "deleted"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "deployments run it; the message names each", body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if db::models::find(&state.db, &name, &version)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "no model `{name}` version {version}"
+        )));
+    }
+    check_owner(&state, &caller, Owned::Model, &name, "delete").await?;
+    let what = format!("model `{name}` version {version}");
+    let users = db::deployment_models::users_of(&state.db, &name, &version).await?;
+    if !users.is_empty() {
+        return Err(in_use(&what, &users));
+    }
+    match db::models::delete(&state.db, &name, &version).await {
+        Ok(_) => {}
+        // A deployment made since the check above: its row holds the version.
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            let users = db::deployment_models::users_of(&state.db, &name, &version).await?;
+            return Err(in_use(&what, &users));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .models
+        .retain(|n, v| (n, v) != (name.as_str(), version.as_str()));
+    crate::collector::collect_after_deletion(&state).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The loaded pipeline of a stored model version (`latest`: the highest version), loading it from
+/// the artifact store once, however many requests ask for it at the same moment.
+async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
+    let row = if version == "latest" {
+        let mut rows = db::models::versions(&state.db, name).await?;
+        let versions: Vec<String> = rows.iter().map(|row| row.version.clone()).collect();
+        let newest = crate::model_versions::newest(&versions).map(str::to_string);
+        rows.retain(|row| Some(&row.version) == newest.as_ref());
+        rows.pop()
+    } else {
+        db::models::find(&state.db, name, version).await?
+    };
+    let row =
+        row.ok_or_else(|| ApiError::not_found(format!("no model `{name}` version {version}")))?;
     let (models, artifacts) = (state.models.clone(), state.artifacts.clone());
     tokio::task::spawn_blocking(move || {
         models.get_or_load(&row.name, &row.version, || {
@@ -172,7 +243,7 @@ async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<
 
 /// Run the model version's pipeline on the request body: JSON (`application/json`; a number, an
 /// array of numbers or a string arrive as such, anything else as a JSON document) or bytes with
-/// their media type, such as `image/png`. `latest` names the newest version. The answer is
+/// their media type, such as `image/png`. `latest` names the highest version. The answer is
 /// what the contract's `postprocess` returned.
 #[utoipa::path(post, path = "/models/{name}/{version}/predict", tag = "models", security(("token" = [])),
     params(("name" = String, Path), ("version" = String, Path, description = "a version, or `latest`")),

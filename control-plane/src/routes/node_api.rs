@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_protocol::node::{
-    AssignedModel, Assignments, BoundDevice, HeartbeatAnswer, InstanceReport, NodeReport,
+    Assignments, BoundDevice, HeartbeatAnswer, InstanceReport, NodeReport,
 };
 use utoipa::IntoParams;
 
@@ -95,26 +95,17 @@ pub async fn assignments(
     let mut instances = Vec::with_capacity(rows.len());
     for row in rows {
         let (sensors, controllers) = bound_devices(&state, &row.id).await?;
-        let models = models_of(&state, &row.manifest).await?;
+        let models = db::deployment_models::assigned(&state.db, &row.id)
+            .await?
+            .into_iter()
+            .map(|model| model.into_node())
+            .collect();
         instances.push(row.into_node(sensors, controllers, models)?);
     }
     Ok(Json(Assignments {
         generation,
         instances,
     }))
-}
-
-/// The newest version of each model an app's manifest names.
-async fn models_of(state: &AppState, manifest: &str) -> ApiResult<Vec<AssignedModel>> {
-    let manifest =
-        trellis_host::manifest::AppManifest::parse(manifest).map_err(ApiError::internal)?;
-    let mut models = Vec::new();
-    for name in &manifest.models {
-        if let Some(row) = db::models::latest(&state.db, name).await? {
-            models.push(row.into_node());
-        }
-    }
-    Ok(models)
 }
 
 /// The sensors and the controllers bound to a deployment's roles.

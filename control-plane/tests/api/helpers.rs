@@ -224,6 +224,8 @@ impl TestApp {
             "deployments",
             "deployment_bindings",
             "deployment_events",
+            "deployment_models",
+            "owners",
         ] {
             let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&self.db)

@@ -9,3 +9,4 @@ mod deployments;
 mod fixtures;
 mod registry;
 mod uploads;
+mod versions;

@@ -23,12 +23,18 @@ pub struct AppVersion {
     pub description: String,
     pub sensors: BTreeMap<String, RoleInfo>,
     pub controllers: BTreeMap<String, RoleInfo>,
-    pub models: Vec<String>,
+    /// The models it calls, each with the versions it accepts (a semver requirement such as
+    /// `^1`; `*` for any).
+    pub models: BTreeMap<String, String>,
     /// Parameters an end user may set, with their types.
     pub config: BTreeMap<String, String>,
     /// The manifest as uploaded.
     pub manifest: String,
     pub component_sha256: String,
     pub uploaded_by: String,
+    /// Who owns the app's name (its first uploader): only they and admins upload or delete its
+    /// versions.
+    #[serde(default)]
+    pub owner: String,
     pub created_at: String,
 }

@@ -45,6 +45,10 @@ pub struct Deployment {
     /// Whether its owner wants it to run (`running`, within its schedule) or stopped it.
     #[serde(default)]
     pub run_state: RunState,
+    /// The version of each model its app calls, resolved from the manifest's requirements when
+    /// it was made: it runs exactly these until its versions are resolved again.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
     /// `pending` (no node can take it yet), `placed`, `running`, `restarting`, `failed` or
     /// `stopped` (outside its schedule, or stopped by its owner).
     pub state: InstanceState,

@@ -17,5 +17,9 @@ pub struct ModelVersion {
     pub onnx_sha256: String,
     pub contract_sha256: String,
     pub uploaded_by: String,
+    /// Who owns the model's name (its first uploader): only they and admins upload or delete its
+    /// versions.
+    #[serde(default)]
+    pub owner: String,
     pub created_at: String,
 }
