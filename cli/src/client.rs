@@ -87,6 +87,18 @@ impl Api {
         typed(path, self.post(path, body)?)
     }
 
+    pub fn patch(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(self.client.patch(self.url(path)).json(body))
+    }
+
+    pub fn put(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(self.client.put(self.url(path)).json(body))
+    }
+
+    pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.client.delete(self.url(path)))
+    }
+
     /// A request with the session's token, to build on (uploads).
     pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
         self.client

@@ -12,6 +12,7 @@ mod readings;
 mod registry;
 mod run;
 mod sensor_patterns;
+mod sessions;
 mod simulate_devices;
 mod status;
 mod up;
@@ -47,9 +48,12 @@ enum Command {
     Node(node::NodeArgs),
     /// Log in to a control plane; later commands use the saved session.
     Login(login::LoginArgs),
-    /// Users (admins).
+    /// Users (admins), and your own password.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Your login sessions (anyone's, for admins): list them, end one.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
     /// Sensor types: what a reading carries.
     #[command(subcommand)]
     SensorType(registry::SensorTypeCommand),
@@ -86,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Node(args) => node::node(args),
         Command::Login(args) => login::login(args),
         Command::User(command) => users::user(command, output),
+        Command::Session(command) => sessions::session(command, output),
         Command::SensorType(command) => registry::sensor_type(command, output),
         Command::ControllerType(command) => registry::controller_type(command, output),
         Command::Sensor(command) => registry::device("sensors", command, output),

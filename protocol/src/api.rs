@@ -10,9 +10,10 @@ mod error;
 mod gateway;
 mod models;
 mod nodes;
+mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
-pub use auth::{Login, Me, NewUser, Role, Session, User};
+pub use auth::{Login, Me, NewUser, PasswordChange, Role, Session, User, UserChange};
 pub use deployments::{Deployment, NewDeployment, Schedule};
 pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, ValueKind};
 pub use devices::{Device, DeviceFilter, Location, NewDevice};
@@ -20,3 +21,4 @@ pub use error::ErrorBody;
 pub use gateway::{Accepted, NewReading};
 pub use models::ModelVersion;
 pub use nodes::{NewNode, Node};
+pub use sessions::ActiveSession;

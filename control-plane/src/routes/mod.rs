@@ -12,6 +12,7 @@ mod models;
 mod names;
 pub(crate) mod node_api;
 mod nodes;
+mod sessions;
 mod users;
 
 pub use nodes::issue_node_token;
@@ -30,7 +31,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
         .routes(routes!(users::list, users::create))
+        .routes(routes!(users::change))
+        .routes(routes!(users::set_password))
         .routes(routes!(
             device_types::list_sensor_types,
             device_types::create_sensor_type
