@@ -48,12 +48,18 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(device_types::get_controller_type))
         .routes(routes!(devices::list_sensors, devices::create_sensor))
         .routes(routes!(devices::get_sensor))
+        .routes(routes!(devices::rotate_sensor_token))
         .routes(routes!(
             devices::list_controllers,
             devices::create_controller
         ))
         .routes(routes!(devices::get_controller))
+        .routes(routes!(devices::rotate_controller_token))
         .routes(routes!(nodes::list, nodes::create))
+        .routes(routes!(nodes::remove))
+        .routes(routes!(nodes::rotate_token))
+        .routes(routes!(nodes::drain))
+        .routes(routes!(nodes::undrain))
         .routes(routes!(models::list, models::upload))
         .routes(routes!(models::versions))
         .routes(routes!(models::predict))

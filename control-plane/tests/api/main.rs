@@ -6,6 +6,8 @@ mod helpers;
 mod access;
 mod accounts;
 mod deployments;
+mod draining;
 mod fixtures;
 mod registry;
+mod tokens;
 mod uploads;
