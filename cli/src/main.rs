@@ -44,7 +44,8 @@ enum Command {
     /// Start the control plane on this machine (SQLite and local files; nothing else needed).
     Up(up::UpArgs),
     /// Run a node daemon that runs what the control plane assigns it (`trellis node join`
-    /// registers a node and prints how a VM joins).
+    /// registers a node and prints how a VM joins; `list`, `drain`, `undrain`, `remove` and
+    /// `rotate-token` manage nodes).
     Node(node::NodeArgs),
     /// Log in to a control plane; later commands use the saved session.
     Login(login::LoginArgs),
@@ -87,7 +88,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Up(args) => up::up(args),
-        Command::Node(args) => node::node(args),
+        Command::Node(args) => node::node(args, output),
         Command::Login(args) => login::login(args),
         Command::User(command) => users::user(command, output),
         Command::Session(command) => sessions::session(command, output),
