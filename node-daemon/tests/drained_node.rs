@@ -118,7 +118,7 @@ async fn a_drained_nodes_instance_moves_to_the_other_node_and_it_gets_nothing_ne
     })
     .await;
     let other = node.node_named(OTHER_NODE).await;
-    assert_eq!(reported(&other), [first.id.clone()]);
+    assert_eq!(reported(&other), std::slice::from_ref(&first.id));
 
     // Idle as it is, and first by name, the drained node gets no new work.
     let second = deploy_echo(&node, &sensor.id, &display.id).await;
