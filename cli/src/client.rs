@@ -91,6 +91,10 @@ impl Api {
         self.send(self.client.patch(self.url(path)).json(body))
     }
 
+    pub fn put(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(self.client.put(self.url(path)).json(body))
+    }
+
     pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
         self.send(self.client.delete(self.url(path)))
     }

@@ -20,14 +20,7 @@ pub struct LoginArgs {
 pub fn login(args: LoginArgs) -> anyhow::Result<()> {
     let password = match args.password {
         Some(password) => password,
-        None => {
-            eprint!("password for {}: ", args.user);
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the password")?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
+        None => ask(&format!("password for {}", args.user))?,
     };
     let url = args.url.trim_end_matches('/').to_string();
     let response = client()?
@@ -51,4 +44,14 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
         session.url, session.user, session.role, answer.expires_at
     );
     Ok(())
+}
+
+/// A line typed on the terminal after `prompt`, without its line ending.
+pub fn ask(prompt: &str) -> anyhow::Result<String> {
+    eprint!("{prompt}: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {prompt}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

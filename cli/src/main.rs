@@ -14,6 +14,7 @@ mod readings;
 mod registry;
 mod run;
 mod sensor_patterns;
+mod sessions;
 mod simulate_devices;
 mod status;
 mod up;
@@ -45,13 +46,17 @@ enum Command {
     /// Start the control plane on this machine (SQLite and local files; nothing else needed).
     Up(up::UpArgs),
     /// Run a node daemon that runs what the control plane assigns it (`trellis node join`
-    /// registers a node and prints how a VM joins).
+    /// registers a node and prints how a VM joins; `list`, `drain`, `undrain`, `remove` and
+    /// `rotate-token` manage nodes).
     Node(node::NodeArgs),
     /// Log in to a control plane; later commands use the saved session.
     Login(login::LoginArgs),
-    /// Users (admins).
+    /// Users (admins), and your own password.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Your login sessions (anyone's, for admins): list them, end one.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
     /// Sensor types: what a reading carries.
     #[command(subcommand)]
     SensorType(registry::SensorTypeCommand),
@@ -91,9 +96,10 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Up(args) => up::up(args),
-        Command::Node(args) => node::node(args),
+        Command::Node(args) => node::node(args, output),
         Command::Login(args) => login::login(args),
         Command::User(command) => users::user(command, output),
+        Command::Session(command) => sessions::session(command, output),
         Command::SensorType(command) => registry::sensor_type(command, output),
         Command::ControllerType(command) => registry::controller_type(command, output),
         Command::Sensor(command) => registry::device("sensors", command, output),

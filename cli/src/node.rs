@@ -1,5 +1,6 @@
-//! `trellis node`: run a node daemon, or (`trellis node join`) register a node and print what
-//! its machine needs to join.
+//! `trellis node`: run a node daemon; or, as a platform configurer, register a node and print
+//! what its machine needs to join (`join`), list nodes, give one a new token, drain, undrain or
+//! remove one.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use anyhow::Context;
 use trellis_protocol::api::{NewNode, Node};
 
 use crate::client::Api;
+use crate::output::Output;
 use crate::registry::parse_pair;
 
 #[derive(clap::Args)]
@@ -43,11 +45,35 @@ enum NodeCommand {
         #[arg(long = "label", value_parser = parse_pair)]
         labels: Vec<(String, String)>,
     },
+    /// List nodes: state (`up`, `down`, `draining`, `drained`...), labels, last heartbeat.
+    List,
+    /// Move a node's instances to other live nodes, then give it no new work (it shows
+    /// `draining`, then `drained`).
+    Drain {
+        /// The node's name or id.
+        node: String,
+    },
+    /// Let a drained node take work again.
+    Undrain {
+        /// The node's name or id.
+        node: String,
+    },
+    /// Remove a node: its token is refused at once and its instances move to other nodes.
+    Remove {
+        /// The node's name or id.
+        node: String,
+    },
+    /// Give a node a new token; the old one is refused at once, so its daemon must be
+    /// restarted with the new one.
+    RotateToken {
+        /// The node's name or id.
+        node: String,
+    },
 }
 
-pub fn node(args: NodeArgs) -> anyhow::Result<()> {
-    if let Some(NodeCommand::Join { name, labels }) = args.command {
-        return join(&name, labels);
+pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
+    if let Some(command) = args.command {
+        return manage(command, output);
     }
     let control_plane = args
         .control_plane
@@ -83,8 +109,72 @@ pub fn run_daemon(config: trellis_node::NodeConfig) -> anyhow::Result<()> {
     runtime.block_on(trellis_node::run(config))
 }
 
-fn join(name: &str, labels: Vec<(String, String)>) -> anyhow::Result<()> {
+fn manage(command: NodeCommand, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
+    match command {
+        NodeCommand::Join { name, labels } => join(&api, &name, labels),
+        NodeCommand::List => {
+            output.list(
+                &api.get("/nodes")?,
+                &[
+                    ("ID", "/id"),
+                    ("NAME", "/name"),
+                    ("STATE", "/state"),
+                    ("LABELS", "/labels"),
+                    ("LAST SEEN", "/last_seen"),
+                ],
+            );
+            Ok(())
+        }
+        NodeCommand::Drain { node } => {
+            let answer = api.post(&format!("/nodes/{node}/drain"), &serde_json::json!({}))?;
+            let state = answer["state"].as_str().unwrap_or("?");
+            output.done(
+                &answer,
+                format!(
+                    "{node} is {state}: it gets no new work, and its instances move as soon as                      another node can take them (`trellis node list` shows `drained` once it is empty)"
+                ),
+            );
+            Ok(())
+        }
+        NodeCommand::Undrain { node } => {
+            let answer = api.post(&format!("/nodes/{node}/undrain"), &serde_json::json!({}))?;
+            output.done(&answer, format!("{node} takes work again"));
+            Ok(())
+        }
+        NodeCommand::Remove { node } => {
+            api.delete(&format!("/nodes/{node}"))?;
+            println!(
+                "removed node {node}: its token is refused and its instances move to other nodes;                  stop its daemon (`systemctl disable --now trellis-node`)"
+            );
+            Ok(())
+        }
+        NodeCommand::RotateToken { node } => {
+            let answer = api.post(&format!("/nodes/{node}/token"), &serde_json::json!({}))?;
+            let new: Node = crate::client::typed("/nodes/{id}/token", answer.clone())?;
+            let token = new.token.unwrap_or_default();
+            let bus = new
+                .bus
+                .map(|bus| format!(" --bus {bus}"))
+                .unwrap_or_default();
+            output.done(
+                &answer,
+                format!(
+                    "new token for node {} (shown once): {token}\n\
+                     Its daemon's old token is refused from now on. Restart the daemon with it:\n\n  \
+                     trellis node --control-plane {} --token {token}{bus} --data-dir /var/lib/trellis-node\n\n\
+                     or, as a service, set Environment=TRELLIS_NODE_TOKEN={token} in \
+                     /etc/systemd/system/trellis-node.service, then \
+                     `systemctl daemon-reload && systemctl restart trellis-node`.",
+                    new.name, api.session.url
+                ),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<()> {
     let new = NewNode {
         name: name.to_string(),
         labels: labels.into_iter().collect(),

@@ -72,6 +72,8 @@ pub enum DeviceCommand {
         #[arg(long = "user")]
         users: Vec<String>,
     },
+    /// Give an instance a new gateway token (shown once); its old token is refused at once.
+    RotateToken { id: String },
     /// List instances, filtered by type, location or label.
     List {
         #[arg(long = "type")]
@@ -239,6 +241,20 @@ pub fn device(collection: &str, command: DeviceCommand, output: Output) -> anyho
                     "registered {} {name} ({}) at {site}/{building}/{room}",
                     collection.trim_end_matches('s'),
                     created["id"].as_str().unwrap_or("?")
+                ),
+            );
+        }
+        DeviceCommand::RotateToken { id } => {
+            let answer = api.post(&format!("/{collection}/{id}/token"), &json!({}))?;
+            let kind = collection.trim_end_matches('s');
+            let token = answer["token"].as_str().unwrap_or("?");
+            output.done(
+                &answer,
+                format!(
+                    "new gateway token for {kind} {} ({id}), shown once: {token}\n\
+                     The old token is refused from now on; give the device this one \
+                     (`trellis simulate {kind} --token {token}` for a simulator).",
+                    answer["name"].as_str().unwrap_or("?")
                 ),
             );
         }

@@ -336,3 +336,146 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     eve.ok(&["deployment", "delete", id]);
     assert!(eve.ok(&["deployment", "list"]).contains("(none)"));
 }
+
+#[test]
+fn accounts_sessions_tokens_and_nodes_are_managed_from_the_cli() {
+    let plane = ControlPlane::start();
+    let homes = tempfile::tempdir().unwrap();
+    let admin = Person::new(homes.path(), "admin");
+    admin.login(&plane.url, "admin", ADMIN_PASSWORD);
+    for (name, role) in [("carol", "platform-configurer"), ("dana", "data-scientist")] {
+        admin.ok(&[
+            "user",
+            "create",
+            name,
+            "--role",
+            role,
+            "--password",
+            PASSWORD,
+        ]);
+    }
+    let carol = Person::new(homes.path(), "carol");
+    carol.login(&plane.url, "carol", PASSWORD);
+    let dana = Person::new(homes.path(), "dana");
+    dana.login(&plane.url, "dana", PASSWORD);
+
+    // Sessions: listed without tokens, this one marked; one revoked is refused.
+    let listed = dana.ok(&["session", "list"]);
+    assert!(listed.contains("ses_") && listed.contains('*'), "{listed}");
+    let sessions: Value = serde_json::from_str(&dana.ok(&["session", "list", "--json"])).unwrap();
+    let id = sessions[0]["id"].as_str().unwrap();
+    assert!(dana.ok(&["session", "revoke", id]).contains("refused"));
+    assert!(dana.refused(&["session", "list"]).contains("trellis login"));
+    dana.login(&plane.url, "dana", PASSWORD);
+    let everyone = admin.ok(&["session", "list", "--all"]);
+    assert!(
+        everyone.contains("carol") && everyone.contains("dana"),
+        "{everyone}"
+    );
+
+    // Roles and passwords.
+    assert!(dana.refused(&["node", "list"]).contains("not allowed"));
+    admin.ok(&["user", "set-role", "dana", "platform-configurer"]);
+    dana.ok(&["node", "list"]);
+    let new = "another-long-password";
+    dana.ok(&[
+        "user",
+        "password",
+        "--current-password",
+        PASSWORD,
+        "--new-password",
+        new,
+    ]);
+    let refused = Person::new(homes.path(), "stranger").refused(&[
+        "login",
+        "--url",
+        &plane.url,
+        "--user",
+        "dana",
+        "--password",
+        PASSWORD,
+    ]);
+    assert!(refused.contains("wrong user name or password"), "{refused}");
+    dana.login(&plane.url, "dana", new);
+
+    // Disabled: refused at once and at login, shown in the list; enabled again.
+    assert!(
+        admin
+            .ok(&["user", "disable", "dana"])
+            .contains("disabled dana")
+    );
+    assert!(dana.refused(&["node", "list"]).contains("trellis login"));
+    let refused = dana.refused(&[
+        "login",
+        "--url",
+        &plane.url,
+        "--user",
+        "dana",
+        "--password",
+        new,
+    ]);
+    assert!(refused.contains("disabled"), "{refused}");
+    let users: Value = serde_json::from_str(&admin.ok(&["user", "list", "--json"])).unwrap();
+    let shown = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "dana")
+        .unwrap();
+    assert_eq!(shown["disabled"], true);
+    let refused = admin.refused(&["user", "set-role", "admin", "end-user"]);
+    assert!(refused.contains("last enabled admin"), "{refused}");
+    admin.ok(&["user", "enable", "dana"]);
+    dana.login(&plane.url, "dana", new);
+
+    // A device's token replaced.
+    carol.ok(&["sensor-type", "create", "temperature"]);
+    let sensor: Value = serde_json::from_str(&carol.ok(&[
+        "sensor",
+        "create",
+        "t1",
+        "--type",
+        "temperature",
+        "--site",
+        "north",
+        "--building",
+        "main",
+        "--room",
+        "r1",
+        "--json",
+    ]))
+    .unwrap();
+    let rotated = carol.ok(&["sensor", "rotate-token", sensor["id"].as_str().unwrap()]);
+    assert!(
+        rotated.contains("new gateway token") && rotated.contains("refused"),
+        "{rotated}"
+    );
+
+    // A node joined, its token replaced, drained, undrained and removed.
+    carol.ok(&["node", "join", "vm-1"]);
+    let rotated = carol.ok(&["node", "rotate-token", "vm-1"]);
+    assert!(
+        rotated.contains("--token") && rotated.contains("TRELLIS_NODE_TOKEN"),
+        "says how to restart the daemon: {rotated}"
+    );
+    assert!(
+        carol
+            .ok(&["node", "drain", "vm-1"])
+            .contains("vm-1 is drained")
+    );
+    let nodes = carol.ok(&["node", "list"]);
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.contains("vm-1") && l.contains("drained")),
+        "{nodes}"
+    );
+    carol.ok(&["node", "undrain", "vm-1"]);
+    carol.ok(&["node", "remove", "vm-1"]);
+    assert!(!carol.ok(&["node", "list"]).contains("vm-1"));
+    assert!(
+        carol
+            .refused(&["node", "remove", "vm-1"])
+            .contains("no node `vm-1`")
+    );
+}

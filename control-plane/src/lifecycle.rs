@@ -198,6 +198,7 @@ pub async fn roll_back_failing_upgrades(state: &AppState) -> ApiResult<bool> {
             user_id: String::new(),
             name: CONTROL_PLANE.into(),
             role: Role::Admin,
+            session_id: String::new(),
         };
         let change = VersionChange {
             kind: EventKind::RolledBack,

@@ -43,6 +43,8 @@ struct Node {
     id: String,
     state: String,
     live: bool,
+    /// Asked to drain: placement does not choose it, and its instances move off it.
+    draining: bool,
     load: NodeLoad,
 }
 
@@ -82,7 +84,9 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             node.load.instances += 1;
         }
     }
-    let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].live).collect();
+    let live: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].live && !nodes[i].draining)
+        .collect();
 
     let now_utc = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
     let mut changed = false;
@@ -104,15 +108,16 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
                 )
             });
         let current = instances.remove(&id);
-        let on_live_node = current
+        let live_node = current
             .as_ref()
             .and_then(|i| i.node.as_ref())
-            .is_some_and(|n| nodes.iter().any(|node| &node.id == n && node.live));
+            .and_then(|n| nodes.iter().find(|node| &node.id == n && node.live));
+        let on_draining_node = live_node.is_some_and(|node| node.draining);
         let (node, next_state, detail) = if stopped {
             (None, "stopped", STOPPED.to_string())
         } else if !desired {
             (None, "stopped", "outside its schedule".to_string())
-        } else if on_live_node {
+        } else if live_node.is_some() && !on_draining_node {
             continue;
         } else {
             let needs = needs(&manifest, node_labels.as_deref());
@@ -122,11 +127,14 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
                     let node = &mut nodes[live[choice]];
                     node.load.instances += 1;
                     let detail = match current.as_ref().and_then(|i| i.node.as_ref()) {
+                        Some(_) if on_draining_node => "moved off a draining node".to_string(),
                         Some(_) => "moved from a node that stopped reporting".to_string(),
                         None => String::new(),
                     };
                     (Some(node.id.clone()), "placed", detail)
                 }
+                // A draining node keeps what it runs until another node can take it.
+                None if on_draining_node => continue,
                 None => (
                     None,
                     "pending",
@@ -170,6 +178,7 @@ async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx:
                 .unwrap_or_default();
             let metrics = report.metrics;
             Node {
+                draining: row.drain_requested_at.is_some(),
                 id: row.id,
                 state: row.state,
                 live: row

@@ -1,5 +1,7 @@
 //! The daemon's two loops: heartbeats out, assignments in. Neither ever gives up: while the
 //! control plane is away the instances keep running, and both loops catch up when it returns.
+//! A control plane that refuses the node's token is not away: it replaced the token or removed
+//! the node and placed its instances elsewhere, so the node stops them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +18,7 @@ use trellis_host::capabilities::log::TracingLog;
 use trellis_models::{ModelCatalog, ModelPackage, Runtimes};
 
 use crate::supervisor::Supervisor;
-use trellis_protocol::node::{AssignedModel, Assignments, HeartbeatAnswer, NodeReport};
+use trellis_protocol::node::{AssignedModel, Assignment, Assignments, HeartbeatAnswer, NodeReport};
 
 /// The hashes of every artifact `assignments` name: components, models and contracts.
 fn artifacts_of(assignments: &Assignments) -> HashSet<String> {
@@ -33,6 +35,19 @@ fn artifacts_of(assignments: &Assignments) -> HashSet<String> {
 
 /// The wait before trying the control plane again.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// What to do when the control plane refuses the node's token.
+const REFUSED: &str = "the control plane refused this node's token: it was replaced \
+    (`trellis node rotate-token`) or the node was removed. Restart this daemon with the new \
+    token (--token or TRELLIS_NODE_TOKEN), or register it again with `trellis node join`";
+
+/// Whether `error` is the control plane refusing the node's token (401).
+fn refused(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<reqwest::Error>()
+        .and_then(reqwest::Error::status)
+        == Some(reqwest::StatusCode::UNAUTHORIZED)
+}
 
 struct Agent {
     config: NodeConfig,
@@ -115,6 +130,10 @@ impl Agent {
                         warned_bus = true;
                     }
                 }
+                Err(e) if reachable && refused(&e) => {
+                    tracing::error!("heartbeat refused: {REFUSED}");
+                    reachable = false;
+                }
                 Err(e) if reachable => {
                     tracing::warn!("heartbeat failed (instances keep running): {e:#}");
                     reachable = false;
@@ -140,37 +159,30 @@ impl Agent {
 
     async fn assignments(&self) {
         let mut generation: Option<u64> = None;
+        let mut refusal_told = false;
         loop {
             let assignments = match self.fetch_assignments(generation).await {
                 Ok(assignments) => assignments,
+                Err(e) if refused(&e) => {
+                    if !refusal_told {
+                        tracing::error!("stopping every instance: {REFUSED}");
+                        refusal_told = true;
+                    }
+                    self.apply(Vec::new()).await;
+                    generation = None;
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!("fetching assignments (instances keep running): {e:#}");
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
             };
+            refusal_told = false;
             let complete = self.load_components(&assignments).await;
             let assigned = artifacts_of(&assignments);
-            let supervisor = self.supervisor.clone();
-            let instances = assignments.instances;
-            tokio::task::spawn_blocking(move || {
-                let apply = || {
-                    supervisor
-                        .lock()
-                        .expect("supervisor lock")
-                        .apply(&instances)
-                };
-                let stopping = apply();
-                let replaced = !stopping.is_empty();
-                // Waits for their threads, with the supervisor free for heartbeats.
-                drop(stopping);
-                // Changed instances start once their old selves have ended.
-                if replaced {
-                    drop(apply());
-                }
-            })
-            .await
-            .expect("applying assignments");
+            self.apply(assignments.instances).await;
             if complete {
                 self.forget_unassigned(&assigned);
             }
@@ -198,6 +210,29 @@ impl Agent {
             ),
             Err(e) => tracing::warn!("removing artifacts no longer assigned: {e}"),
         }
+    }
+
+    /// Makes `instances` what runs here: starts the new, stops the rest, and starts the changed
+    /// ones once their old selves have ended.
+    async fn apply(&self, instances: Vec<Assignment>) {
+        let supervisor = self.supervisor.clone();
+        tokio::task::spawn_blocking(move || {
+            let apply = || {
+                supervisor
+                    .lock()
+                    .expect("supervisor lock")
+                    .apply(&instances)
+            };
+            let stopping = apply();
+            let replaced = !stopping.is_empty();
+            // Waits for their threads, with the supervisor free for heartbeats.
+            drop(stopping);
+            if replaced {
+                drop(apply());
+            }
+        })
+        .await
+        .expect("applying assignments");
     }
 
     async fn fetch_assignments(&self, after: Option<u64>) -> anyhow::Result<Assignments> {

@@ -11,9 +11,10 @@ mod error;
 mod gateway;
 mod models;
 mod nodes;
+mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
-pub use auth::{Login, Me, NewUser, Role, Session, User};
+pub use auth::{Login, Me, NewUser, PasswordChange, Role, Session, User, UserChange};
 pub use collect::{Collected, Tally};
 pub use deployments::{
     Deployment, DeploymentChanges, DeploymentEvent, EventKind, FieldChange, NewDeployment,
@@ -25,3 +26,4 @@ pub use error::ErrorBody;
 pub use gateway::{Accepted, NewReading};
 pub use models::ModelVersion;
 pub use nodes::{NewNode, Node};
+pub use sessions::ActiveSession;

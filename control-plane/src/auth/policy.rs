@@ -46,8 +46,14 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/auth/login", Access::Public),
     ("POST", "/api/v1/auth/logout", ANYONE),
     ("GET", "/api/v1/auth/me", ANYONE),
+    // Anyone's own; the handlers let only admins reach other users' sessions.
+    ("GET", "/api/v1/auth/sessions", ANYONE),
+    ("DELETE", "/api/v1/auth/sessions/{id}", ANYONE),
     ("GET", "/api/v1/users", Access::Roles(&[])),
     ("POST", "/api/v1/users", Access::Roles(&[])),
+    ("PATCH", "/api/v1/users/{name}", Access::Roles(&[])),
+    // Anyone's own; the handler lets only admins set another user's.
+    ("PUT", "/api/v1/users/{name}/password", ANYONE),
     ("GET", "/api/v1/sensor-types", ANYONE),
     ("POST", "/api/v1/sensor-types", CONFIGURERS),
     ("GET", "/api/v1/sensor-types/{name}", ANYONE),
@@ -57,11 +63,17 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/sensors", ANYONE),
     ("POST", "/api/v1/sensors", CONFIGURERS),
     ("GET", "/api/v1/sensors/{id}", ANYONE),
+    ("POST", "/api/v1/sensors/{id}/token", CONFIGURERS),
     ("GET", "/api/v1/controllers", ANYONE),
     ("POST", "/api/v1/controllers", CONFIGURERS),
     ("GET", "/api/v1/controllers/{id}", ANYONE),
+    ("POST", "/api/v1/controllers/{id}/token", CONFIGURERS),
     ("GET", "/api/v1/nodes", CONFIGURERS),
     ("POST", "/api/v1/nodes", CONFIGURERS),
+    ("DELETE", "/api/v1/nodes/{id}", CONFIGURERS),
+    ("POST", "/api/v1/nodes/{id}/token", CONFIGURERS),
+    ("POST", "/api/v1/nodes/{id}/drain", CONFIGURERS),
+    ("POST", "/api/v1/nodes/{id}/undrain", CONFIGURERS),
     ("GET", "/api/v1/models", ANYONE),
     ("POST", "/api/v1/models", Access::Roles(&[DataScientist])),
     ("GET", "/api/v1/models/{name}", ANYONE),
@@ -219,8 +231,10 @@ pub async fn authorize(
     let caller = match find_caller(&state.db, &token).await {
         Ok(Some(caller)) => caller,
         Ok(None) => {
-            return ApiError::unauthorized("the session token is unknown or expired; log in again")
-                .into_response();
+            return ApiError::unauthorized(
+                "the session token is unknown, expired or revoked; log in again",
+            )
+            .into_response();
         }
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -1,4 +1,5 @@
-//! Session tokens: random, returned once at login, kept only as their SHA-256 with an expiry.
+//! Session tokens: random, returned once at login, kept only as their SHA-256 with an expiry
+//! and an id of their own, by which their owner (or an admin) lists and revokes them.
 
 use std::time::Duration;
 
@@ -7,7 +8,11 @@ use sqlx::AnyPool;
 
 use super::Role;
 use crate::db;
-use crate::ids::{now_ms, random_hex};
+use crate::ids::{new_id, now_ms, random_hex};
+
+/// How stale a session's "last used" may get before a request writes it again: one write a
+/// minute per busy session rather than one per request.
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The user a request comes from, once its token checked out.
 #[derive(Clone, Debug)]
@@ -15,6 +20,8 @@ pub struct Caller {
     pub user_id: String,
     pub name: String,
     pub role: Role,
+    /// The id of the session the request came with.
+    pub session_id: String,
 }
 
 impl Caller {
@@ -35,20 +42,38 @@ pub async fn create_session(
     ttl: Duration,
 ) -> sqlx::Result<(String, i64)> {
     let token = random_hex(32);
-    let expires_at = now_ms() + ttl.as_millis() as i64;
-    db::sessions::insert(db, &token_hash(&token), user_id, expires_at).await?;
+    let now = now_ms();
+    let expires_at = now + ttl.as_millis() as i64;
+    db::sessions::insert(
+        db,
+        &token_hash(&token),
+        &new_id("ses"),
+        user_id,
+        now,
+        expires_at,
+    )
+    .await?;
     Ok((token, expires_at))
 }
 
-/// The caller holding `token`, if it names a live session.
+/// The caller holding `token`, if it names a live session of a user who is not disabled. The
+/// user's role is read afresh, so a role change holds from the next request on.
 pub async fn find_caller(db: &AnyPool, token: &str) -> sqlx::Result<Option<Caller>> {
-    let user = db::sessions::find_user(db, &token_hash(token), now_ms()).await?;
-    Ok(user.and_then(|user| {
-        Some(Caller {
-            user_id: user.id,
-            name: user.name,
-            role: Role::parse(&user.role)?,
-        })
+    let now = now_ms();
+    let Some(user) = db::sessions::find_user(db, &token_hash(token), now).await? else {
+        return Ok(None);
+    };
+    if user
+        .last_used_at
+        .is_none_or(|used| now - used >= TOUCH_EVERY_MS)
+    {
+        db::sessions::touch(db, &user.session_id, now).await?;
+    }
+    Ok(Role::parse(&user.role).map(|role| Caller {
+        user_id: user.id,
+        name: user.name,
+        role,
+        session_id: user.session_id,
     }))
 }
 

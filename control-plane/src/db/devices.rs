@@ -166,6 +166,23 @@ pub async fn insert(
     Ok(())
 }
 
+/// Gives instance `id` of `kind` the gateway token kept as `token_hash`, so its old token is
+/// refused from the next request on; false if there is no such instance.
+pub async fn set_token(
+    db: &AnyPool,
+    kind: DeviceKind,
+    id: &str,
+    token_hash: &str,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query("UPDATE devices SET token_hash = $1 WHERE kind = $2 AND id = $3")
+        .bind(token_hash)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
 /// Keeps `state` (JSON) as what controller `id` last reported.
 pub async fn set_state(db: &AnyPool, id: &str, state: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE devices SET state = $1 WHERE id = $2")

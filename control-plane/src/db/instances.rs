@@ -175,6 +175,22 @@ pub async fn renew(db: &AnyPool, deployment_id: &str, now: i64) -> sqlx::Result<
     Ok(())
 }
 
+/// Takes every instance off node `node_id` (removed), leaving it `pending` with `detail` for
+/// the reconciler to place again. Only rows still on that node are touched, so an instance the
+/// reconciler has already moved keeps its new node.
+pub async fn release_node(db: &AnyPool, node_id: &str, detail: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE instances SET node_id = NULL, state = 'pending', detail = $1, updated_at = $2, \
+         restarts = 0 WHERE node_id = $3",
+    )
+    .bind(detail)
+    .bind(now)
+    .bind(node_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Records what node `node_id` reported at `now` of its `instances`, in one transaction. An
 /// instance since moved to another node is left alone, so a late word from its old node cannot
 /// overwrite what its new node says.

@@ -10,7 +10,8 @@ use super::{from_json, to_json};
 use crate::error::ApiResult;
 use crate::ids::rfc3339;
 
-/// A stored node. `labels` is JSON; `report` is its last heartbeat, as JSON.
+/// A stored node. `labels` is JSON; `report` is its last heartbeat, as JSON; `instances` counts
+/// the instances placed on it.
 #[derive(sqlx::FromRow)]
 pub struct NodeRow {
     pub id: String,
@@ -20,16 +21,29 @@ pub struct NodeRow {
     pub created_at: i64,
     pub last_seen: Option<i64>,
     pub report: Option<String>,
+    pub drain_requested_at: Option<i64>,
+    pub instances: i64,
 }
 
 impl NodeRow {
-    /// The node as the API lists it: without a token, which is only shown once.
+    /// Whether a configurer asked it to drain: it takes no new work.
+    pub fn draining(&self) -> bool {
+        self.drain_requested_at.is_some()
+    }
+
+    /// The node as the API lists it: without a token, which is only shown once. A node asked
+    /// to drain is `draining` while instances remain on it, then `drained`.
     pub fn into_api(self) -> ApiResult<Node> {
+        let state = match (self.draining(), self.instances) {
+            (true, 0) => DRAINED.to_string(),
+            (true, _) => DRAINING.to_string(),
+            (false, _) => self.state,
+        };
         Ok(Node {
             id: self.id,
             name: self.name,
             labels: from_json(&self.labels)?,
-            state: self.state,
+            state,
             created_at: rfc3339(self.created_at),
             last_seen: self.last_seen.map(rfc3339),
             // A report that does not parse is shown as none rather than failing the listing.
@@ -49,13 +63,30 @@ pub struct TokenHolder {
 
 /// The state of a node that has never sent a heartbeat.
 pub const REGISTERED: &str = "registered";
+/// The state shown for a node asked to drain while instances remain on it.
+pub const DRAINING: &str = "draining";
+/// The state shown for a node asked to drain once nothing runs there.
+pub const DRAINED: &str = "drained";
+
+/// What a [`NodeRow`] reads.
+const COLUMNS: &str = "id, name, labels, state, created_at, last_seen, report, drain_requested_at, \
+    (SELECT COUNT(*) FROM instances WHERE instances.node_id = nodes.id) AS instances";
 
 /// Every node, by name.
 pub async fn list(db: &AnyPool) -> sqlx::Result<Vec<NodeRow>> {
-    sqlx::query_as(
-        "SELECT id, name, labels, state, created_at, last_seen, report FROM nodes ORDER BY name",
-    )
-    .fetch_all(db)
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM nodes ORDER BY name"))
+        .fetch_all(db)
+        .await
+}
+
+/// The node whose id, or else whose name, is `id_or_name`.
+pub async fn find(db: &AnyPool, id_or_name: &str) -> sqlx::Result<Option<NodeRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM nodes WHERE id = $1 OR name = $1 \
+         ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1"
+    ))
+    .bind(id_or_name)
+    .fetch_optional(db)
     .await
 }
 
@@ -100,6 +131,40 @@ pub async fn set_token(db: &AnyPool, name: &str, token_hash: &str) -> sqlx::Resu
         .execute(db)
         .await?;
     Ok(updated.rows_affected() > 0)
+}
+
+/// Gives node `id` the daemon token kept as `token_hash`, so its old token is refused from the
+/// next request on.
+pub async fn set_token_of(db: &AnyPool, id: &str, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE nodes SET token_hash = $1 WHERE id = $2")
+        .bind(token_hash)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Asks node `id` to drain since `since` (Unix ms), or (`None`) to take work again. Asking a
+/// draining node again keeps when it was first asked.
+pub async fn set_drain(db: &AnyPool, id: &str, since: Option<i64>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE nodes SET drain_requested_at = CASE WHEN $1 IS NULL THEN NULL \
+         ELSE COALESCE(drain_requested_at, $1) END WHERE id = $2",
+    )
+    .bind(since)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes node `id`, and with it its token.
+pub async fn delete(db: &AnyPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM nodes WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Records a heartbeat from node `id` at `now` (Unix ms) with its `report` (JSON): a node that

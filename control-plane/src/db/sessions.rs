@@ -1,46 +1,128 @@
-//! The `sessions` table: live login sessions, kept by the SHA-256 of their token.
+//! The `sessions` table: live login sessions, kept by the SHA-256 of their token, each with an
+//! id that listings show and revocation names.
 
 use sqlx::AnyPool;
 
-/// The user behind a live session.
+/// The user behind a live session, and the session itself.
 #[derive(sqlx::FromRow)]
 pub struct SessionUser {
     pub id: String,
     pub name: String,
     pub role: String,
+    pub session_id: String,
+    pub last_used_at: Option<i64>,
 }
 
-/// Records a session for `user_id` until `expires_at` (Unix ms).
+/// A live session as listed.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub created_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// Records session `id` for `user_id`, started at `now` and lasting until `expires_at` (Unix
+/// ms).
 pub async fn insert(
     db: &AnyPool,
     token_hash: &str,
+    id: &str,
     user_id: &str,
+    now: i64,
     expires_at: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(expires_at)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, id, user_id, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(id)
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-/// The user of the session kept as `token_hash`, if it has not expired by `now` (Unix ms).
+/// The user of the session kept as `token_hash`, if it has not expired by `now` (Unix ms) and
+/// the user is not disabled.
 pub async fn find_user(
     db: &AnyPool,
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<SessionUser>> {
     sqlx::query_as(
-        "SELECT users.id, users.name, users.role FROM sessions \
-         JOIN users ON users.id = sessions.user_id \
-         WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
+        "SELECT users.id, users.name, users.role, sessions.id AS session_id, sessions.last_used_at \
+         FROM sessions JOIN users ON users.id = sessions.user_id \
+         WHERE sessions.token_hash = $1 AND sessions.expires_at > $2 \
+         AND users.disabled_at IS NULL",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(db)
     .await
+}
+
+/// Records that session `id` was used at `now`.
+pub async fn touch(db: &AnyPool, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The live sessions of user `user_id` (every user's if `None`) at `now`, newest first.
+pub async fn list(db: &AnyPool, user_id: Option<&str>, now: i64) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as(
+        "SELECT sessions.id, sessions.user_id, users.name AS user_name, sessions.created_at, \
+         sessions.last_used_at, sessions.expires_at \
+         FROM sessions JOIN users ON users.id = sessions.user_id \
+         WHERE sessions.expires_at > $1 AND ($2 IS NULL OR sessions.user_id = $2) \
+         ORDER BY sessions.expires_at DESC, sessions.id",
+    )
+    .bind(now)
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The live session `id` at `now`, if there is one.
+pub async fn find(db: &AnyPool, id: &str, now: i64) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as(
+        "SELECT sessions.id, sessions.user_id, users.name AS user_name, sessions.created_at, \
+         sessions.last_used_at, sessions.expires_at \
+         FROM sessions JOIN users ON users.id = sessions.user_id \
+         WHERE sessions.id = $1 AND sessions.expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Ends session `id`.
+pub async fn delete_by_id(db: &AnyPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of user `user_id` but `keep` (a session id), if given.
+pub async fn delete_for_user(db: &AnyPool, user_id: &str, keep: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+        .bind(user_id)
+        .bind(keep)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Ends the session kept as `token_hash`, and with it every session expired by `now`, so the

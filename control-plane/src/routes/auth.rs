@@ -12,9 +12,10 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
 use crate::state::AppState;
 
-/// Log in with a name and password; returns a session token.
+/// Log in with a name and password; returns a session token. A disabled user is refused.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
-    responses((status = 200, body = Session), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Session), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     Json(login): Json<Login>,
@@ -25,6 +26,7 @@ pub async fn login(
         id,
         role,
         password_hash,
+        disabled_at,
     } = user.ok_or_else(refused)?;
     let password = login.password.clone();
     // argon2 takes tens of milliseconds on purpose; keep it off the async workers.
@@ -33,6 +35,13 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     if !matches {
         return Err(refused());
+    }
+    // Said only to someone who knows the password, so it tells a stranger nothing.
+    if disabled_at.is_some() {
+        return Err(ApiError::forbidden(format!(
+            "user `{}` is disabled; an admin can enable it again (`trellis user enable {0}`)",
+            login.name
+        )));
     }
     let (token, expires_at) = create_session(&state.db, &id, state.settings.session_ttl).await?;
     Ok(Json(Session {

@@ -116,6 +116,20 @@ async fn create(
     ))
 }
 
+/// Gives instance `id` a new gateway token, shown in the answer once; the old one is refused
+/// from the next request on (the gateway looks every request's token up afresh).
+async fn rotate_token(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Json<Device>> {
+    let token = random_hex(32);
+    if !db::devices::set_token(&state.db, kind, id, &token_hash(&token)).await? {
+        return Err(ApiError::not_found(format!("no {} `{id}`", kind.as_str())));
+    }
+    let Json(device) = get(state, kind, id).await?;
+    Ok(Json(Device {
+        token: Some(token),
+        ..device
+    }))
+}
+
 /// List sensor instances, filtered by type, location and label.
 #[utoipa::path(get, path = "/sensors", tag = "registry", security(("token" = [])), params(DeviceFilter),
     responses((status = 200, body = Vec<Device>), (status = 400, body = ErrorBody)))]
@@ -146,6 +160,18 @@ pub async fn create_sensor(
     create(&state, DeviceKind::Sensor, new).await
 }
 
+/// Give a sensor a new gateway token (shown once); its old token is refused at once.
+#[utoipa::path(post, path = "/sensors/{id}/token", tag = "registry", security(("token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Device), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_sensor_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    rotate_token(&state, DeviceKind::Sensor, &id).await
+}
+
 /// List controller instances, filtered by type, location and label.
 #[utoipa::path(get, path = "/controllers", tag = "registry", security(("token" = [])), params(DeviceFilter),
     responses((status = 200, body = Vec<Device>), (status = 400, body = ErrorBody)))]
@@ -174,4 +200,16 @@ pub async fn create_controller(
     Json(new): Json<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     create(&state, DeviceKind::Controller, new).await
+}
+
+/// Give a controller a new gateway token (shown once); its old token is refused at once.
+#[utoipa::path(post, path = "/controllers/{id}/token", tag = "registry", security(("token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Device), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_controller_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    rotate_token(&state, DeviceKind::Controller, &id).await
 }

@@ -15,6 +15,7 @@ mod names;
 pub(crate) mod node_api;
 mod nodes;
 mod owners;
+mod sessions;
 mod users;
 
 pub use deployment_lifecycle::STOPPED;
@@ -34,7 +35,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
         .routes(routes!(users::list, users::create))
+        .routes(routes!(users::change))
+        .routes(routes!(users::set_password))
         .routes(routes!(
             device_types::list_sensor_types,
             device_types::create_sensor_type
@@ -47,12 +52,18 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(device_types::get_controller_type))
         .routes(routes!(devices::list_sensors, devices::create_sensor))
         .routes(routes!(devices::get_sensor))
+        .routes(routes!(devices::rotate_sensor_token))
         .routes(routes!(
             devices::list_controllers,
             devices::create_controller
         ))
         .routes(routes!(devices::get_controller))
+        .routes(routes!(devices::rotate_controller_token))
         .routes(routes!(nodes::list, nodes::create))
+        .routes(routes!(nodes::remove))
+        .routes(routes!(nodes::rotate_token))
+        .routes(routes!(nodes::drain))
+        .routes(routes!(nodes::undrain))
         .routes(routes!(models::list, models::upload))
         .routes(routes!(models::versions))
         .routes(routes!(models::predict))

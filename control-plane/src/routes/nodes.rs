@@ -1,9 +1,11 @@
-//! Nodes: the machines that run apps and models, registered by a platform configurer.
+//! Nodes: the machines that run apps and models, registered by a platform configurer, who may
+//! also give a node a new token, drain it (its instances move to other nodes and it takes no
+//! new work) and remove it.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use trellis_protocol::api::{NewNode, Node};
 
@@ -60,6 +62,82 @@ pub async fn create(
             bus: (state.settings.bus != "embedded").then(|| state.settings.bus.clone()),
         }),
     ))
+}
+
+/// The node `id` names (its id, or its name).
+async fn find(state: &AppState, id: &str) -> ApiResult<db::nodes::NodeRow> {
+    db::nodes::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no node `{id}`")))
+}
+
+/// The node `id` names, as it is now.
+async fn current(state: &AppState, id: &str) -> ApiResult<Node> {
+    find(state, id).await?.into_api()
+}
+
+/// Give a node a new daemon token (shown once): its daemon's next request with the old one is
+/// refused, so the daemon must be restarted with the new token.
+#[utoipa::path(post, path = "/nodes/{id}/token", tag = "nodes", security(("token" = [])),
+    params(("id" = String, Path, description = "the node's id or name")),
+    responses((status = 200, body = Node), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Node>> {
+    let node = find(&state, &id).await?;
+    let token = random_hex(32);
+    db::nodes::set_token_of(&state.db, &node.id, &token_hash(&token)).await?;
+    Ok(Json(Node {
+        token: Some(token),
+        bus: (state.settings.bus != "embedded").then(|| state.settings.bus.clone()),
+        ..node.into_api()?
+    }))
+}
+
+/// Drain a node: placement stops choosing it and its instances move to other live nodes (each
+/// stays until another node can take it). It shows `draining`, then `drained`.
+#[utoipa::path(post, path = "/nodes/{id}/drain", tag = "nodes", security(("token" = [])),
+    params(("id" = String, Path, description = "the node's id or name")),
+    responses((status = 200, body = Node), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn drain(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Node>> {
+    let node = find(&state, &id).await?;
+    db::nodes::set_drain(&state.db, &node.id, Some(now_ms())).await?;
+    current(&state, &node.id).await.map(Json)
+}
+
+/// Let a drained (or draining) node take work again.
+#[utoipa::path(post, path = "/nodes/{id}/undrain", tag = "nodes", security(("token" = [])),
+    params(("id" = String, Path, description = "the node's id or name")),
+    responses((status = 200, body = Node), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn undrain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Node>> {
+    let node = find(&state, &id).await?;
+    db::nodes::set_drain(&state.db, &node.id, None).await?;
+    current(&state, &node.id).await.map(Json)
+}
+
+/// Remove a node: its token is refused at once, its instances are placed again elsewhere, and
+/// it leaves the list. Its name may be registered again.
+#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", security(("token" = [])),
+    params(("id" = String, Path, description = "the node's id or name")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let node = find(&state, &id).await?;
+    // The node first, so the reconciler cannot choose it again before its instances are free.
+    db::nodes::delete(&state.db, &node.id).await?;
+    let detail = format!("its node {} was removed", node.name);
+    db::instances::release_node(&state.db, &node.id, &detail, now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Gives node `name` a fresh token, registering it first if it is new.

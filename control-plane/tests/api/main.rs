@@ -4,9 +4,12 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod deployment_lifecycle;
 mod deployments;
+mod draining;
 mod fixtures;
 mod registry;
+mod tokens;
 mod uploads;
 mod versions;

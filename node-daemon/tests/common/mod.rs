@@ -16,7 +16,7 @@ use trellis_control::{Application, Settings};
 use trellis_node::NodeConfig;
 use trellis_protocol::api::{
     AppVersion, CommandParam, CommandSpec, ControllerType, Deployment, Device, Location, Login,
-    NewDevice, Node, SensorType, Session, ValueKind,
+    NewDevice, NewNode, Node, SensorType, Session, ValueKind,
 };
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
@@ -39,6 +39,10 @@ pub struct TestNode {
     pub admin: String,
     plane: JoinHandle<std::io::Result<()>>,
     node: JoinHandle<anyhow::Result<()>>,
+    /// How the first node runs, for starting more like it.
+    node_config: NodeConfig,
+    /// Nodes started by [`TestNode::spawn_another_node`].
+    more_nodes: Vec<JoinHandle<anyhow::Result<()>>>,
     /// Dropped last: the registry, the artifacts and the node's cache live here.
     _data: tempfile::TempDir,
 }
@@ -70,13 +74,15 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         bus: Some(app.bus()),
     };
     let plane = tokio::spawn(app.run_until_stopped());
-    let node = tokio::spawn(trellis_node::run(config));
+    let node = tokio::spawn(trellis_node::run(config.clone()));
     let mut test = TestNode {
         address,
         client: reqwest::Client::new(),
         admin: String::new(),
         plane,
         node,
+        node_config: config,
+        more_nodes: Vec::new(),
         _data: data,
     };
     test.admin = test.login("admin", ADMIN_PASSWORD).await;
@@ -87,6 +93,9 @@ impl Drop for TestNode {
     /// Stops both; what they still run (instance threads, the node's heartbeats) ends with the
     /// test's runtime, which drops their tasks.
     fn drop(&mut self) {
+        for node in &self.more_nodes {
+            node.abort();
+        }
         self.node.abort();
         self.plane.abort();
     }
@@ -259,11 +268,33 @@ impl TestNode {
 
     /// The node as the control plane lists it.
     pub async fn node(&self) -> Node {
+        self.node_named(NODE_NAME).await
+    }
+
+    /// The node called `name` as the control plane lists it.
+    pub async fn node_named(&self, name: &str) -> Node {
         let nodes: Vec<Node> = self.get("/nodes", &self.admin).await;
         nodes
             .into_iter()
-            .find(|n| n.name == NODE_NAME)
-            .expect("the test node is registered")
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("node {name} is registered"))
+    }
+
+    /// Registers another node called `name`, as a configurer would, and starts its daemon on
+    /// the same control plane and bus as the first, with its own data directory.
+    pub async fn spawn_another_node(&mut self, name: &str) {
+        let new = NewNode {
+            name: name.into(),
+            labels: Default::default(),
+        };
+        let node: Node = self.post("/nodes", &self.admin, &new).await;
+        let config = NodeConfig {
+            token: node.token.expect("a new node's token"),
+            data_dir: self._data.path().join(name),
+            ..self.node_config.clone()
+        };
+        self.more_nodes
+            .push(tokio::spawn(trellis_node::run(config)));
     }
 }
 

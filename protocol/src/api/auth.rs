@@ -85,4 +85,30 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub created_at: String,
+    /// A disabled user cannot log in, and their sessions ended when they were disabled.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// What an admin changes of a user; what is left out stays as it is.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// `true` disables the user (ending every session of theirs), `false` enables them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// A new password. Changing your own needs the current one; an admin changing someone else's
+/// does not.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
+    pub new_password: String,
 }

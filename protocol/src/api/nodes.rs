@@ -22,7 +22,8 @@ pub struct Node {
     pub id: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    /// `registered` until the node's daemon first reports, then `up` or `down`.
+    /// `registered` until the node's daemon first reports, then `up` or `down`; once asked to
+    /// drain, `draining` while instances remain on it, then `drained`.
     pub state: String,
     pub created_at: String,
     /// When it last reported.
@@ -30,7 +31,8 @@ pub struct Node {
     /// Its last heartbeat: metrics and the instances it runs.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub report: Option<serde_json::Value>,
-    /// The node daemon's credential (`trellis node --token`), shown once, at registration.
+    /// The node daemon's credential (`trellis node --token`), shown once: at registration and
+    /// when it is replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// At registration, when the platform's bus is Kafka: the `trellis node --bus` the daemon
