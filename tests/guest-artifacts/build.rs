@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("examples/models/comfort/contract", "comfort-contract"),
     ("examples/models/vision/contract", "vision-contract"),
     ("tests/guests/echo", "echo"),
+    ("tests/guests/counter", "counter"),
     ("tests/guests/crashy", "crashy"),
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),

@@ -11,6 +11,7 @@ mod gateway;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_state;
 mod nodes;
 mod users;
 
@@ -60,6 +61,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))
         .routes(routes!(node_api::artifact))
+        .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
         .routes(routes!(gateway::commands))
         .routes(routes!(gateway::post_state));

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod app_state;
 mod deployments;
 mod fixtures;
 mod registry;
