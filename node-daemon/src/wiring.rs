@@ -316,7 +316,7 @@ mod tests {
         publish(&bus, "sen_a", 7);
         for _ in 0..2 {
             let malformed = feed.next(WAIT).expect("the malformed record");
-            let why = malformed.reading.err().expect("not a reading");
+            let why = malformed.reading.expect_err("not a reading");
             assert!(why.contains("trellis.sensor.sen_a"), "{why}");
         }
         assert_eq!(take(&mut feed), Some(("sen_a".to_string(), 7)));
