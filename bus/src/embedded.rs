@@ -1,6 +1,12 @@
 //! The in-process bus: per topic, an append-only log shared by its consumer groups, each with
 //! a committed offset. A message stays until every group has committed it; a publisher waits
 //! while any group is `capacity` messages behind, so nothing accepted is dropped.
+//!
+//! It lives and dies with its process, yet offsets must still only grow across its lives: apps'
+//! state records the offset of the last reading it holds and skips what is at or below it. So a
+//! topic's first offset is the microsecond it was created at, past every offset an earlier life
+//! of the process could have handed out (unless it published more than a million messages a
+//! second on one topic, far above what it carries).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -11,7 +17,6 @@ use crate::{Bus, BusError, Delivery, Subscription};
 /// How long a publisher waits for a slow group before giving up.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(5);
 
-#[derive(Default)]
 struct Topic {
     /// Offset of `log[0]`.
     base: u64,
@@ -21,6 +26,18 @@ struct Topic {
 }
 
 impl Topic {
+    /// An empty topic whose first offset is now, in microseconds since the Unix epoch.
+    fn new() -> Topic {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        Topic {
+            base: now,
+            log: Default::default(),
+            groups: HashMap::new(),
+        }
+    }
+
     fn end(&self) -> u64 {
         self.base + self.log.len() as u64
     }
@@ -74,7 +91,7 @@ impl Bus for EmbeddedBus {
         let deadline = Instant::now() + PUBLISH_PATIENCE;
         let mut topics = self.shared.topics.lock().expect("bus lock");
         loop {
-            let entry = topics.entry(topic.to_string()).or_default();
+            let entry = topics.entry(topic.to_string()).or_insert_with(Topic::new);
             if entry.behind() < self.capacity {
                 let offset = entry.end();
                 // With no group yet, nobody is bound to this topic: nothing waits for it.
@@ -105,7 +122,7 @@ impl Bus for EmbeddedBus {
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
         let mut topics = self.shared.topics.lock().expect("bus lock");
-        let entry = topics.entry(topic.to_string()).or_default();
+        let entry = topics.entry(topic.to_string()).or_insert_with(Topic::new);
         let end = entry.end();
         let position = *entry.groups.entry(group.to_string()).or_insert(end);
         Ok(Box::new(EmbeddedSubscription {
@@ -175,6 +192,26 @@ mod tests {
     use super::*;
 
     const WAIT: Duration = Duration::from_millis(200);
+
+    #[test]
+    fn a_new_life_of_the_bus_hands_out_higher_offsets_than_the_last() {
+        let before = EmbeddedBus::default();
+        let mut reader = before.subscribe("t", "g").unwrap();
+        for n in 0..100u8 {
+            before.publish("t", vec![n]).unwrap();
+        }
+        let last = std::iter::from_fn(|| reader.next(Duration::ZERO))
+            .last()
+            .unwrap()
+            .offset;
+        drop((reader, before));
+        std::thread::sleep(Duration::from_millis(2));
+        let after = EmbeddedBus::default();
+        let mut reader = after.subscribe("t", "g").unwrap();
+        after.publish("t", vec![0]).unwrap();
+        let first = reader.next(WAIT).unwrap().offset;
+        assert!(first > last, "offset {first} after {last}");
+    }
 
     #[test]
     fn a_slow_group_holds_publishers_back_instead_of_losing_messages() {

@@ -23,12 +23,16 @@ pub struct NodeArgs {
     /// The node's token, from `trellis node join` (or its registration).
     #[arg(long, env = "TRELLIS_NODE_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Where the node keeps fetched and compiled components.
+    /// Where the node keeps fetched and compiled components and its apps' state.
     #[arg(long, default_value = "trellis-node")]
     data_dir: PathBuf,
     /// How often each running app's `on-tick` is called, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// How often each app's changed state is checkpointed to the control plane, in
+    /// milliseconds: a deployment moved off a dead node resumes from its last checkpoint.
+    #[arg(long, default_value_t = trellis_node::DEFAULT_CHECKPOINT_EVERY.as_millis() as u64)]
+    checkpoint_ms: u64,
     /// Where the apps' readings come from and commands go: the control plane's
     /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
     #[arg(long, env = "TRELLIS_BUS")]
@@ -86,6 +90,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         token,
         data_dir: args.data_dir,
         tick: Duration::from_millis(args.tick_ms),
+        checkpoint_every: Duration::from_millis(args.checkpoint_ms),
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {

@@ -40,6 +40,10 @@ pub struct UpArgs {
     /// How often each running app's `on-tick` is called on the local nodes, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// How often the local nodes checkpoint each app's changed state to the control plane, in
+    /// milliseconds.
+    #[arg(long, default_value_t = trellis_node::DEFAULT_CHECKPOINT_EVERY.as_millis() as u64)]
+    checkpoint_ms: u64,
     /// Where readings and commands flow: `embedded` (in this process) or
     /// `kafka://HOST:PORT[,HOST:PORT...]`, which node processes can reach too.
     #[arg(long, env = "TRELLIS_BUS", default_value = "embedded")]
@@ -96,6 +100,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 token,
                 data_dir: data_dir.join("nodes").join(&name),
                 tick,
+                checkpoint_every: Duration::from_millis(args.checkpoint_ms),
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),
@@ -120,6 +125,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                     .arg(&config.data_dir)
                     .arg("--tick-ms")
                     .arg(args.tick_ms.to_string())
+                    .arg("--checkpoint-ms")
+                    .arg(args.checkpoint_ms.to_string())
                     .env("TRELLIS_NODE_TOKEN", &config.token)
                     .stdout(std::process::Stdio::null())
                     .spawn()?;

@@ -85,6 +85,15 @@ pub struct ConfigParam {
 pub struct Resources {
     /// Linear memory, in MiB.
     pub memory_mb: Option<u32>,
+    /// The most its `state` store may hold (keys plus values), in KiB; 1024 when unset.
+    pub state_kb: Option<u32>,
+}
+
+impl Resources {
+    /// The `state` store's quota in bytes.
+    pub fn state_quota_bytes(&self) -> usize {
+        self.state_kb.unwrap_or(1024) as usize * 1024
+    }
 }
 
 impl AppManifest {

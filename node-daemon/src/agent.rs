@@ -12,6 +12,8 @@ use anyhow::Context;
 use trellis_host::{Host, HostConfig};
 
 use crate::NodeConfig;
+use crate::app_state::AppStates;
+use crate::app_state::checkpoints::Checkpoints;
 use crate::artifacts::ArtifactCache;
 use crate::metrics::Probe;
 use trellis_host::capabilities::log::TracingLog;
@@ -55,6 +57,7 @@ struct Agent {
     supervisor: Arc<Mutex<Supervisor>>,
     cache: ArtifactCache,
     heartbeat_ms: AtomicU64,
+    states: Arc<AppStates>,
 }
 
 /// Runs the node daemon until the process ends.
@@ -66,24 +69,52 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     // ONNX Runtime's library is the one `ORT_DYLIB_PATH` names; without it models run in tract.
     let runtimes = Arc::new(Runtimes::new(None));
     let models = ModelCatalog::new(host.clone(), runtimes, Arc::new(TracingLog));
+    let wake_checkpoints = Arc::new(tokio::sync::Notify::new());
+    let states = Arc::new(AppStates::new(
+        config.data_dir.join("state"),
+        Some(wake_checkpoints.clone()),
+    ));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
     let agent = Arc::new(Agent {
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?,
+        client: client.clone(),
         supervisor: Arc::new(Mutex::new(Supervisor::new(
             host,
             Arc::new(models),
             config.bus.clone(),
             config.tick,
+            states.clone(),
         ))),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
         heartbeat_ms: AtomicU64::new(2000),
-        config,
+        states: states.clone(),
+        config: config.clone(),
     });
-    let heartbeats = tokio::spawn(agent.clone().heartbeats());
+    let _checkpoints = AbortOnDrop(tokio::spawn(
+        Checkpoints {
+            client,
+            control_plane: config.control_plane.clone(),
+            token: config.token.clone(),
+            states,
+            wake: wake_checkpoints,
+            interval: config.checkpoint_every,
+        }
+        .run(),
+    ));
+    let _heartbeats = AbortOnDrop(tokio::spawn(agent.clone().heartbeats()));
     agent.assignments().await;
-    heartbeats.abort();
     Ok(())
+}
+
+/// A task that ends with the node: when `run` ends or is dropped, its tasks are aborted, the
+/// agent with them, and so the supervisor, which stops every instance.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Agent {
@@ -181,6 +212,12 @@ impl Agent {
             };
             refusal_told = false;
             let complete = self.load_components(&assignments).await;
+            // An instance must not start without the state it had elsewhere: try again soon.
+            if !self.fetch_states(&assignments).await {
+                tokio::time::sleep(RETRY).await;
+                generation = None;
+                continue;
+            }
             let assigned = artifacts_of(&assignments);
             self.apply(assignments.instances).await;
             if complete {
@@ -244,6 +281,41 @@ impl Agent {
             request = request.query(&[("after", after)]);
         }
         Ok(request.send().await?.error_for_status()?.json().await?)
+    }
+
+    /// Fetches the control plane's state checkpoint of each deployment about to start here, for
+    /// its instance to take if it is newer than this node's store; false if any failed.
+    async fn fetch_states(&self, assignments: &Assignments) -> bool {
+        let starting: Vec<String> = self
+            .supervisor
+            .lock()
+            .expect("supervisor lock")
+            .to_start(&assignments.instances)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut complete = true;
+        for deployment in starting {
+            let url = self.url(&format!("/deployments/{deployment}/state"));
+            let fetched = async {
+                let response = self
+                    .client
+                    .get(&url)
+                    .bearer_auth(&self.config.token)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                anyhow::Ok(response.json().await?)
+            };
+            match fetched.await {
+                Ok(checkpoint) => self.states.offer(&deployment, checkpoint),
+                Err(e) => {
+                    tracing::warn!("{deployment}: fetching its state checkpoint: {e:#}");
+                    complete = false;
+                }
+            }
+        }
+        complete
     }
 
     /// Fetches and compiles the components of `assignments` not loaded yet; false if any failed.

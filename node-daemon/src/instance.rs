@@ -1,6 +1,8 @@
 //! One assigned app instance on its own thread: start it, call `on-tick` every tick, and when it
 //! traps (or its `init` fails) start a fresh one after a backoff that doubles up to a ceiling.
-//! Its state is shared with the supervisor, which reports it in each heartbeat.
+//! Its status is shared with the supervisor, which reports it in each heartbeat. Its app state
+//! is its deployment's durable store: each call's writes are kept (with the reading's offset)
+//! once it returns and dropped if it traps, and readings already in the state are skipped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,12 +10,22 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use trellis_bus::Bus;
+use trellis_host::capabilities::StateStore;
 use trellis_host::{AppComponent, Capabilities, InstanceLimits};
 
 use trellis_host::capabilities::RecentReadings;
 use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 
+use crate::app_state::{AppStates, DeploymentStore};
 use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
+
+/// Where an instance keeps its app state: its deployment's store among the node's, and the
+/// quota the app's manifest sets.
+#[derive(Clone)]
+pub struct StateHome {
+    pub states: Arc<AppStates>,
+    pub quota_bytes: usize,
+}
 
 /// What connects an instance to the data plane.
 #[derive(Clone)]
@@ -42,6 +54,8 @@ pub struct RunningInstance {
 }
 
 impl RunningInstance {
+    // Each is one part of what an instance runs with; a struct for them would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         deployment: String,
         component_sha256: String,
@@ -50,6 +64,7 @@ impl RunningInstance {
         limits: InstanceLimits,
         tick: Duration,
         wiring: Option<Wiring>,
+        home: StateHome,
     ) -> RunningInstance {
         let status = Arc::new(Mutex::new(InstanceReport {
             deployment: deployment.clone(),
@@ -65,6 +80,7 @@ impl RunningInstance {
                 .spawn(move || {
                     let run = Run {
                         deployment: &deployment,
+                        home: &home,
                         component: &component,
                         limits,
                         tick,
@@ -139,6 +155,7 @@ impl Plane {
 /// What an instance thread runs with.
 struct Run<'a> {
     deployment: &'a str,
+    home: &'a StateHome,
     component: &'a AppComponent,
     limits: InstanceLimits,
     tick: Duration,
@@ -156,9 +173,30 @@ impl Run<'_> {
         }
     }
 
-    /// Connects the instance to its sensors and controllers (waiting for a bus that cannot be
-    /// reached yet), then starts it, and again after each failure, until told to stop.
+    /// Takes its deployment's state store (once a previous instance of the deployment has let
+    /// go of it), connects the instance to its sensors and controllers (waiting for a bus that
+    /// cannot be reached yet), then starts it, and again after each failure, until told to
+    /// stop; then hands its state to the control plane and lets the bus forget what that holds.
     fn supervise(&self, base: Capabilities, wiring: Option<Wiring>) {
+        let lease = loop {
+            let leased = self
+                .home
+                .states
+                .lease(self.deployment, self.home.quota_bytes, self.stop);
+            match leased {
+                Ok(Some(lease)) => break lease,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("{}: {e}", self.deployment);
+                    self.set(InstanceState::Restarting, &e, false);
+                    sleep_unless_stopped(BUS_RETRY, self.stop);
+                    if self.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                }
+            }
+        };
+        let store = lease.store();
         let mut plane: Option<Plane> = None;
         if let Some(wiring) = &wiring {
             // The app has not failed while the bus is away: neither a restart nor `failed`.
@@ -180,7 +218,7 @@ impl Run<'_> {
         let mut failures_in_a_row = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
-            let failure = self.start(&base, plane.as_mut());
+            let failure = self.start(&base, plane.as_mut(), store);
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -197,14 +235,26 @@ impl Run<'_> {
             self.set(state, &failure, true);
             sleep_unless_stopped(backoff(failures_in_a_row), self.stop);
         }
+        // The hand-over point: the last reading in hand is committed; once the control plane
+        // holds it, the bus may forget it.
+        self.home.states.last_checkpoint(self.deployment, store);
+        if let Some(plane) = plane.as_mut() {
+            release(plane, store, &self.home.states);
+        }
     }
 
-    /// One life of the instance, with fresh state and config and models as assigned; returns
-    /// why it ended.
-    fn start(&self, base: &Capabilities, plane: Option<&mut Plane>) -> String {
+    /// One life of the instance, with its deployment's state and config and models as
+    /// assigned; returns why it ended.
+    fn start(
+        &self,
+        base: &Capabilities,
+        plane: Option<&mut Plane>,
+        store: &Arc<DeploymentStore>,
+    ) -> String {
         let mut caps = Capabilities {
             config: base.config.clone(),
             models: base.models.clone(),
+            state: store.clone() as Arc<dyn StateStore>,
             ..Capabilities::default()
         };
         if let Some(plane) = &plane {
@@ -214,29 +264,60 @@ impl Run<'_> {
         match self.component.instantiate(caps, self.limits.clone()) {
             Err(e) => e.to_string(),
             Ok(mut instance) => match instance.init() {
-                Err(e) => e.to_string(),
+                Err(e) => {
+                    store.discard();
+                    e.to_string()
+                }
                 Ok(()) => {
+                    if let Err(e) = store.commit(None) {
+                        return format!("saving its state: {e:?}");
+                    }
                     self.set(InstanceState::Running, "", false);
                     let set = |state: InstanceState, detail: &str, restart: bool| {
                         self.set(state, detail, restart)
                     };
-                    run(&mut instance, self.tick, plane, self.stop, &set)
+                    let state = Kept {
+                        store,
+                        states: &self.home.states,
+                    };
+                    run(&mut instance, self.tick, plane, &state, self.stop, &set)
                 }
             },
         }
     }
 }
 
+/// An instance's state store, and the node's stores it belongs to.
+struct Kept<'a> {
+    store: &'a DeploymentStore,
+    states: &'a AppStates,
+}
+
+/// Lets the bus forget the readings the state holds: those of the last checkpoint the control
+/// plane accepted (a node taking the deployment over starts from it), or, with no control plane
+/// taking checkpoints, those applied here.
+fn release(plane: &mut Plane, store: &DeploymentStore, states: &AppStates) {
+    let through = if states.checkpointing() {
+        store.accepted_offsets()
+    } else {
+        store.offsets()
+    };
+    plane.feed.release(&through);
+}
+
 /// Feeds the instance its readings and ticks until it traps (returning the error) or the stop
-/// flag is set. A reading is committed once `on-reading` returned, whatever it returned, so
-/// delivery is at least once and a reading that makes the app trap is not fed to it forever.
+/// flag is set. A reading already in the state (delivered again) is skipped. The state writes a
+/// call made are kept with the reading's offset once it returns, whatever it returned, so a
+/// reading that makes the app trap is not fed to it forever; a trap drops its writes.
 fn run(
     instance: &mut trellis_host::AppInstance,
     tick: Duration,
     mut plane: Option<&mut Plane>,
+    state: &Kept,
     stop: &AtomicBool,
     set: &dyn Fn(InstanceState, &str, bool),
 ) -> String {
+    let store = state.store;
     loop {
         let next_tick = Instant::now() + tick;
         while let Some(left) = next_tick.checked_duration_since(Instant::now()) {
@@ -248,14 +329,36 @@ fn run(
                 std::thread::sleep(wait);
                 continue;
             };
-            let Some(arrived) = plane.feed.next(wait) else {
+            let arrived = plane.feed.next(wait);
+            release(plane, store, state.states);
+            let Some(arrived) = arrived else {
                 continue;
             };
-            plane.sensors.record(&arrived.reading);
-            let handled = instance.on_reading(&arrived.reading);
-            plane.feed.commit(&arrived);
+            if store.applied(&arrived.topic, arrived.offset) {
+                continue;
+            }
+            let position = Some((arrived.topic.as_str(), arrived.offset));
+            let reading = match arrived.reading {
+                Ok(reading) => reading,
+                Err(why) => {
+                    tracing::warn!("skipping {why}");
+                    if let Err(e) = store.commit(position) {
+                        return format!("saving its state: {e:?}");
+                    }
+                    continue;
+                }
+            };
+            plane.sensors.record(&reading);
+            let handled = instance.on_reading(&reading);
+            let trapped = handled.as_ref().is_err_and(|e| !e.instance_survives());
+            if trapped {
+                store.discard();
+            }
+            if let Err(e) = store.commit(position) {
+                return format!("saving its state: {e:?}");
+            }
             match handled {
-                Err(e) if !e.instance_survives() => return e.to_string(),
+                Err(e) if trapped => return e.to_string(),
                 Err(e) => set(InstanceState::Running, &e.to_string(), false),
                 Ok(()) => {}
             }
@@ -263,12 +366,18 @@ fn run(
         if stop.load(Ordering::Relaxed) {
             return String::new();
         }
-        if let Err(e) = instance.on_tick() {
-            if !e.instance_survives() {
+        let ticked = instance.on_tick();
+        match ticked {
+            Err(e) if !e.instance_survives() => {
+                store.discard();
                 return e.to_string();
             }
             // The app reported an error of its own and goes on: keep it running, say why.
-            set(InstanceState::Running, &e.to_string(), false);
+            Err(e) => set(InstanceState::Running, &e.to_string(), false),
+            Ok(()) => {}
+        }
+        if let Err(e) = store.commit(None) {
+            return format!("saving its state: {e:?}");
         }
     }
 }

@@ -5,6 +5,7 @@
 //! control plane is unreachable it keeps running what it has and catches up when it returns.
 
 mod agent;
+mod app_state;
 mod artifacts;
 mod instance;
 mod metrics;
@@ -24,11 +25,18 @@ pub struct NodeConfig {
     pub control_plane: String,
     /// The node's token, from its registration.
     pub token: String,
-    /// Where the artifact cache and compiled components live.
+    /// Where the artifact cache, compiled components and apps' state (`state/`) live.
     pub data_dir: PathBuf,
     /// How often a running instance's `on-tick` is called.
     pub tick: Duration,
     /// Where its instances' readings come from and commands go; `None` runs them without a
     /// data plane (ticks only).
     pub bus: Option<Arc<dyn trellis_bus::Bus>>,
+    /// How often each deployment's app state, when it changed, is checkpointed to the control
+    /// plane (so it moves with the deployment). The bus keeps a deployment's readings until a
+    /// checkpoint holds them.
+    pub checkpoint_every: Duration,
 }
+
+/// The checkpoint interval a node uses unless told otherwise.
+pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);

@@ -10,7 +10,8 @@ use trellis_host::manifest::AppManifest;
 use trellis_host::types::Param;
 use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
-use crate::instance::{RunningInstance, Wiring};
+use crate::app_state::AppStates;
+use crate::instance::{RunningInstance, StateHome, Wiring};
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
@@ -30,6 +31,8 @@ pub struct Supervisor {
     /// The assignment each running or refused instance came from, without its models (those
     /// move under a running instance), to tell a changed assignment from the same one.
     assigned: HashMap<String, Assignment>,
+    /// The deployments' durable app state.
+    states: Arc<AppStates>,
 }
 
 impl Supervisor {
@@ -38,6 +41,7 @@ impl Supervisor {
         models: Arc<ModelCatalog>,
         bus: Option<Arc<dyn trellis_bus::Bus>>,
         tick: Duration,
+        states: Arc<AppStates>,
     ) -> Supervisor {
         Supervisor {
             host,
@@ -49,6 +53,7 @@ impl Supervisor {
             models,
             app_models: HashMap::new(),
             assigned: HashMap::new(),
+            states,
         }
     }
 
@@ -212,8 +217,26 @@ impl Supervisor {
                 sensors: assignment.sensors.clone(),
                 controllers: assignment.controllers.clone(),
             }),
+            StateHome {
+                states: self.states.clone(),
+                quota_bytes: manifest.resources.state_quota_bytes(),
+            },
         );
         Ok((running, models))
+    }
+
+    /// The deployments of `assignments` that applying them would start (or start again with
+    /// another component), for fetching their state first.
+    pub fn to_start<'a>(&self, assignments: &'a [Assignment]) -> Vec<&'a str> {
+        assignments
+            .iter()
+            .filter(|a| {
+                self.running
+                    .get(&a.deployment)
+                    .is_none_or(|r| r.component_sha256 != a.component_sha256)
+            })
+            .map(|a| a.deployment.as_str())
+            .collect()
     }
 
     /// What each instance is doing, for the heartbeat.
@@ -324,7 +347,17 @@ mod tests {
             Arc::new(trellis_models::Runtimes::new(None)),
             Arc::new(trellis_host::capabilities::log::TracingLog),
         );
-        Supervisor::new(host, Arc::new(models), None, TICK)
+        // The stores live beside the test binary's temporary files; nothing checkpoints them.
+        let states = tempfile::tempdir()
+            .expect("a directory for app state")
+            .keep();
+        Supervisor::new(
+            host,
+            Arc::new(models),
+            None,
+            TICK,
+            Arc::new(AppStates::new(states, None)),
+        )
     }
 
     /// Where compiled components are kept between runs: in the build's directory, beside the

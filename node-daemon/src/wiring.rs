@@ -103,17 +103,22 @@ impl ControllerSink for BusControllers {
     }
 }
 
-/// The readings of an instance's bound sensors, from the bus.
+/// The readings of an instance's bound sensors, from the bus. The group's offsets move only
+/// when the caller releases them ([`ReadingFeed::release`]): the instance decides when a reading
+/// is safely kept, not the feed.
 pub struct ReadingFeed {
     subscriptions: Vec<(BoundDevice, Box<dyn Subscription>)>,
+    /// Per subscription, the offset its group was last committed through.
+    released: Vec<Option<u64>>,
     next: usize,
 }
 
-/// A reading and what commits it once handled.
+/// A record of a bound sensor's topic, and where it sits there.
 pub struct Arrived {
-    pub reading: Reading,
-    index: usize,
-    delivery: Delivery,
+    /// The reading, or why the record is not one (it is skipped, but counts as handled).
+    pub reading: Result<Reading, String>,
+    pub topic: String,
+    pub offset: u64,
 }
 
 impl ReadingFeed {
@@ -122,18 +127,18 @@ impl ReadingFeed {
         deployment: &str,
         sensors: &[BoundDevice],
     ) -> Result<ReadingFeed, BusError> {
-        let subscriptions = sensors
+        let subscriptions: Vec<_> = sensors
             .iter()
             .map(|d| Ok((d.clone(), bus.subscribe(&sensor_topic(&d.id), deployment)?)))
             .collect::<Result<_, BusError>>()?;
         Ok(ReadingFeed {
+            released: vec![None; subscriptions.len()],
             subscriptions,
             next: 0,
         })
     }
 
-    /// The next reading of any bound sensor, waiting up to `timeout`. Records that do not parse
-    /// are skipped (and committed), with a warning.
+    /// The next record of any bound sensor, waiting up to `timeout`.
     pub fn next(&mut self, timeout: Duration) -> Option<Arrived> {
         if self.subscriptions.is_empty() {
             std::thread::sleep(timeout);
@@ -154,26 +159,20 @@ impl ReadingFeed {
                 let Some(delivery) = subscription.next(wait) else {
                     continue;
                 };
-                match serde_json::from_slice::<ReadingRecord>(&delivery.payload) {
-                    Ok(record) => {
-                        let reading = Reading {
-                            instance_id: record.sensor,
-                            role: device.role.clone(),
-                            timestamp: record.timestamp_ms.max(0) as u64,
-                            sequence: record.sequence,
-                            value: record.value.into(),
-                        };
-                        return Some(Arrived {
-                            reading,
-                            index,
-                            delivery,
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!("skipping a malformed reading on {}: {e}", delivery.topic);
-                        subscription.commit(&delivery);
-                    }
-                }
+                let reading = serde_json::from_slice::<ReadingRecord>(&delivery.payload)
+                    .map(|record| Reading {
+                        instance_id: record.sensor,
+                        role: device.role.clone(),
+                        timestamp: record.timestamp_ms.max(0) as u64,
+                        sequence: record.sequence,
+                        value: record.value.into(),
+                    })
+                    .map_err(|e| format!("a malformed reading on {}: {e}", delivery.topic));
+                return Some(Arrived {
+                    reading,
+                    topic: delivery.topic,
+                    offset: delivery.offset,
+                });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -183,14 +182,28 @@ impl ReadingFeed {
         }
     }
 
-    /// Marks a reading handled, so the group resumes after it.
-    pub fn commit(&mut self, arrived: &Arrived) {
-        self.subscriptions[arrived.index]
-            .1
-            .commit(&arrived.delivery);
+    /// Lets the group forget each topic's records up to and including the offset `through`
+    /// gives for it, so a new reader of the deployment resumes after them.
+    pub fn release(&mut self, through: &BTreeMap<String, u64>) {
+        for ((device, subscription), released) in
+            self.subscriptions.iter_mut().zip(&mut self.released)
+        {
+            let topic = sensor_topic(&device.id);
+            let Some(&offset) = through.get(&topic) else {
+                continue;
+            };
+            if released.is_some_and(|r| r >= offset) {
+                continue;
+            }
+            subscription.commit(&Delivery {
+                topic,
+                offset,
+                payload: Vec::new(),
+            });
+            *released = Some(offset);
+        }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,11 +235,17 @@ mod tests {
             .unwrap();
     }
 
-    /// The next reading as (sensor, sequence), committed.
+    /// Releases `arrived` (and what came before it on its topic) to the group.
+    fn commit(feed: &mut ReadingFeed, arrived: &Arrived) {
+        feed.release(&BTreeMap::from([(arrived.topic.clone(), arrived.offset)]));
+    }
+
+    /// The next reading as (sensor, sequence), released.
     fn take(feed: &mut ReadingFeed) -> Option<(String, u64)> {
         let arrived = feed.next(WAIT)?;
-        feed.commit(&arrived);
-        Some((arrived.reading.instance_id, arrived.reading.sequence))
+        commit(feed, &arrived);
+        let reading = arrived.reading.expect("a well-formed reading");
+        Some((reading.instance_id, reading.sequence))
     }
 
     #[test]
@@ -240,16 +259,18 @@ mod tests {
         }
         let mut by_sensor: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         while let Some(arrived) = feed.next(WAIT) {
-            feed.commit(&arrived);
-            assert_eq!(arrived.reading.role, "in");
+            commit(&mut feed, &arrived);
+            let reading = arrived.reading.unwrap();
+            assert_eq!(arrived.topic, sensor_topic(&reading.instance_id));
+            assert_eq!(reading.role, "in");
             assert_eq!(
-                arrived.reading.value,
-                trellis_host::types::Value::Number(arrived.reading.sequence as f64)
+                reading.value,
+                trellis_host::types::Value::Number(reading.sequence as f64)
             );
             by_sensor
-                .entry(arrived.reading.instance_id)
+                .entry(reading.instance_id)
                 .or_default()
-                .push(arrived.reading.sequence);
+                .push(reading.sequence);
         }
         assert_eq!(by_sensor["sen_a"], [1, 2, 3]);
         assert_eq!(by_sensor["sen_b"], [1, 2, 3]);
@@ -285,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_record_is_skipped_and_committed() {
+    fn a_malformed_record_arrives_as_one_and_releasing_it_commits_past_it() {
         let bus = EmbeddedBus::default();
         let mut feed = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
         bus.publish(&sensor_topic("sen_a"), b"not a reading".to_vec())
@@ -293,16 +314,42 @@ mod tests {
         bus.publish(&sensor_topic("sen_a"), b"{\"id\":\"half\"}".to_vec())
             .unwrap();
         publish(&bus, "sen_a", 7);
+        for _ in 0..2 {
+            let malformed = feed.next(WAIT).expect("the malformed record");
+            let why = malformed.reading.expect_err("not a reading");
+            assert!(why.contains("trellis.sensor.sen_a"), "{why}");
+        }
         assert_eq!(take(&mut feed), Some(("sen_a".to_string(), 7)));
 
-        // Only malformed records left: nothing arrives, and the group has committed past them,
-        // so another reader of the deployment's group does not see them again either.
         bus.publish(&sensor_topic("sen_a"), b"\xff\xfe".to_vec())
             .unwrap();
-        assert!(feed.next(WAIT).is_none());
+        let last = feed.next(WAIT).expect("the malformed record");
+        assert!(last.reading.is_err());
+        commit(&mut feed, &last);
+        // Released, the group has committed past it, so another reader of the deployment's
+        // group does not see it again.
         let mut same_group = bus.subscribe(&sensor_topic("sen_a"), "dep_1").unwrap();
         let left = same_group.next(Duration::ZERO).map(|d| d.payload);
         assert_eq!(left, None, "left uncommitted: {left:?}");
+    }
+
+    #[test]
+    fn what_is_not_released_is_delivered_again_to_the_next_reader() {
+        let bus = EmbeddedBus::default();
+        let mut first = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
+        for sequence in 1..=3 {
+            publish(&bus, "sen_a", sequence);
+        }
+        let arrived: Vec<Arrived> = std::iter::from_fn(|| first.next(WAIT)).collect();
+        assert_eq!(arrived.len(), 3);
+        // Only the first is released (say, the last checkpoint includes it).
+        commit(&mut first, &arrived[0]);
+        drop(first);
+        let mut again = ReadingFeed::new(&bus, "dep_1", &[sensor("sen_a")]).unwrap();
+        let resumed: Vec<u64> = std::iter::from_fn(|| take(&mut again))
+            .map(|(_, sequence)| sequence)
+            .collect();
+        assert_eq!(resumed, [2, 3]);
     }
 
     #[test]
@@ -312,12 +359,11 @@ mod tests {
         for sequence in 1..=3 {
             publish(&bus, "sen_a", sequence);
         }
-        let one = first.next(WAIT).unwrap();
+        let _one = first.next(WAIT).unwrap();
         let two = first.next(WAIT).unwrap();
         let _three = first.next(WAIT).unwrap();
         // Readings 1 and 2 handled; 3 was read but not handled when the instance went away.
-        first.commit(&one);
-        first.commit(&two);
+        commit(&mut first, &two);
         drop(first);
 
         publish(&bus, "sen_a", 4);

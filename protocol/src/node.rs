@@ -175,9 +175,60 @@ pub struct Assignments {
     pub instances: Vec<Assignment>,
 }
 
+/// A deployment's app state as its node last saved it with the control plane, so a deployment
+/// moved to another node resumes with it: the entries, and per sensor topic the offset of the
+/// last reading they include (readings at or below it are not applied again).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateCheckpoint {
+    /// Counts the checkpoints the control plane accepted for the deployment. In a request: the
+    /// generation the node's state continues from (0 when it has none); the control plane refuses
+    /// a checkpoint that would overwrite another node's newer one.
+    pub generation: u64,
+    /// Every entry of the store.
+    pub entries: Vec<StateEntry>,
+    /// Topic → the offset of the last reading applied to `entries`.
+    pub offsets: BTreeMap<String, u64>,
+}
+
+/// One key and value of an app's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateEntry {
+    pub key: String,
+    /// The value's bytes, in base64.
+    #[serde(with = "crate::value::base64_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
+    pub value: Vec<u8>,
+}
+
+/// The control plane's answer to an accepted checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointAccepted {
+    /// The checkpoint's generation: the node's state continues from it.
+    pub generation: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkpoint_carries_its_values_in_base64() {
+        let checkpoint = StateCheckpoint {
+            generation: 3,
+            entries: vec![StateEntry {
+                key: "count".into(),
+                value: vec![0, 255, 7],
+            }],
+            offsets: BTreeMap::from([("trellis.sensor.s1".into(), 41)]),
+        };
+        let json = serde_json::to_value(&checkpoint).unwrap();
+        assert_eq!(json["entries"][0]["value"], "AP8H");
+        let back: StateCheckpoint = serde_json::from_value(json).unwrap();
+        assert_eq!(back, checkpoint);
+    }
 
     #[test]
     fn states_read_back_from_their_names() {

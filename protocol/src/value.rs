@@ -50,7 +50,7 @@ pub struct Param {
 }
 
 /// Bytes travel as base64 text.
-mod base64_bytes {
+pub(crate) mod base64_bytes {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};

@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("examples/models/comfort/contract", "comfort-contract"),
     ("examples/models/vision/contract", "vision-contract"),
     ("tests/guests/echo", "echo"),
+    ("tests/guests/counter", "counter"),
     ("tests/guests/crashy", "crashy"),
     ("tests/guests/failing-init", "failing-init"),
     ("tests/guests/hostile", "hostile"),

@@ -129,7 +129,8 @@ pub fn node_on_bus(url: &str, token: &str, data: &Path, bus: &str) -> Process {
     node_with(url, token, data, &["--bus", bus])
 }
 
-fn node_with(url: &str, token: &str, data: &Path, extra: &[&str]) -> Process {
+/// `trellis node` with `token`, keeping its data in `data`, with `extra` arguments.
+pub fn node_with(url: &str, token: &str, data: &Path, extra: &[&str]) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_trellis"))
         .args([
             "node",

@@ -136,6 +136,8 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/node/heartbeat", Access::Node),
     ("GET", "/api/v1/node/assignments", Access::Node),
     ("GET", "/api/v1/node/artifacts/{sha256}", Access::Node),
+    ("GET", "/api/v1/node/deployments/{id}/state", Access::Node),
+    ("PUT", "/api/v1/node/deployments/{id}/state", Access::Node),
     ("POST", "/api/v1/device/readings", Access::Device),
     ("GET", "/api/v1/device/commands", Access::Device),
     ("POST", "/api/v1/device/state", Access::Device),

@@ -3,6 +3,7 @@
 //! driver, so the same queries (written with `$1` placeholders, which both accept) and migrations
 //! serve both.
 
+pub mod app_state;
 pub mod apps;
 pub mod controller_types;
 pub mod deployment_models;

@@ -13,6 +13,7 @@ mod gateway;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_state;
 mod nodes;
 mod owners;
 mod sessions;
@@ -87,6 +88,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_api::heartbeat))
         .routes(routes!(node_api::assignments))
         .routes(routes!(node_api::artifact))
+        .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
         .routes(routes!(gateway::commands))
         .routes(routes!(gateway::post_state));

@@ -66,6 +66,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/node/heartbeat", ""),
     ("GET", "/api/v1/node/assignments", ""),
     ("GET", "/api/v1/node/artifacts/{sha256}", ""),
+    ("GET", "/api/v1/node/deployments/{id}/state", ""),
+    ("PUT", "/api/v1/node/deployments/{id}/state", ""),
     ("POST", "/api/v1/device/readings", ""),
     ("GET", "/api/v1/device/commands", ""),
     ("POST", "/api/v1/device/state", ""),

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod accounts;
+mod app_state;
 mod deployment_lifecycle;
 mod deployments;
 mod draining;

@@ -30,6 +30,8 @@ const MISSED_HEARTBEATS: u32 = 20;
 const RECONCILE: Duration = Duration::from_millis(100);
 /// The node's tick: a trapping app traps on its first one, so restarts come quickly.
 const TICK: Duration = Duration::from_millis(100);
+/// Frequent, so a test sees state reach the control plane quickly.
+const CHECKPOINT: Duration = Duration::from_millis(200);
 
 /// A control plane and a node daemon, stopped when dropped.
 pub struct TestNode {
@@ -72,6 +74,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         data_dir: data.path().join("node"),
         tick: TICK,
         bus: Some(app.bus()),
+        checkpoint_every: CHECKPOINT,
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
@@ -102,6 +105,15 @@ impl Drop for TestNode {
 }
 
 impl TestNode {
+    /// Stops the node daemon and starts a new one with the same token and data directory, as
+    /// an operator restarting its process would. The old one's instances stop as it goes; the
+    /// new one's wait for their state stores until then.
+    pub async fn restart_node(&mut self) {
+        self.node.abort();
+        let _ = (&mut self.node).await;
+        self.node = tokio::spawn(trellis_node::run(self.node_config.clone()));
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.address)
     }
