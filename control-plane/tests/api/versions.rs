@@ -324,24 +324,17 @@ async fn versions_in_use_are_not_deleted(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    // Once the deployment is gone, its versions may go; the last version takes its name along.
-    for table in [
-        "instances",
-        "deployment_models",
-        "deployment_bindings",
-        "deployments",
-    ] {
-        let column = if table == "deployments" {
-            "id"
-        } else {
-            "deployment_id"
-        };
-        sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
-            .bind(&id)
-            .execute(&app.db)
-            .await
-            .unwrap();
-    }
+    // Once its owner deletes the deployment (its history stays), its versions may go; the last
+    // version takes its name along.
+    let (status, answer) = app
+        .call(
+            Method::DELETE,
+            &format!("/deployments/{id}"),
+            Some(&eve),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
     let (status, answer) = delete("/apps/digit-display/0.1.0", pat.clone()).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
     let (status, answer) = delete("/models/digits/1.0.0", dana.clone()).await;
