@@ -6,6 +6,7 @@ mod console;
 mod demo;
 mod deploy;
 mod deployment;
+mod logging;
 mod login;
 mod node;
 mod output;
@@ -34,6 +35,10 @@ struct Cli {
     /// Print the API's JSON instead of tables, for scripts.
     #[arg(long, global = true)]
     json: bool,
+    /// How the process's own log (on stderr) is written; `RUST_LOG` filters it, e.g.
+    /// `RUST_LOG=trellis_node=debug`.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,6 +97,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    logging::install(cli.log_format);
     let output = Output { json: cli.json };
     let result = match cli.command {
         Command::Run(args) => run::run(args),

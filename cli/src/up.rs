@@ -114,7 +114,10 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 });
             } else {
                 let mut command = std::process::Command::new(std::env::current_exe()?);
-                command.arg("node");
+                command
+                    .arg("--log-format")
+                    .arg(crate::logging::format_arg())
+                    .arg("node");
                 if args.bus != "embedded" {
                     command.arg("--bus").arg(&args.bus);
                 }

@@ -168,15 +168,24 @@ pub async fn delete(db: &AnyPool, id: &str) -> sqlx::Result<()> {
 }
 
 /// Records a heartbeat from node `id` at `now` (Unix ms) with its `report` (JSON): a node that
-/// reports is up.
-pub async fn record_heartbeat(db: &AnyPool, id: &str, now: i64, report: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE nodes SET last_seen = $1, report = $2, state = 'up' WHERE id = $3")
+/// reports is up. True when it was not up before.
+pub async fn record_heartbeat(
+    db: &AnyPool,
+    id: &str,
+    now: i64,
+    report: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE nodes SET last_seen = $1, report = $2 WHERE id = $3")
         .bind(now)
         .bind(report)
         .bind(id)
         .execute(db)
         .await?;
-    Ok(())
+    let came_up = sqlx::query("UPDATE nodes SET state = 'up' WHERE id = $1 AND state <> 'up'")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(came_up.rows_affected() > 0)
 }
 
 /// Sets node `id`'s state, as the reconciler judges it from its heartbeats.

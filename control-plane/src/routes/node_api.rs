@@ -34,7 +34,9 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAnswer>> {
     let now = now_ms();
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
-    db::nodes::record_heartbeat(&state.db, &node.id, now, &text).await?;
+    if db::nodes::record_heartbeat(&state.db, &node.id, now, &text).await? {
+        tracing::info!("node {} is up", node.name);
+    }
     // Only what is still assigned to this node (a late word from a node that lost an instance
     // must not overwrite its new node's), and only what changed.
     let stored: BTreeMap<String, db::instances::InstanceRow> =
