@@ -7,6 +7,7 @@ mod demo;
 mod deploy;
 mod deployment;
 mod login;
+mod metrics_args;
 mod node;
 mod output;
 mod push;
