@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod scrape;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
