@@ -156,12 +156,17 @@ fn run_demo(bus: Option<&str>) {
     }
 }
 
+/// A sample's labels and value.
+type Sample = (Vec<(String, String)>, f64);
+/// A scrape's samples by family.
+type Families = std::collections::HashMap<String, Vec<Sample>>;
+
 /// The bearer token the demo's `/metrics` asks for.
 const METRICS_TOKEN: &str = "demo-metrics-token";
 
 /// Each family of a scrape of `url` (with [`METRICS_TOKEN`]), read with a Prometheus text-format
 /// parser: its samples as (labels, value), for counters and gauges.
-fn scrape(url: &str) -> std::collections::HashMap<String, Vec<(Vec<(String, String)>, f64)>> {
+fn scrape(url: &str) -> Families {
     use openmetrics_parser::PrometheusValue;
     let text = reqwest::blocking::Client::new()
         .get(url)
