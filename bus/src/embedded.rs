@@ -185,6 +185,14 @@ impl Subscription for EmbeddedSubscription {
             self.shared.changed.notify_all();
         }
     }
+
+    fn lag(&self) -> Option<u64> {
+        let topics = self.shared.topics.lock().expect("bus lock");
+        let topic = topics.get(&self.topic)?;
+        let committed = topic.groups.get(&self.group).copied().unwrap_or(topic.base);
+        let next = self.position.max(committed).max(topic.base);
+        Some(topic.end().saturating_sub(next))
+    }
 }
 
 #[cfg(test)]

@@ -80,4 +80,9 @@ pub trait Subscription: Send {
     fn next(&mut self, timeout: Duration) -> Option<Delivery>;
     /// Marks everything up to and including `delivery` as handled by the group.
     fn commit(&mut self, delivery: &Delivery);
+    /// How many messages of the topic this reader has not read yet, when the backend can tell
+    /// without a round trip to a broker; `None` when it cannot.
+    fn lag(&self) -> Option<u64> {
+        None
+    }
 }

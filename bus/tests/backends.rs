@@ -114,3 +114,25 @@ fn offsets_grow_with_each_publish() {
         assert_eq!(delivered, published, "{backend}");
     }
 }
+
+#[test]
+fn a_reader_that_tells_its_lag_counts_what_it_has_not_read() {
+    for (backend, bus) in backends() {
+        let topic = fresh("lag");
+        let mut reader = bus.subscribe(&topic, &fresh("lagging")).unwrap();
+        for i in 0..4u8 {
+            bus.publish(&topic, vec![i]).unwrap();
+        }
+        let _ = payloads(reader.as_mut(), 1);
+        // Only the embedded bus promises an answer; Kafka's would need a broker round trip.
+        match reader.lag() {
+            Some(lag) => assert_eq!(lag, 3, "{backend}: four sent, one read"),
+            None => assert_ne!(backend, "embedded", "the embedded bus always knows its lag"),
+        }
+        let _ = payloads(reader.as_mut(), 3);
+        assert!(
+            reader.lag().is_none_or(|lag| lag == 0),
+            "{backend}: all read"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod deploy;
 mod deployment;
 mod logging;
 mod login;
+mod metrics_args;
 mod node;
 mod output;
 mod push;

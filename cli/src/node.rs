@@ -37,6 +37,8 @@ pub struct NodeArgs {
     /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
     #[arg(long, env = "TRELLIS_BUS")]
     bus: Option<String>,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -91,6 +93,9 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         tick: Duration::from_millis(args.tick_ms),
         checkpoint_every: Duration::from_millis(args.checkpoint_ms),
+        metrics: trellis_node::NodeMetrics::default(),
+        metrics_listen: args.metrics.metrics_listen,
+        metrics_token: args.metrics.metrics_token,
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {

@@ -59,6 +59,8 @@ pub struct UpArgs {
     /// $CARGO_TARGET_DIR/wasm32-wasip2/release.
     #[arg(long)]
     components: Option<PathBuf>,
+    #[command(flatten)]
+    metrics: crate::metrics_args::MetricsArgs,
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -72,6 +74,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     settings.missed_heartbeats = args.missed_heartbeats;
     settings.bus = args.bus.clone();
+    settings.metrics_token = args.metrics.metrics_token.clone();
+    settings.metrics_listen = args.metrics.metrics_listen;
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -81,6 +85,14 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         println!("Trellis control plane on {url}");
         println!("  API docs: {url}/api/v1/docs");
         println!("  registry: {}", redact(&settings.database_url));
+        match (app.metrics_addr(), &settings.metrics_token) {
+            (Some(address), None) => println!("  metrics: http://{address}/metrics"),
+            (Some(address), Some(_)) => {
+                println!("  metrics: http://{address}/metrics and {url}/metrics (metrics token)")
+            }
+            (None, Some(_)) => println!("  metrics: {url}/metrics (metrics token)"),
+            (None, None) => println!("  metrics: {url}/metrics (an admin's session)"),
+        }
         if let Some(admin) = &app.first_admin {
             if admin.generated {
                 println!(
@@ -104,8 +116,14 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),
+                // The embedded node's instances are counted on the control plane's `/metrics`,
+                // its predictions with the control plane's.
+                metrics: trellis_node::NodeMetrics::with_inference(app.inference_metrics()),
+                metrics_listen: None,
+                metrics_token: None,
             };
             if i == 1 {
+                app.register_metrics(|registry| config.metrics.register_instances(registry));
                 println!("  node {name}: in this process");
                 tokio::spawn(async move {
                     if let Err(e) = trellis_node::run(config).await {

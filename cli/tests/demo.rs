@@ -38,6 +38,8 @@ fn run_demo(bus: Option<&str>) {
     let examples = workspace("examples");
     let mut args = vec![
         "--demo",
+        "--metrics-token",
+        METRICS_TOKEN,
         "--listen",
         "127.0.0.1:0",
         "--examples",
@@ -123,6 +125,78 @@ fn run_demo(bus: Option<&str>) {
             assert_eq!(deployment["node"], "vm-1", "{deployment}");
         }
     }
+
+    // Prometheus, with the metrics token, sees the readings come in; the node inside the
+    // `trellis up` process counts its deployments' readings and predictions there too.
+    let families = scrape(&format!("{url}/metrics"));
+    let total = |family: &str, label: &str, value: &str| -> f64 {
+        families.get(family).map_or(0.0, |samples| {
+            samples
+                .iter()
+                .filter(|(labels, _)| labels.iter().any(|(k, v)| k == label && v == value))
+                .map(|(_, v)| v)
+                .sum()
+        })
+    };
+    let gateway: f64 = families["trellis_gateway_readings_total"]
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    assert!(gateway > 0.0, "no gateway readings counted");
+    if bus.is_none() {
+        for deployment in admin.deployments() {
+            let id = deployment["id"].as_str().unwrap();
+            let handled = total("trellis_readings_handled_total", "deployment", id);
+            assert!(handled > 0.0, "{id} handled no reading: {families:?}");
+        }
+        for model in ["comfort", "digits"] {
+            let asked = total("trellis_inference_requests_total", "model", model);
+            assert!(asked > 0.0, "{model} was never asked: {families:?}");
+        }
+    }
+}
+
+/// A sample's labels and value.
+type Sample = (Vec<(String, String)>, f64);
+/// A scrape's samples by family.
+type Families = std::collections::HashMap<String, Vec<Sample>>;
+
+/// The bearer token the demo's `/metrics` asks for.
+const METRICS_TOKEN: &str = "demo-metrics-token";
+
+/// Each family of a scrape of `url` (with [`METRICS_TOKEN`]), read with a Prometheus text-format
+/// parser: its samples as (labels, value), for counters and gauges.
+fn scrape(url: &str) -> Families {
+    use openmetrics_parser::PrometheusValue;
+    let text = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.text())
+        .expect("scraping /metrics");
+    let parsed = openmetrics_parser::prometheus::parse_prometheus(&text)
+        .unwrap_or_else(|e| panic!("not Prometheus text format: {e:?}"));
+    parsed
+        .families
+        .into_iter()
+        .map(|(name, family)| {
+            let samples = family
+                .iter_samples()
+                .filter_map(|sample| {
+                    let value = match &sample.value {
+                        PrometheusValue::Counter(c) => c.value.as_f64(),
+                        PrometheusValue::Gauge(n) | PrometheusValue::Unknown(n) => n.as_f64(),
+                        _ => return None,
+                    };
+                    let labels = sample.get_labelset().ok()?;
+                    let labels = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    Some((labels, value))
+                })
+                .collect();
+            (name, samples)
+        })
+        .collect()
 }
 
 /// The digit in each fixture image, in the order of the images' names.

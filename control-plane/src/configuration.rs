@@ -38,6 +38,11 @@ pub struct Settings {
     /// How long after an upgrade a failing new version is rolled back by the control plane
     /// itself ([`crate::lifecycle::UPGRADE_GRACE`] unless a test wants it shorter or longer).
     pub upgrade_grace: Duration,
+    /// The bearer token Prometheus scrapes `/metrics` with; `None`: only admins' sessions read
+    /// it on the API's listener.
+    pub metrics_token: Option<String>,
+    /// A listener of its own for `/metrics`, open unless `metrics_token` is set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -57,6 +62,8 @@ impl Settings {
             collect_interval: Duration::from_secs(3600),
             bus: "embedded".into(),
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use trellis_protocol::record::{CommandRecord, ReadingRecord};
 
 use crate::error::ApiError;
 use crate::ids::now_ms;
+use crate::metrics::SensorLabels;
 
 /// Most commands handed out by one poll, so a backlog arrives in bounded answers.
 const MAX_COMMANDS: usize = 100;
@@ -60,15 +61,28 @@ pub struct DeviceGateway {
     /// Each controller's command reader between long-polls, by controller id. A poll takes its
     /// controller's reader out while it waits, so the lock is never held across a wait.
     readers: tokio::sync::Mutex<HashMap<String, Box<dyn Subscription>>>,
+    /// Readings put on the bus, by sensor, for `/metrics`.
+    passed_on: prometheus_client::metrics::family::Family<
+        SensorLabels,
+        prometheus_client::metrics::counter::Counter,
+    >,
 }
 
 impl DeviceGateway {
-    /// A gateway onto `bus`, keeping no commands yet (see [`DeviceGateway::watch_controller`]).
-    pub fn new(bus: Arc<dyn Bus>) -> DeviceGateway {
+    /// A gateway onto `bus`, keeping no commands yet (see [`DeviceGateway::watch_controller`]),
+    /// counting each reading it puts on the bus in `passed_on`.
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        passed_on: prometheus_client::metrics::family::Family<
+            SensorLabels,
+            prometheus_client::metrics::counter::Counter,
+        >,
+    ) -> DeviceGateway {
         DeviceGateway {
             bus,
             sensors: Mutex::default(),
             readers: tokio::sync::Mutex::default(),
+            passed_on,
         }
     }
 
@@ -104,6 +118,11 @@ impl DeviceGateway {
             .await
             .map_err(internal)?
             .map_err(GatewayError::Unavailable)?;
+        self.passed_on
+            .get_or_create(&SensorLabels {
+                sensor: sensor.to_string(),
+            })
+            .inc();
         Ok(Accepted {
             id: record.id,
             sequence,

@@ -17,6 +17,7 @@ mod error;
 mod gateway;
 mod ids;
 pub mod lifecycle;
+mod metrics;
 mod model_versions;
 mod openapi;
 pub mod placement;

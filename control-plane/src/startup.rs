@@ -17,6 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
 use crate::db;
 use crate::gateway::DeviceGateway;
+use crate::metrics::PlaneMetrics;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -34,6 +35,8 @@ pub struct FirstAdmin {
 /// A control plane, bound to its port and ready to serve.
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on an address of its own, when the operator asked for one.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     /// Where readings and commands flow, kept to share with an embedded node.
@@ -53,7 +56,9 @@ impl Application {
             ..HostConfig::default()
         })?);
         let runtimes = Runtimes::new(settings.onnx_runtime_library.clone());
-        let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog));
+        let metrics = Arc::new(PlaneMetrics::new());
+        let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog))
+            .measured_by(metrics.inference.clone());
         let bus = trellis_bus::connect(&settings.bus)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
@@ -65,7 +70,11 @@ impl Application {
             settings: Arc::new(settings.clone()),
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
-            gateway: Arc::new(DeviceGateway::new(bus.clone())),
+            gateway: Arc::new(DeviceGateway::new(
+                bus.clone(),
+                metrics.gateway_readings.clone(),
+            )),
+            metrics,
         };
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
@@ -74,8 +83,15 @@ impl Application {
         }
         let router = router(state.clone());
         let listener = TcpListener::bind(settings.listen).await?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
+                anyhow::anyhow!("listening for metrics on {address} (--metrics-listen): {e}")
+            })?),
+            None => None,
+        };
         Ok(Application {
             listener,
+            metrics_listener,
             router,
             state,
             bus,
@@ -88,6 +104,23 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` listens on its own (`--metrics-listen`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
+    }
+
+    /// Adds families to those `/metrics` serves: `trellis up` adds its embedded node's.
+    pub fn register_metrics(&self, add: impl FnOnce(&mut prometheus_client::registry::Registry)) {
+        self.state.metrics.register(add);
+    }
+
+    /// Where this process's predictions are counted, to share with an embedded node's models.
+    pub fn inference_metrics(&self) -> trellis_models::InferenceMetrics {
+        self.state.metrics.inference.clone()
     }
 
     /// The bus readings and commands flow on, to share with an embedded node.
@@ -113,9 +146,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::metrics::listener::router(self.state.clone());
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         served
     }
 }
@@ -123,6 +163,7 @@ impl Application {
 fn router(state: AppState) -> Router {
     let (api, document) = crate::routes::api();
     let max_upload = state.settings.max_upload_bytes;
+    let metrics = state.metrics.clone();
     api.route(
         "/api/v1/openapi.json",
         get(move || crate::openapi::serve_document(document.clone())),
@@ -133,6 +174,11 @@ fn router(state: AppState) -> Router {
         policy::authorize,
     ))
     .layer(DefaultBodyLimit::max(max_upload))
+    // Outermost, so every answer is counted, refusals by the layers above included.
+    .layer(axum::middleware::from_fn_with_state(
+        metrics,
+        crate::metrics::http::track,
+    ))
     .with_state(state)
 }
 

@@ -28,4 +28,6 @@ pub struct AppState {
     pub started_at: i64,
     /// Readings in and commands out for devices that speak HTTP rather than Kafka.
     pub gateway: Arc<DeviceGateway>,
+    /// What `/metrics` tells Prometheus.
+    pub metrics: crate::metrics::SharedMetrics,
 }

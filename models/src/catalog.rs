@@ -10,6 +10,7 @@ use trellis_host::capabilities::LogSink;
 use crate::app_models::AppModels;
 use crate::backend::Runtimes;
 use crate::error::ModelError;
+use crate::metrics::InferenceMetrics;
 use crate::package::ModelPackage;
 use crate::pipeline::ModelPipeline;
 
@@ -22,6 +23,8 @@ pub struct ModelCatalog {
     runtimes: Arc<Runtimes>,
     log: Arc<dyn LogSink>,
     loaded: Arc<Loaded>,
+    /// Where every pipeline loaded here records its predictions.
+    metrics: InferenceMetrics,
 }
 
 /// The model versions by (name, version): shared with every app's view, which looks its models
@@ -45,7 +48,14 @@ impl ModelCatalog {
             runtimes,
             log,
             loaded: Arc::default(),
+            metrics: InferenceMetrics::default(),
         }
+    }
+
+    /// The same catalog, with every model it loads recording its predictions into `metrics`.
+    pub fn measured_by(mut self, metrics: InferenceMetrics) -> ModelCatalog {
+        self.metrics = metrics;
+        self
     }
 
     /// The loaded version `version` of model `name`, loading it first if this is the first ask:
@@ -73,7 +83,10 @@ impl ModelCatalog {
     /// something else has succeeded too (an upload, once it is stored), through
     /// [`ModelCatalog::insert`].
     pub fn load(&self, package: ModelPackage) -> Result<ModelPipeline, ModelError> {
-        ModelPipeline::load(&self.host, &self.runtimes, package, self.log.clone())
+        let mut pipeline =
+            ModelPipeline::load(&self.host, &self.runtimes, package, self.log.clone())?;
+        pipeline.measure_into(self.metrics.clone());
+        Ok(pipeline)
     }
 
     /// Keeps a loaded model under the name and version of its `model.toml`, replacing any model

@@ -2,6 +2,7 @@
 //! contract `postprocess`.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Tensor, Value};
@@ -10,6 +11,7 @@ use trellis_host::{ContractComponent, ContractInstance, Host, InstanceLimits};
 use crate::backend::{BackendKind, Runtimes, Session};
 use crate::config::{ModelConfig, TensorSpec};
 use crate::error::{ModelError, PredictError};
+use crate::metrics::{InferenceMetrics, ModelLabels, PoolLabels, RequestLabels};
 use crate::onnx_graph::OnnxGraph;
 use crate::package::ModelPackage;
 use crate::tensor_data::{TypedTensor, carried};
@@ -27,6 +29,7 @@ pub struct ModelPipeline {
     limits: InstanceLimits,
     log: Arc<dyn LogSink>,
     idle: Mutex<Vec<ContractInstance>>,
+    metrics: InferenceMetrics,
 }
 
 impl ModelPipeline {
@@ -71,6 +74,7 @@ impl ModelPipeline {
             limits,
             log,
             idle: Mutex::new(Vec::new()),
+            metrics: InferenceMetrics::default(),
         })
     }
 
@@ -84,6 +88,12 @@ impl ModelPipeline {
         self.backend
     }
 
+    /// Records its predictions into `metrics` from now on (a catalog hands it the families its
+    /// process registered).
+    pub fn measure_into(&mut self, metrics: InferenceMetrics) {
+        self.metrics = metrics;
+    }
+
     /// The loaded model itself, without checks or contract: what the benchmark compares against.
     pub fn session(&self) -> &dyn Session {
         self.session.as_ref()
@@ -91,6 +101,13 @@ impl ModelPipeline {
 
     /// The whole pipeline: contract `preprocess`, the model, contract `postprocess`.
     pub fn predict(&self, input: &Value) -> Result<Value, PredictError> {
+        let started = Instant::now();
+        let result = self.predict_unmeasured(input);
+        self.record(started, result.is_ok());
+        result
+    }
+
+    fn predict_unmeasured(&self, input: &Value) -> Result<Value, PredictError> {
         let mut contract = self.borrow_contract()?;
         let result = (|| {
             let tensors = contract
@@ -110,8 +127,40 @@ impl ModelPipeline {
 
     /// The model alone, on tensors checked against `model.toml`.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, PredictError> {
-        let tensors = self.check_inputs(inputs).map_err(PredictError::Tensors)?;
-        self.infer(tensors)
+        let started = Instant::now();
+        let result = self
+            .check_inputs(inputs)
+            .map_err(PredictError::Tensors)
+            .and_then(|tensors| self.infer(tensors));
+        self.record(started, result.is_ok());
+        result
+    }
+
+    /// Counts one call that began at `started` and times it.
+    fn record(&self, started: Instant, ok: bool) {
+        let labels = self.labels();
+        self.metrics
+            .latency
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        let outcome = if ok { "ok" } else { "error" };
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                model: labels.model,
+                version: labels.version,
+                runtime: labels.runtime,
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    fn labels(&self) -> ModelLabels {
+        ModelLabels {
+            model: self.config.name.clone(),
+            version: self.config.version.clone(),
+            runtime: self.backend.name().into(),
+        }
     }
 
     fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<Tensor>, PredictError> {
@@ -169,18 +218,30 @@ impl ModelPipeline {
     }
 
     fn borrow_contract(&self) -> Result<ContractInstance, PredictError> {
+        let started = Instant::now();
         let idle = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        match idle {
-            Some(instance) => Ok(instance),
-            None => self
-                .contract
-                .instantiate(self.log.clone(), self.limits.clone())
-                .map_err(PredictError::Instantiate),
-        }
+        let (source, instance) = match idle {
+            Some(instance) => ("reused", Ok(instance)),
+            None => (
+                "started",
+                self.contract
+                    .instantiate(self.log.clone(), self.limits.clone())
+                    .map_err(PredictError::Instantiate),
+            ),
+        };
+        self.metrics
+            .contract_waits
+            .get_or_create(&PoolLabels {
+                model: self.config.name.clone(),
+                version: self.config.version.clone(),
+                source: source.into(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        instance
     }
 
     fn give_back(&self, instance: ContractInstance) {

@@ -68,7 +68,19 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     })?);
     // ONNX Runtime's library is the one `ORT_DYLIB_PATH` names; without it models run in tract.
     let runtimes = Arc::new(Runtimes::new(None));
-    let models = ModelCatalog::new(host.clone(), runtimes, Arc::new(TracingLog));
+    let models = ModelCatalog::new(host.clone(), runtimes, Arc::new(TracingLog))
+        .measured_by(config.metrics.inference.clone());
+    let _metrics = match config.metrics_listen {
+        Some(address) => Some(AbortOnDrop(
+            crate::metrics_endpoint::start(
+                address,
+                config.metrics.clone(),
+                config.metrics_token.clone(),
+            )
+            .await?,
+        )),
+        None => None,
+    };
     let wake_checkpoints = Arc::new(tokio::sync::Notify::new());
     let states = Arc::new(AppStates::new(
         config.data_dir.join("state"),
@@ -85,6 +97,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             config.bus.clone(),
             config.tick,
             states.clone(),
+            config.metrics.clone(),
         ))),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
         heartbeat_ms: AtomicU64::new(2000),
@@ -141,6 +154,9 @@ impl Agent {
                     versions: supervisor.versions(),
                 }
             };
+            self.config
+                .metrics
+                .observe(&report.metrics, &report.instances);
             match self.heartbeat(&report).await {
                 Ok(answer) => {
                     if !reachable {

@@ -17,6 +17,7 @@ use trellis_host::capabilities::RecentReadings;
 use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 
 use crate::app_state::{AppStates, DeploymentStore};
+use crate::telemetry::{DeploymentLabels, GroupLabels, NodeMetrics};
 use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
 
 /// Where an instance keeps its app state: its deployment's store among the node's, and the
@@ -65,6 +66,7 @@ impl RunningInstance {
         tick: Duration,
         wiring: Option<Wiring>,
         home: StateHome,
+        metrics: NodeMetrics,
     ) -> RunningInstance {
         let status = Arc::new(Mutex::new(InstanceReport {
             deployment: deployment.clone(),
@@ -78,8 +80,10 @@ impl RunningInstance {
             std::thread::Builder::new()
                 .name(format!("instance {deployment}"))
                 .spawn(move || {
+                    let measured = Measured::of(&metrics, &deployment);
                     let run = Run {
                         deployment: &deployment,
+                        measured: &measured,
                         home: &home,
                         component: &component,
                         limits,
@@ -152,9 +156,36 @@ impl Plane {
     }
 }
 
+/// This deployment's series in the node's families, looked up once per instance.
+struct Measured {
+    handled: prometheus_client::metrics::counter::Counter,
+    on_reading: prometheus_client::metrics::histogram::Histogram,
+    traps: prometheus_client::metrics::counter::Counter,
+    restarts: prometheus_client::metrics::counter::Counter,
+    bus_lag: prometheus_client::metrics::gauge::Gauge,
+}
+
+impl Measured {
+    fn of(metrics: &NodeMetrics, deployment: &str) -> Measured {
+        let labels = DeploymentLabels {
+            deployment: deployment.to_string(),
+        };
+        Measured {
+            handled: metrics.handled.get_or_create_owned(&labels),
+            on_reading: metrics.on_reading.get_or_create_owned(&labels),
+            traps: metrics.traps.get_or_create_owned(&labels),
+            restarts: metrics.restarts.get_or_create_owned(&labels),
+            bus_lag: metrics.bus_lag.get_or_create_owned(&GroupLabels {
+                group: deployment.to_string(),
+            }),
+        }
+    }
+}
+
 /// What an instance thread runs with.
 struct Run<'a> {
     deployment: &'a str,
+    measured: &'a Measured,
     home: &'a StateHome,
     component: &'a AppComponent,
     limits: InstanceLimits,
@@ -233,6 +264,7 @@ impl Run<'_> {
             };
             tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
             self.set(state, &failure, true);
+            self.measured.restarts.inc();
             sleep_unless_stopped(backoff(failures_in_a_row), self.stop);
         }
         // The hand-over point: the last reading in hand is committed; once the control plane
@@ -280,11 +312,27 @@ impl Run<'_> {
                         store,
                         states: &self.home.states,
                     };
-                    run(&mut instance, self.tick, plane, &state, self.stop, &set)
+                    let calls = Calls {
+                        tick: self.tick,
+                        stop: self.stop,
+                        set: &set,
+                        measured: self.measured,
+                    };
+                    run(&mut instance, plane, &state, &calls)
                 }
             },
         }
     }
+}
+
+/// How an instance's calls are made and told of: its tick, its stop flag, where its state is
+/// reported, and its series.
+#[derive(Clone, Copy)]
+struct Calls<'a> {
+    tick: Duration,
+    stop: &'a AtomicBool,
+    set: &'a dyn Fn(InstanceState, &str, bool),
+    measured: &'a Measured,
 }
 
 /// An instance's state store, and the node's stores it belongs to.
@@ -311,12 +359,16 @@ fn release(plane: &mut Plane, store: &DeploymentStore, states: &AppStates) {
 /// reading that makes the app trap is not fed to it forever; a trap drops its writes.
 fn run(
     instance: &mut trellis_host::AppInstance,
-    tick: Duration,
     mut plane: Option<&mut Plane>,
     state: &Kept,
-    stop: &AtomicBool,
-    set: &dyn Fn(InstanceState, &str, bool),
+    calls: &Calls,
 ) -> String {
+    let Calls {
+        tick,
+        stop,
+        set,
+        measured,
+    } = *calls;
     let store = state.store;
     loop {
         let next_tick = Instant::now() + tick;
@@ -331,6 +383,9 @@ fn run(
             };
             let arrived = plane.feed.next(wait);
             release(plane, store, state.states);
+            if let Some(lag) = plane.feed.lag() {
+                measured.bus_lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+            }
             let Some(arrived) = arrived else {
                 continue;
             };
@@ -349,9 +404,13 @@ fn run(
                 }
             };
             plane.sensors.record(&reading);
+            let started = Instant::now();
             let handled = instance.on_reading(&reading);
+            measured.on_reading.observe(started.elapsed().as_secs_f64());
+            measured.handled.inc();
             let trapped = handled.as_ref().is_err_and(|e| !e.instance_survives());
             if trapped {
+                measured.traps.inc();
                 store.discard();
             }
             if let Err(e) = store.commit(position) {
@@ -369,6 +428,7 @@ fn run(
         let ticked = instance.on_tick();
         match ticked {
             Err(e) if !e.instance_survives() => {
+                measured.traps.inc();
                 store.discard();
                 return e.to_string();
             }

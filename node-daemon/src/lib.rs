@@ -9,14 +9,18 @@ mod app_state;
 mod artifacts;
 mod instance;
 mod metrics;
+mod metrics_endpoint;
 mod supervisor;
+mod telemetry;
 mod wiring;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use agent::run;
+pub use telemetry::NodeMetrics;
 
 /// How a node daemon runs.
 #[derive(Clone)]
@@ -36,6 +40,13 @@ pub struct NodeConfig {
     /// plane (so it moves with the deployment). The bus keeps a deployment's readings until a
     /// checkpoint holds them.
     pub checkpoint_every: Duration,
+    /// What the node tells Prometheus; `trellis up` adds these families to its control
+    /// plane's `/metrics`.
+    pub metrics: NodeMetrics,
+    /// Where to serve `GET /metrics` (Prometheus text format); `None` opens no port.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token that `/metrics` asks for, if any.
+    pub metrics_token: Option<String>,
 }
 
 /// The checkpoint interval a node uses unless told otherwise.

@@ -1,6 +1,8 @@
 //! What a node reports of itself: CPU and memory use, load, CPU temperature where the OS
-//! exposes it, and a performance figure measured once at start.
+//! exposes it (hardware monitors through sysinfo, and Linux's thermal zones, which boards
+//! such as the Raspberry Pi expose instead), and a performance figure measured once at start.
 
+use std::path::Path;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -39,6 +41,7 @@ impl Probe {
             .filter_map(|c| c.temperature())
             .filter(|t| t.is_finite())
             .map(f64::from)
+            .chain(thermal_zones(Path::new(THERMAL_ZONES)))
             .reduce(f64::max);
         Metrics {
             cpu_percent: f64::from(self.system.global_cpu_usage()),
@@ -49,6 +52,25 @@ impl Probe {
             performance: self.performance,
         }
     }
+}
+
+/// Where Linux lists its thermal zones.
+const THERMAL_ZONES: &str = "/sys/class/thermal";
+
+/// The temperature of each thermal zone under `dir` (`thermal_zone*/temp`, in millidegrees
+/// Celsius); none where there are none.
+fn thermal_zones(dir: &Path) -> Vec<f64> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("thermal_zone"))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("temp")).ok())
+        .filter_map(|text| text.trim().parse::<f64>().ok())
+        .map(|millidegrees| millidegrees / 1000.0)
+        .filter(|celsius| celsius.is_finite())
+        .collect()
 }
 
 /// MB/s of SHA-256 over 4 MiB: a fixed piece of CPU work, so faster machines score higher. The
@@ -66,4 +88,24 @@ fn benchmark() -> f64 {
         .min()
         .unwrap_or_default();
     4.0 / fastest.as_secs_f64().max(1e-6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thermal_zones_are_read_in_millidegrees_and_other_entries_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        for (zone, temp) in [("thermal_zone0", "45500\n"), ("thermal_zone1", "61250")] {
+            std::fs::create_dir(dir.path().join(zone)).unwrap();
+            std::fs::write(dir.path().join(zone).join("temp"), temp).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("cooling_device0")).unwrap();
+        std::fs::write(dir.path().join("cooling_device0/temp"), "99000").unwrap();
+        let mut zones = thermal_zones(dir.path());
+        zones.sort_by(f64::total_cmp);
+        assert_eq!(zones, [45.5, 61.25]);
+        assert!(thermal_zones(&dir.path().join("missing")).is_empty());
+    }
 }

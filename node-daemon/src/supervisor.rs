@@ -12,6 +12,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
+use crate::telemetry::NodeMetrics;
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
@@ -33,6 +34,8 @@ pub struct Supervisor {
     assigned: HashMap<String, Assignment>,
     /// The deployments' durable app state.
     states: Arc<AppStates>,
+    /// What the instances tell Prometheus.
+    metrics: NodeMetrics,
 }
 
 impl Supervisor {
@@ -42,6 +45,7 @@ impl Supervisor {
         bus: Option<Arc<dyn trellis_bus::Bus>>,
         tick: Duration,
         states: Arc<AppStates>,
+        metrics: NodeMetrics,
     ) -> Supervisor {
         Supervisor {
             host,
@@ -54,6 +58,7 @@ impl Supervisor {
             app_models: HashMap::new(),
             assigned: HashMap::new(),
             states,
+            metrics,
         }
     }
 
@@ -128,6 +133,7 @@ impl Supervisor {
             }
             self.app_models.remove(id);
             self.assigned.remove(id);
+            self.metrics.forget_lag(id);
         }
         self.refused
             .retain(|id, _| wanted.contains_key(id.as_str()));
@@ -221,6 +227,7 @@ impl Supervisor {
                 states: self.states.clone(),
                 quota_bytes: manifest.resources.state_quota_bytes(),
             },
+            self.metrics.clone(),
         );
         Ok((running, models))
     }
@@ -357,6 +364,7 @@ mod tests {
             None,
             TICK,
             Arc::new(AppStates::new(states, None)),
+            crate::telemetry::NodeMetrics::default(),
         )
     }
 

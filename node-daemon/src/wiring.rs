@@ -182,6 +182,15 @@ impl ReadingFeed {
         }
     }
 
+    /// Readings of the bound sensors the deployment has not read yet, summed over its topics;
+    /// `None` when the bus cannot tell for some topic.
+    pub fn lag(&self) -> Option<u64> {
+        self.subscriptions
+            .iter()
+            .map(|(_, subscription)| subscription.lag())
+            .sum()
+    }
+
     /// Lets the group forget each topic's records up to and including the offset `through`
     /// gives for it, so a new reader of the deployment resumes after them.
     pub fn release(&mut self, through: &BTreeMap<String, u64>) {

@@ -25,6 +25,9 @@ pub enum Access {
     Node,
     /// Sensor and controller devices, with the token their instance was registered with.
     Device,
+    /// Prometheus, with the metrics token the operator configured (`--metrics-token`); admins
+    /// with their session too.
+    Metrics,
 }
 
 impl Access {
@@ -33,6 +36,7 @@ impl Access {
         match self {
             Access::Public | Access::Authenticated => true,
             Access::Roles(roles) => role == Admin || roles.contains(&role),
+            Access::Metrics => role == Admin,
             Access::Node | Access::Device => false,
         }
     }
@@ -143,6 +147,8 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/device/state", Access::Device),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
+    // Prometheus metrics.
+    ("GET", "/metrics", Access::Metrics),
 ];
 
 /// The access rule for an endpoint; `None` (refused) for one the table does not list.
@@ -199,9 +205,22 @@ pub async fn authorize(
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(|token| token.trim().to_string());
     let Some(token) = token else {
+        if access == Access::Metrics {
+            return ApiError::unauthorized(
+                "send the metrics token (--metrics-token) or an admin's session as \
+                 `Authorization: Bearer <token>`",
+            )
+            .into_response();
+        }
         return ApiError::unauthorized("log in first: send `Authorization: Bearer <token>`")
             .into_response();
     };
+    if access == Access::Metrics
+        && let Some(expected) = &state.settings.metrics_token
+        && token_hash(&token) == token_hash(expected)
+    {
+        return next.run(request).await;
+    }
     if access == Access::Node {
         match db::nodes::find_by_token(&state.db, &token_hash(&token)).await {
             Ok(Some(node)) => {
@@ -232,6 +251,12 @@ pub async fn authorize(
     }
     let caller = match find_caller(&state.db, &token).await {
         Ok(Some(caller)) => caller,
+        Ok(None) if access == Access::Metrics => {
+            return ApiError::unauthorized(
+                "that is neither the metrics token (--metrics-token) nor a live session",
+            )
+            .into_response();
+        }
         Ok(None) => {
             return ApiError::unauthorized(
                 "the session token is unknown, expired or revoked; log in again",

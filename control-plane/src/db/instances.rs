@@ -72,6 +72,16 @@ pub async fn list(db: &AnyPool) -> sqlx::Result<Vec<InstanceRow>> {
     sqlx::query_as(ROW).fetch_all(db).await
 }
 
+/// How many instances of live deployments are in each state, for `/metrics`.
+pub async fn count_by_state(db: &AnyPool) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT i.state, COUNT(*) FROM instances i JOIN deployments d ON d.id = i.deployment_id \
+         WHERE d.deleted_at IS NULL GROUP BY i.state ORDER BY i.state",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// The instances placed on node `node_id`.
 pub async fn on_node(db: &AnyPool, node_id: &str) -> sqlx::Result<Vec<InstanceRow>> {
     sqlx::query_as(&format!("{ROW} WHERE i.node_id = $1"))

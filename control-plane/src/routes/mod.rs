@@ -10,6 +10,7 @@ mod deployments;
 mod device_types;
 mod devices;
 mod gateway;
+pub(crate) mod metrics;
 mod models;
 mod names;
 pub(crate) mod node_api;
@@ -94,5 +95,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(gateway::post_state));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
+        // Prometheus metrics: beside /api/v1, where scrapers look for them.
+        .routes(routes!(metrics::serve))
         .split_for_parts()
 }

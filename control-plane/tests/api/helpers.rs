@@ -49,6 +49,8 @@ pub struct TestApp {
     pub admin: String,
     pub data_dir: tempfile::TempDir,
     pub db: sqlx::AnyPool,
+    /// Where `/metrics` listens on its own, when the settings asked for that.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// The PostgreSQL server to make test databases on: `TRELLIS_TEST_POSTGRES` (a URL for a user
@@ -116,6 +118,7 @@ impl TestApp {
             .expect("building the app");
         let address = format!("http://{}", app.local_addr());
         let pool = app.database();
+        let metrics_address = app.metrics_addr();
         tokio::spawn(app.run_until_stopped());
         let mut test = TestApp {
             address,
@@ -123,6 +126,7 @@ impl TestApp {
             admin: String::new(),
             data_dir,
             db: pool,
+            metrics_address,
         };
         test.admin = test.login("admin", ADMIN_PASSWORD).await;
         Some(test)
@@ -140,7 +144,20 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, self.url(path));
+        self.call_root(method, &format!("/api/v1{path}"), token, body)
+            .await
+    }
+
+    /// [`TestApp::call`] with a path from the server's root, for what lies outside `/api/v1`.
+    pub async fn call_root(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.address);
+        let mut request = self.client.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

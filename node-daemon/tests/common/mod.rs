@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod scrape;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -13,13 +15,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use trellis_control::{Application, Settings};
-use trellis_node::NodeConfig;
+use trellis_node::{NodeConfig, NodeMetrics};
 use trellis_protocol::api::{
     AppVersion, CommandParam, CommandSpec, ControllerType, Deployment, Device, Location, Login,
     NewDevice, NewNode, Node, SensorType, Session, ValueKind,
 };
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
+/// The bearer token the first node's `/metrics` asks for.
+pub const NODE_METRICS_TOKEN: &str = "node-metrics-token";
 /// The name the node is registered under.
 pub const NODE_NAME: &str = "test-node";
 /// Short enough that a state change shows up in the API within a fraction of a second.
@@ -75,6 +79,10 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         tick: TICK,
         bus: Some(app.bus()),
         checkpoint_every: CHECKPOINT,
+        metrics: NodeMetrics::default(),
+        // Its own `/metrics` on a free port, with a token, as an operator would open it.
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        metrics_token: Some(NODE_METRICS_TOKEN.into()),
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
@@ -112,6 +120,22 @@ impl TestNode {
         self.node.abort();
         let _ = (&mut self.node).await;
         self.node = tokio::spawn(trellis_node::run(self.node_config.clone()));
+    }
+
+    /// The first node's `/metrics`, once its listener is bound.
+    pub async fn node_metrics_url(&self) -> String {
+        let metrics = self.node_config.metrics.clone();
+        let address = wait_for(
+            Duration::from_secs(30),
+            "the node's metrics listener",
+            async || {
+                metrics
+                    .served_at()
+                    .ok_or_else(|| "no listener yet".to_string())
+            },
+        )
+        .await;
+        format!("http://{address}/metrics")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -303,6 +327,8 @@ impl TestNode {
         let config = NodeConfig {
             token: node.token.expect("a new node's token"),
             data_dir: self._data.path().join(name),
+            metrics: NodeMetrics::default(),
+            metrics_listen: None,
             ..self.node_config.clone()
         };
         self.more_nodes

@@ -1,0 +1,84 @@
+//! What a process's models tell Prometheus: requests and latency of each model version in its
+//! runtime, and how long a call waited for a contract instance. The families are handles, so
+//! the catalog and every pipeline it loads record into the ones the process registered.
+//! Labels are model names and versions the process has loaded, so their number stays bounded.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// One model version in one runtime.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    pub model: String,
+    pub version: String,
+    pub runtime: String,
+}
+
+/// A prediction's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub model: String,
+    pub version: String,
+    pub runtime: String,
+    /// `ok` or `error`.
+    pub outcome: String,
+}
+
+/// How a call got its contract instance: `reused` from the pool, or `started` because the pool
+/// was empty (the call waited for a new instance).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    pub model: String,
+    pub version: String,
+    pub source: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The inference families; cheap to clone (each is a handle).
+#[derive(Clone, Debug)]
+pub struct InferenceMetrics {
+    pub(crate) requests: Family<RequestLabels, Counter>,
+    pub(crate) latency: Histograms<ModelLabels>,
+    pub(crate) contract_waits: Histograms<PoolLabels>,
+}
+
+/// From 100 µs to about 13 s: a contract instance from the pool takes microseconds, a large
+/// model seconds.
+fn seconds() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 4.0, 9))
+}
+
+impl Default for InferenceMetrics {
+    fn default() -> InferenceMetrics {
+        InferenceMetrics {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(seconds),
+            contract_waits: Family::new_with_constructor(seconds),
+        }
+    }
+}
+
+impl InferenceMetrics {
+    /// Adds the families to `registry` (once per registry).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "trellis_inference_requests",
+            "Predictions by model, version, runtime and outcome",
+            self.requests.clone(),
+        );
+        registry.register(
+            "trellis_inference_duration_seconds",
+            "Time of a whole prediction (preprocess, model, postprocess)",
+            self.latency.clone(),
+        );
+        registry.register(
+            "trellis_contract_pool_wait_seconds",
+            "Time a prediction waited for a contract instance, by where it came from",
+            self.contract_waits.clone(),
+        );
+    }
+}
