@@ -38,6 +38,14 @@ pub struct Settings {
     /// How long after an upgrade a failing new version is rolled back by the control plane
     /// itself ([`crate::lifecycle::UPGRADE_GRACE`] unless a test wants it shorter or longer).
     pub upgrade_grace: Duration,
+    /// How many notifications each deployment (and the platform's notices to the admins) may
+    /// raise per period; the rest are held back and counted in one summary message.
+    pub notify_limit: crate::notify::rate_limit::NotifyLimit,
+    /// The wait before a failed notification delivery is tried again (doubling each time).
+    pub notify_retry: Duration,
+    /// Where people reach this control plane, for links in notifications; default
+    /// `http://` and the address it listens on.
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -57,6 +65,9 @@ impl Settings {
             collect_interval: Duration::from_secs(3600),
             bus: "embedded".into(),
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
+            notify_limit: Default::default(),
+            notify_retry: Duration::from_secs(2),
+            public_url: None,
         }
     }
 }

@@ -18,6 +18,7 @@ mod gateway;
 mod ids;
 pub mod lifecycle;
 mod model_versions;
+pub mod notify;
 mod openapi;
 pub mod placement;
 mod reconciler;

@@ -17,6 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
 use crate::db;
 use crate::gateway::DeviceGateway;
+use crate::notify::Notifier;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -57,6 +58,17 @@ impl Application {
         let bus = trellis_bus::connect(&settings.bus)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
+        let listener = TcpListener::bind(settings.listen).await?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
+        let notifier = Notifier::new(
+            db.clone(),
+            settings.notify_limit,
+            settings.notify_retry,
+            public_url,
+        )?;
         let state = AppState {
             db,
             artifacts,
@@ -66,6 +78,7 @@ impl Application {
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
             gateway: Arc::new(DeviceGateway::new(bus.clone())),
+            notifier,
         };
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
@@ -73,7 +86,6 @@ impl Application {
             state.gateway.watch_controller(&id).await;
         }
         let router = router(state.clone());
-        let listener = TcpListener::bind(settings.listen).await?;
         Ok(Application {
             listener,
             router,
@@ -113,9 +125,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
+        let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
+        summaries.abort();
         served
     }
 }
