@@ -9,6 +9,7 @@ mod app_state;
 mod artifacts;
 mod instance;
 mod metrics;
+mod notifications;
 mod supervisor;
 mod wiring;
 

@@ -12,6 +12,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
+use crate::notifications::Outbox;
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
@@ -33,6 +34,8 @@ pub struct Supervisor {
     assigned: HashMap<String, Assignment>,
     /// The deployments' durable app state.
     states: Arc<AppStates>,
+    /// Where apps' notifications go; without one they are logged.
+    outbox: Option<Outbox>,
 }
 
 impl Supervisor {
@@ -54,7 +57,14 @@ impl Supervisor {
             app_models: HashMap::new(),
             assigned: HashMap::new(),
             states,
+            outbox: None,
         }
+    }
+
+    /// Sends apps' notifications to `outbox` (for the control plane) instead of the log.
+    pub fn forward_notifications(mut self, outbox: Outbox) -> Supervisor {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Components this node has not loaded yet, by hash.
@@ -208,6 +218,10 @@ impl Supervisor {
             Capabilities {
                 config,
                 models: models.clone(),
+                notifications: match &self.outbox {
+                    Some(outbox) => outbox.for_deployment(&assignment.deployment),
+                    None => Capabilities::default().notifications,
+                },
                 ..Capabilities::default()
             },
             limits,
