@@ -56,6 +56,9 @@ pub struct UpArgs {
     /// address it listens on).
     #[arg(long, env = "TRELLIS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Let end users name webhooks on this machine or a private network (admins always may).
+    #[arg(long)]
+    allow_private_webhooks: bool,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -85,6 +88,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         per: Duration::from_secs(60),
     };
     settings.public_url = args.public_url;
+    settings.allow_private_webhooks = args.allow_private_webhooks;
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;

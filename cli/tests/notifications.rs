@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::{ADMIN_PASSWORD, PASSWORD, control_plane, deploy_thermostat, free_port, platform};
+use common::{ADMIN_PASSWORD, PASSWORD, deploy_thermostat, free_port, platform};
 
 /// One person's terminal, with their own saved login.
 struct Person(PathBuf);
@@ -68,8 +68,18 @@ fn notifications_are_set_up_and_followed_from_the_cli() {
     let _serial = common::one_at_a_time();
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _plane = control_plane(data.path(), port, 1);
-    let url = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    // The webhook below is on this machine, which only admins may name unless allowed.
+    let (_plane, url) = common::up(
+        &[
+            "--listen",
+            &listen,
+            "--allow-private-webhooks",
+            "--heartbeat-ms",
+            "250",
+        ],
+        data.path(),
+    );
     let (_, _, eve_api) = platform(&url);
     let homes = tempfile::tempdir().unwrap();
     let admin = Person::login(homes.path(), &url, "admin", ADMIN_PASSWORD);

@@ -46,6 +46,9 @@ pub struct Settings {
     /// Where people reach this control plane, for links in notifications; default
     /// `http://` and the address it listens on.
     pub public_url: Option<String>,
+    /// Whether anyone, not only admins, may name a webhook on this machine or a private network
+    /// (otherwise an end user could have the control plane POST to services only it can reach).
+    pub allow_private_webhooks: bool,
 }
 
 impl Settings {
@@ -68,6 +71,7 @@ impl Settings {
             notify_limit: Default::default(),
             notify_retry: Duration::from_secs(2),
             public_url: None,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -144,3 +144,28 @@ impl Forwarder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_learns_when_the_queue_is_full_instead_of_the_node_piling_up() {
+        let (outbox, mut queue) = Outbox::new();
+        let sink = outbox.for_deployment("dep_1");
+        for i in 0..QUEUE {
+            sink.send(Urgency::High, &format!("alarm {i}"), "CO2 is high")
+                .expect("room in the queue");
+        }
+        match sink.send(Urgency::Low, "one too many", "") {
+            Err(Error::LimitExceeded(why)) => assert!(why.contains("1024"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let (deployment, first) = queue.try_recv().unwrap();
+        assert_eq!(deployment, "dep_1");
+        assert_eq!(first.urgency, api::Urgency::High);
+        assert_eq!(first.title, "alarm 0");
+        // Taken off the queue, there is room again.
+        sink.send(Urgency::Low, "room again", "").unwrap();
+    }
+}

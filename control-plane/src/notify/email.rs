@@ -6,6 +6,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use trellis_protocol::api::SmtpSecurity;
 
@@ -33,6 +34,9 @@ pub async fn send(smtp: SmtpRow, to: String, subject: String, text: String) -> R
             smtp.sender
         ))
     })?;
+    // Greets the server with the sender's domain: lettre's default name, `localhost`, is
+    // refused by servers that check it.
+    let hello = ClientId::Domain(from.email.domain().to_string());
     let to_box: Mailbox = to
         .parse()
         .map_err(|e| Failure::permanent(format!("`{to}` is not an address: {e}")))?;
@@ -56,7 +60,10 @@ pub async fn send(smtp: SmtpRow, to: String, subject: String, text: String) -> R
             AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(relay)?
         }
     };
-    let mut builder = builder.port(smtp.port as u16).timeout(Some(TIMEOUT));
+    let mut builder = builder
+        .port(smtp.port as u16)
+        .timeout(Some(TIMEOUT))
+        .hello_name(hello);
     if let Some(username) = &smtp.username {
         let password = smtp.password.clone().unwrap_or_default();
         builder = builder.credentials(Credentials::new(username.clone(), password));

@@ -99,8 +99,11 @@ impl Notifier {
         retry_base: Duration,
         base_url: String,
     ) -> anyhow::Result<Notifier> {
+        // A webhook answers itself: a redirect is not followed (it could point the control plane
+        // at an address its owner could not name).
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Notifier(Arc::new(Inner {
             db,

@@ -38,8 +38,33 @@ fn answer(rows: Vec<RecipientRow>) -> Recipients {
     recipients
 }
 
-/// `new` as rows to store, or 400 naming the address or URL that is wrong.
-fn checked(new: NewRecipients) -> ApiResult<Vec<RecipientRow>> {
+/// Whether `host` (as a URL gives it) is this machine, a private or link-local network (cloud
+/// metadata services live there), by name or literal address. Names that resolve there are not
+/// caught.
+fn is_private(host: &str) -> bool {
+    let v4 = |ip: std::net::Ipv4Addr| {
+        ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+    };
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    match literal.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => v4(ip),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
+}
+
+/// `new` as rows to store, or 400 naming the address or URL that is wrong. Webhooks on private
+/// addresses only if `allow_private`.
+fn checked(new: NewRecipients, allow_private: bool) -> ApiResult<Vec<RecipientRow>> {
     let count = new.emails.len() + new.webhooks.len();
     if count > MAX_RECIPIENTS {
         return Err(ApiError::bad_request(format!(
@@ -73,9 +98,19 @@ fn checked(new: NewRecipients) -> ApiResult<Vec<RecipientRow>> {
                 hook.url
             ))
         })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        let Some(host) = url
+            .host_str()
+            .filter(|_| matches!(url.scheme(), "http" | "https"))
+        else {
             return Err(ApiError::bad_request(format!(
                 "webhooks[{i}].url: `{url}` is not an http:// or https:// URL"
+            )));
+        };
+        if !allow_private && is_private(host) {
+            return Err(ApiError::bad_request(format!(
+                "webhooks[{i}].url: `{url}` is on this machine or a private network; only an \
+                 admin may name such a webhook (or start the control plane with \
+                 --allow-private-webhooks)"
             )));
         }
         if hook.secret.is_empty() {
@@ -130,7 +165,8 @@ pub async fn set_deployment_recipients(
     body: Result<Json<NewRecipients>, JsonRejection>,
 ) -> ApiResult<Json<Recipients>> {
     visible(&state, &caller, &id).await?;
-    let rows = checked(json_body(body, "recipients")?)?;
+    let allow_private = state.settings.allow_private_webhooks || caller.is_admin();
+    let rows = checked(json_body(body, "recipients")?, allow_private)?;
     db::notification_recipients::replace(&state.db, Some(&id), &rows, now_ms()).await?;
     Ok(Json(answer(rows)))
 }
@@ -156,7 +192,7 @@ pub async fn set_admin_recipients(
     State(state): State<AppState>,
     body: Result<Json<NewRecipients>, JsonRejection>,
 ) -> ApiResult<Json<Recipients>> {
-    let rows = checked(json_body(body, "recipients")?)?;
+    let rows = checked(json_body(body, "recipients")?, true)?;
     db::notification_recipients::replace(&state.db, None, &rows, now_ms()).await?;
     Ok(Json(answer(rows)))
 }
@@ -228,4 +264,37 @@ pub async fn admin_deliveries(
 ) -> ApiResult<Json<Vec<Delivery>>> {
     let rows = db::notification_deliveries::of(&state.db, None, limit_of(listing)?).await?;
     Ok(Json(rows.into_iter().map(delivery).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_private;
+
+    #[test]
+    fn private_hosts_are_told_from_public_ones() {
+        for host in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "[::1]",
+            "[fd00::1]",
+            "[fe80::1]",
+            "[::ffff:10.0.0.1]",
+            "localhost",
+            "api.localhost",
+        ] {
+            assert!(is_private(host), "{host}");
+        }
+        for host in [
+            "93.184.216.34",
+            "[2001:db8::1]",
+            "hooks.school.example",
+            "172.32.0.1",
+        ] {
+            assert!(!is_private(host), "{host}");
+        }
+    }
 }

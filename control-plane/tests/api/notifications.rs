@@ -264,13 +264,13 @@ async fn apps_notifications_reach_signed_webhooks_within_the_rate_limit(db: Db) 
         assert!(message(&refused).starts_with(named), "{bad}: {refused}");
     }
     let hook = format!("{receiver}/eve");
-    let (status, set) = put(
-        &app,
-        &recipients,
-        &eve,
-        json!({ "webhooks": [{ "url": hook, "secret": SECRET }] }),
-    )
-    .await;
+    let eves = json!({ "webhooks": [{ "url": hook, "secret": SECRET }] });
+    // The receiver is on this machine: not for an end user to name (the control plane would
+    // POST where only it can reach), but an admin may.
+    let (status, refused) = put(&app, &recipients, &eve, eves.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(message(&refused).contains("private network"), "{refused}");
+    let (status, set) = put(&app, &recipients, &app.admin, eves).await;
     assert_eq!(status, StatusCode::OK, "{set}");
     assert_eq!(set, json!({ "emails": [], "webhooks": [{ "url": hook }] }));
     let (_, shown) = app.get(&recipients, &eve).await;
