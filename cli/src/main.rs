@@ -10,6 +10,7 @@ mod logging;
 mod login;
 mod metrics_args;
 mod node;
+mod notify;
 mod output;
 mod push;
 mod readings;
@@ -94,6 +95,10 @@ enum Command {
     /// Simulated sensors and controllers that talk to the device gateway.
     #[command(subcommand)]
     Simulate(simulate_devices::SimulateCommand),
+    /// Notifications: the SMTP server (admins), who gets a deployment's notifications by
+    /// e-mail and signed webhook (its owner), and what was delivered.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -118,6 +123,7 @@ fn main() -> std::process::ExitCode {
         Command::Status => status::status(output),
         Command::Collect => collect::collect(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
+        Command::Notify(command) => notify::notify(command, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

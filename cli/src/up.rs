@@ -48,6 +48,17 @@ pub struct UpArgs {
     /// `kafka://HOST:PORT[,HOST:PORT...]`, which node processes can reach too.
     #[arg(long, env = "TRELLIS_BUS", default_value = "embedded")]
     bus: String,
+    /// How many notifications each deployment may send a minute; the rest are held back and
+    /// counted in one summary message.
+    #[arg(long, default_value_t = 10)]
+    notify_per_minute: u32,
+    /// Where people reach this control plane, for the links in notifications (default: the
+    /// address it listens on).
+    #[arg(long, env = "TRELLIS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Let end users name webhooks on this machine or a private network (admins always may).
+    #[arg(long)]
+    allow_private_webhooks: bool,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -76,6 +87,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.bus = args.bus.clone();
     settings.metrics_token = args.metrics.metrics_token.clone();
     settings.metrics_listen = args.metrics.metrics_listen;
+    settings.notify_limit = trellis_control::notify::rate_limit::NotifyLimit {
+        count: args.notify_per_minute.max(1),
+        per: Duration::from_secs(60),
+    };
+    settings.public_url = args.public_url;
+    settings.allow_private_webhooks = args.allow_private_webhooks;
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;

@@ -43,6 +43,17 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// A listener of its own for `/metrics`, open unless `metrics_token` is set.
     pub metrics_listen: Option<SocketAddr>,
+    /// How many notifications each deployment (and the platform's notices to the admins) may
+    /// raise per period; the rest are held back and counted in one summary message.
+    pub notify_limit: crate::notify::rate_limit::NotifyLimit,
+    /// The wait before a failed notification delivery is tried again (doubling each time).
+    pub notify_retry: Duration,
+    /// Where people reach this control plane, for links in notifications; default
+    /// `http://` and the address it listens on.
+    pub public_url: Option<String>,
+    /// Whether anyone, not only admins, may name a webhook on this machine or a private network
+    /// (otherwise an end user could have the control plane POST to services only it can reach).
+    pub allow_private_webhooks: bool,
 }
 
 impl Settings {
@@ -64,6 +75,10 @@ impl Settings {
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
             metrics_token: None,
             metrics_listen: None,
+            notify_limit: Default::default(),
+            notify_retry: Duration::from_secs(2),
+            public_url: None,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -19,6 +19,7 @@ mod ids;
 pub mod lifecycle;
 mod metrics;
 mod model_versions;
+pub mod notify;
 mod openapi;
 pub mod placement;
 mod reconciler;

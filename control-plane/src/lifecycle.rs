@@ -210,6 +210,9 @@ pub async fn roll_back_failing_upgrades(state: &AppState) -> ApiResult<bool> {
         match change_version(state, &caller, row, &target, change).await {
             Ok(_) => {
                 tracing::warn!("{id}: {note}");
+                state
+                    .notifier
+                    .raise(crate::notify::platform::rolled_back(&id, &note));
                 rolled_back = true;
             }
             Err(e) => {

@@ -73,6 +73,10 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         if node.state != wanted {
             tracing::info!("node {} is {wanted}", node.load.name);
             db::nodes::set_state(db, &node.id, wanted).await?;
+            if node.state == "up" && wanted == "down" {
+                let down = crate::notify::platform::node_down(&node.load.name, horizon);
+                state.notifier.raise(down);
+            }
         }
     }
     let mut instances = load_instances(db).await?;

@@ -18,6 +18,7 @@ use crate::auth::{Role, policy};
 use crate::db;
 use crate::gateway::DeviceGateway;
 use crate::metrics::PlaneMetrics;
+use crate::notify::Notifier;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -62,6 +63,17 @@ impl Application {
         let bus = trellis_bus::connect(&settings.bus)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
+        let listener = TcpListener::bind(settings.listen).await?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
+        let notifier = Notifier::new(
+            db.clone(),
+            settings.notify_limit,
+            settings.notify_retry,
+            public_url,
+        )?;
         let state = AppState {
             db,
             artifacts,
@@ -75,6 +87,7 @@ impl Application {
                 metrics.gateway_readings.clone(),
             )),
             metrics,
+            notifier,
         };
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
@@ -150,9 +163,11 @@ impl Application {
             let router = crate::metrics::listener::router(self.state.clone());
             tokio::spawn(async move { axum::serve(listener, router).await })
         });
+        let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
+        summaries.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -9,6 +9,7 @@ use trellis_models::ModelCatalog;
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::gateway::DeviceGateway;
+use crate::notify::Notifier;
 
 /// The server's shared state; cheap to clone.
 #[derive(Clone)]
@@ -30,4 +31,6 @@ pub struct AppState {
     pub gateway: Arc<DeviceGateway>,
     /// What `/metrics` tells Prometheus.
     pub metrics: crate::metrics::SharedMetrics,
+    /// Delivers notifications to deployments' and admins' recipients.
+    pub notifier: Notifier,
 }

@@ -16,6 +16,7 @@ use crate::app_state::AppStates;
 use crate::app_state::checkpoints::Checkpoints;
 use crate::artifacts::ArtifactCache;
 use crate::metrics::Probe;
+use crate::notifications::{Forwarder, Outbox};
 use trellis_host::capabilities::log::TracingLog;
 use trellis_models::{ModelCatalog, ModelPackage, Runtimes};
 
@@ -89,16 +90,20 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
+    let (outbox, notifications) = Outbox::new();
     let agent = Arc::new(Agent {
         client: client.clone(),
-        supervisor: Arc::new(Mutex::new(Supervisor::new(
-            host,
-            Arc::new(models),
-            config.bus.clone(),
-            config.tick,
-            states.clone(),
-            config.metrics.clone(),
-        ))),
+        supervisor: Arc::new(Mutex::new(
+            Supervisor::new(
+                host,
+                Arc::new(models),
+                config.bus.clone(),
+                config.tick,
+                states.clone(),
+                config.metrics.clone(),
+            )
+            .forward_notifications(outbox),
+        )),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
         heartbeat_ms: AtomicU64::new(2000),
         states: states.clone(),
@@ -106,12 +111,21 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     });
     let _checkpoints = AbortOnDrop(tokio::spawn(
         Checkpoints {
-            client,
+            client: client.clone(),
             control_plane: config.control_plane.clone(),
             token: config.token.clone(),
             states,
             wake: wake_checkpoints,
             interval: config.checkpoint_every,
+        }
+        .run(),
+    ));
+    let _notifications = AbortOnDrop(tokio::spawn(
+        Forwarder {
+            client,
+            control_plane: config.control_plane.clone(),
+            token: config.token.clone(),
+            queue: notifications,
         }
         .run(),
     ));

@@ -286,6 +286,7 @@ impl Run<'_> {
         let mut caps = Capabilities {
             config: base.config.clone(),
             models: base.models.clone(),
+            notifications: base.notifications.clone(),
             state: store.clone() as Arc<dyn StateStore>,
             ..Capabilities::default()
         };

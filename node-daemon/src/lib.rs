@@ -10,6 +10,7 @@ mod artifacts;
 mod instance;
 mod metrics;
 mod metrics_endpoint;
+mod notifications;
 mod supervisor;
 mod telemetry;
 mod wiring;

@@ -13,6 +13,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
 use crate::telemetry::NodeMetrics;
+use crate::notifications::Outbox;
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
@@ -36,6 +37,8 @@ pub struct Supervisor {
     states: Arc<AppStates>,
     /// What the instances tell Prometheus.
     metrics: NodeMetrics,
+    /// Where apps' notifications go; without one they are logged.
+    outbox: Option<Outbox>,
 }
 
 impl Supervisor {
@@ -59,7 +62,14 @@ impl Supervisor {
             assigned: HashMap::new(),
             states,
             metrics,
+            outbox: None,
         }
+    }
+
+    /// Sends apps' notifications to `outbox` (for the control plane) instead of the log.
+    pub fn forward_notifications(mut self, outbox: Outbox) -> Supervisor {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Components this node has not loaded yet, by hash.
@@ -214,6 +224,10 @@ impl Supervisor {
             Capabilities {
                 config,
                 models: models.clone(),
+                notifications: match &self.outbox {
+                    Some(outbox) => outbox.for_deployment(&assignment.deployment),
+                    None => Capabilities::default().notifications,
+                },
                 ..Capabilities::default()
             },
             limits,

@@ -11,6 +11,7 @@ mod error;
 mod gateway;
 mod models;
 mod nodes;
+mod notifications;
 mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
@@ -26,4 +27,8 @@ pub use error::ErrorBody;
 pub use gateway::{Accepted, NewReading};
 pub use models::ModelVersion;
 pub use nodes::{NewNode, Node};
+pub use notifications::{
+    AppNotification, BatchAccepted, Delivery, NewRecipients, NewWebhook, NotificationBatch,
+    Recipients, SmtpSecurity, SmtpServer, SmtpSettings, Urgency, Webhook,
+};
 pub use sessions::ActiveSession;

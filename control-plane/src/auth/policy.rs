@@ -145,6 +145,26 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/device/readings", Access::Device),
     ("GET", "/api/v1/device/commands", Access::Device),
     ("POST", "/api/v1/device/state", Access::Device),
+    // Notifications: admins set the SMTP server and their own recipients; owners (and admins)
+    // set a deployment's; whoever sees a deployment sees its deliveries.
+    ("GET", "/api/v1/admin/smtp", Access::Roles(&[])),
+    ("PUT", "/api/v1/admin/smtp", Access::Roles(&[])),
+    ("DELETE", "/api/v1/admin/smtp", Access::Roles(&[])),
+    ("GET", "/api/v1/admin/recipients", Access::Roles(&[])),
+    ("PUT", "/api/v1/admin/recipients", Access::Roles(&[])),
+    ("GET", "/api/v1/admin/notifications", Access::Roles(&[])),
+    ("GET", "/api/v1/deployments/{id}/recipients", ANYONE),
+    (
+        "PUT",
+        "/api/v1/deployments/{id}/recipients",
+        Access::Roles(&[EndUser]),
+    ),
+    ("GET", "/api/v1/deployments/{id}/notifications", ANYONE),
+    (
+        "POST",
+        "/api/v1/node/deployments/{id}/notifications",
+        Access::Node,
+    ),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

@@ -12,9 +12,12 @@ pub mod devices;
 pub mod instances;
 pub mod models;
 pub mod nodes;
+pub mod notification_deliveries;
+pub mod notification_recipients;
 pub mod owners;
 pub mod sensor_types;
 pub mod sessions;
+pub mod smtp_settings;
 pub mod users;
 
 use serde::Serialize;

@@ -11,13 +11,17 @@ mod device_types;
 mod devices;
 mod gateway;
 pub(crate) mod metrics;
+mod json_body;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_notifications;
 mod node_state;
 mod nodes;
+mod notifications;
 mod owners;
 mod sessions;
+mod smtp;
 mod users;
 
 pub use deployment_lifecycle::STOPPED;
@@ -92,7 +96,21 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
         .routes(routes!(gateway::commands))
-        .routes(routes!(gateway::post_state));
+        .routes(routes!(gateway::post_state))
+        // Notifications: the SMTP server, recipients, deliveries, and apps' notifications from
+        // their nodes.
+        .routes(routes!(smtp::get, smtp::put, smtp::delete))
+        .routes(routes!(
+            notifications::admin_recipients,
+            notifications::set_admin_recipients
+        ))
+        .routes(routes!(notifications::admin_deliveries))
+        .routes(routes!(
+            notifications::deployment_recipients,
+            notifications::set_deployment_recipients
+        ))
+        .routes(routes!(notifications::deployment_deliveries))
+        .routes(routes!(node_notifications::post));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

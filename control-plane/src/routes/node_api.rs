@@ -65,6 +65,19 @@ pub async fn heartbeat(
     if !changed.is_empty() {
         db::instances::record_reports(&state.db, &node.id, &changed, now).await?;
     }
+    for report_of in &changed {
+        let before = &stored[&report_of.deployment];
+        let told = crate::notify::platform::instance_change(
+            &node.name,
+            before.version.as_deref(),
+            (before.state.as_str(), before.restarts),
+            report_of,
+            state.notifier.base_url(),
+        );
+        if let Some(notification) = told {
+            state.notifier.raise(notification);
+        }
+    }
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
         bus: state.settings.bus.clone(),

@@ -11,6 +11,7 @@ mod deployments;
 mod draining;
 mod fixtures;
 mod metrics;
+mod notifications;
 mod registry;
 mod tokens;
 mod uploads;
