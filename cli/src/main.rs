@@ -6,6 +6,7 @@ mod console;
 mod demo;
 mod deploy;
 mod deployment;
+mod jobs;
 mod login;
 mod node;
 mod output;
@@ -88,6 +89,10 @@ enum Command {
     /// Simulated sensors and controllers that talk to the device gateway.
     #[command(subcommand)]
     Simulate(simulate_devices::SimulateCommand),
+    /// Prediction jobs: a CSV or zip of inputs through a model in the background (submit, list,
+    /// status, cancel, results).
+    #[command(subcommand)]
+    Job(jobs::JobCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -111,6 +116,7 @@ fn main() -> std::process::ExitCode {
         Command::Status => status::status(output),
         Command::Collect => collect::collect(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
+        Command::Job(command) => jobs::job(command, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

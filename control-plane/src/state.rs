@@ -28,4 +28,6 @@ pub struct AppState {
     pub started_at: i64,
     /// Readings in and commands out for devices that speak HTTP rather than Kafka.
     pub gateway: Arc<DeviceGateway>,
+    /// Told when a prediction job is queued, so the job runner starts it at once.
+    pub job_queue: Arc<tokio::sync::Notify>,
 }

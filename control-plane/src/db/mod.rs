@@ -13,6 +13,7 @@ pub mod instances;
 pub mod models;
 pub mod nodes;
 pub mod owners;
+pub mod prediction_jobs;
 pub mod sensor_types;
 pub mod sessions;
 pub mod users;

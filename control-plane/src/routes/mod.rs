@@ -10,6 +10,7 @@ mod deployments;
 mod device_types;
 mod devices;
 mod gateway;
+mod jobs;
 mod models;
 mod names;
 pub(crate) mod node_api;
@@ -20,6 +21,7 @@ mod sessions;
 mod users;
 
 pub use deployment_lifecycle::STOPPED;
+pub(crate) use models::pipeline as model_pipeline;
 pub use nodes::issue_node_token;
 pub use users::insert_user;
 
@@ -91,7 +93,13 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
         .routes(routes!(gateway::commands))
-        .routes(routes!(gateway::post_state));
+        .routes(routes!(gateway::post_state))
+        // Prediction jobs.
+        .routes(routes!(jobs::submit))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::results));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         .split_for_parts()

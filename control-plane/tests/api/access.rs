@@ -71,6 +71,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/device/readings", ""),
     ("GET", "/api/v1/device/commands", ""),
     ("POST", "/api/v1/device/state", ""),
+    ("POST", "/api/v1/models/{name}/{version}/jobs", "ADE"),
+    ("GET", "/api/v1/jobs", "ADE"),
+    ("GET", "/api/v1/jobs/{id}", "ADE"),
+    ("POST", "/api/v1/jobs/{id}/cancel", "ADE"),
+    ("GET", "/api/v1/jobs/{id}/results", "ADE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
 ];
