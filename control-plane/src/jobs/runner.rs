@@ -158,7 +158,7 @@ fn run_batch(work: &mut Work) -> Result<Batch, String> {
     let answers: Vec<Result<serde_json::Value, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = rows
             .chunks(chunk)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|row| answer(pipeline, row)).collect::<Vec<_>>()))
+            .map(|chunk| scope.spawn(move || answer(pipeline, chunk)))
             .collect();
         handles
             .into_iter()
@@ -184,11 +184,23 @@ fn run_batch(work: &mut Work) -> Result<Batch, String> {
     })
 }
 
-/// One row through the whole pipeline, as the predict route runs it.
-fn answer(pipeline: &ModelPipeline, row: &Row) -> Result<serde_json::Value, String> {
-    let input = row.input.clone()?;
-    let answer = pipeline
-        .predict(&input.into())
-        .map_err(|e| e.to_string())?;
-    Ok(trellis_protocol::Value::from(answer).to_json())
+/// Rows through the whole pipeline, as the predict route runs each, the model run once for
+/// them all where it takes a batch.
+fn answer(pipeline: &ModelPipeline, rows: &[Row]) -> Vec<Result<serde_json::Value, String>> {
+    let readable: Vec<trellis_host::types::Value> = rows
+        .iter()
+        .filter_map(|row| row.input.clone().ok().map(Into::into))
+        .collect();
+    let mut answers = pipeline.predict_batch(&readable).into_iter();
+    rows.iter()
+        .map(|row| match &row.input {
+            Err(e) => Err(e.clone()),
+            Ok(_) => {
+                let answer = answers.next().expect("an answer for every readable row");
+                answer
+                    .map(|value| trellis_protocol::Value::from(value).to_json())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .collect()
 }
