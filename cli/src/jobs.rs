@@ -142,11 +142,9 @@ fn submit(
 /// Polls the job until it ends, showing its progress.
 fn follow(api: &Api, id: &str) -> anyhow::Result<PredictionJob> {
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} rows ({per_sec}, {eta} left)",
-        )
-        .expect("a valid progress template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows ({per_sec}, {eta} left)")
+            .expect("a valid progress template")
+            .progress_chars("=> "),
     );
     loop {
         let job: PredictionJob = api.get_as(&format!("/jobs/{id}"))?;

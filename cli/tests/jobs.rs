@@ -53,7 +53,11 @@ impl Person {
 
     fn refused(&self, args: &[&str]) -> String {
         let output = self.trellis(args);
-        assert!(!output.status.success(), "trellis {} succeeded", args.join(" "));
+        assert!(
+            !output.status.success(),
+            "trellis {} succeeded",
+            args.join(" ")
+        );
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
@@ -62,7 +66,13 @@ impl Person {
             home: root.join(name),
         };
         person.ok(&[
-            "login", "--url", url, "--user", name, "--password", password,
+            "login",
+            "--url",
+            url,
+            "--user",
+            name,
+            "--password",
+            password,
         ]);
         person
     }
@@ -81,16 +91,21 @@ fn resident_kib(pid: u32) -> u64 {
 /// Writes a CSV of `rows` digits (an `id` column and the 64 features), drawn from the held-out
 /// digits with one pixel varied by the row number, so rows differ.
 fn write_digits_csv(path: &Path, rows: usize) -> Vec<Vec<f64>> {
-    let heldout: Value = serde_json::from_slice(&std::fs::read(workspace(
-        "examples/models/digits/fixtures/heldout.json",
-    ))
-    .unwrap())
+    let heldout: Value = serde_json::from_slice(
+        &std::fs::read(workspace("examples/models/digits/fixtures/heldout.json")).unwrap(),
+    )
     .unwrap();
     let digits: Vec<Vec<f64>> = heldout["features"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        .map(|d| {
+            d.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
         .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     use std::io::Write;
@@ -235,9 +250,11 @@ fn a_hundred_thousand_row_job_is_answered_in_flat_memory_and_a_cancelled_job_sto
         .as_str()
         .unwrap()
         .to_string();
-    wait_for(Duration::from_secs(60), "the second job's first rows", || {
-        (job(&eve_api, &second)["rows_done"].as_u64().unwrap() > 0).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the second job's first rows",
+        || (job(&eve_api, &second)["rows_done"].as_u64().unwrap() > 0).then_some(()),
+    );
     let cancelled = eve.ok(&["job", "cancel", &second]);
     assert!(cancelled.contains("cancelled"), "{cancelled}");
     let at_cancel = job(&eve_api, &second);

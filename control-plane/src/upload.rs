@@ -79,9 +79,8 @@ pub async fn stream_to_file(
         let mut stream = body.into_data_stream();
         let mut written: u64 = 0;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::bad_request(format!("reading the upload: {e}"))
-            })?;
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("reading the upload: {e}")))?;
             written += chunk.len() as u64;
             if written > limit as u64 {
                 return Err(ApiError::new(

@@ -115,7 +115,11 @@ impl ModelPipeline {
     /// than one per row.
     pub fn predict_batch(&self, inputs: &[Value]) -> Vec<Result<Value, PredictError>> {
         let batchable = !self.config.inputs.is_empty()
-            && self.config.inputs.iter().all(|s| s.shape.first() == Some(&-1));
+            && self
+                .config
+                .inputs
+                .iter()
+                .all(|s| s.shape.first() == Some(&-1));
         let one_by_one = || inputs.iter().map(|input| self.predict(input)).collect();
         if !batchable || inputs.len() < 2 {
             return one_by_one();
@@ -148,9 +152,10 @@ impl ModelPipeline {
                 .map(|(t, spec)| t.encode(&spec.name))
                 .collect();
             let stacks = |first: &[Tensor]| {
-                tensors.iter().zip(first).all(|(t, f)| {
-                    t.dimensions.first() == Some(&1) && t.dimensions == f.dimensions
-                })
+                tensors
+                    .iter()
+                    .zip(first)
+                    .all(|(t, f)| t.dimensions.first() == Some(&1) && t.dimensions == f.dimensions)
             };
             if rows.first().is_none_or(|(_, first)| stacks(first))
                 && tensors.iter().all(|t| t.dimensions.first() == Some(&1))

@@ -127,9 +127,11 @@ impl CsvRows {
             .map(|name| name.trim().to_string())
             .collect();
         if header.iter().all(String::is_empty) {
-            return Err("the CSV is empty: its first row names the columns, and each row \
+            return Err(
+                "the CSV is empty: its first row names the columns, and each row \
                         after it is one input"
-                .into());
+                    .into(),
+            );
         }
         let id_column = header.iter().position(|name| name == "id");
         let input_columns: Vec<(usize, String)> = header
@@ -263,14 +265,12 @@ impl ZipRows {
             .and_then(Result::ok)
             .map_or_else(|| format!("file {}", index + 1), |name| name.to_string());
         let input = match self.archive.by_index(index) {
-            Ok(mut entry) => {
-                read_entry(&id, &mut entry).map(|data| {
-                    Value::Bytes(Blob {
-                        media_type: media_type(&id).into(),
-                        data,
-                    })
+            Ok(mut entry) => read_entry(&id, &mut entry).map(|data| {
+                Value::Bytes(Blob {
+                    media_type: media_type(&id).into(),
+                    data,
                 })
-            }
+            }),
             Err(e) => Err(format!("`{id}`: {e}")),
         }
         .map_err(|e| format!("reading {e}"));
@@ -333,10 +333,16 @@ mod tests {
         assert_eq!(rows[0].id, "first");
         assert_eq!(rows[0].input, Ok(Value::Numbers(vec![1.0, 2.5])));
         let error = rows[1].input.clone().unwrap_err();
-        assert!(error.contains("row 2, column `b`: `x` is not a number"), "{error}");
+        assert!(
+            error.contains("row 2, column `b`: `x` is not a number"),
+            "{error}"
+        );
         assert_eq!(rows[2].id, "3", "no id cell: the row's number");
         let error = rows[2].input.clone().unwrap_err();
-        assert!(error.contains("1 fields, but the header names 3"), "{error}");
+        assert!(
+            error.contains("1 fields, but the header names 3"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -91,7 +91,10 @@ pub fn write_csv(
         return csv.flush();
     }
     let mut record = Vec::with_capacity(fields.len() + 2);
-    for line in BufReader::new(File::open(path)?).lines().take(rows as usize) {
+    for line in BufReader::new(File::open(path)?)
+        .lines()
+        .take(rows as usize)
+    {
         let line: Value = serde_json::from_str(&line?).map_err(std::io::Error::other)?;
         record.clear();
         record.push(cell(&line["id"]));
@@ -133,10 +136,15 @@ mod tests {
         let path = dir.path().join(FILE);
         let mut writer = ResultsWriter::create(&path).unwrap();
         writer
-            .write("a", &Ok(json!({"label": 3, "confidence": 0.5, "scores": [0.1, 0.9]})))
+            .write(
+                "a",
+                &Ok(json!({"label": 3, "confidence": 0.5, "scores": [0.1, 0.9]})),
+            )
             .unwrap();
         writer.write("b", &Err("row 2: bad".into())).unwrap();
-        writer.write("c", &Ok(json!({"label": 1, "note": "x,y"}))).unwrap();
+        writer
+            .write("c", &Ok(json!({"label": 1, "note": "x,y"})))
+            .unwrap();
         writer.write("d", &Ok(json!({"label": 2}))).unwrap();
         writer.flush().unwrap();
         let columns = writer.columns().to_vec();

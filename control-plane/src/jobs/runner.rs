@@ -67,17 +67,23 @@ struct Work {
 
 /// Runs the job to its end; an error is the job's failure, said for its owner.
 async fn execute(state: &AppState, job: &JobRow) -> Result<Ended, String> {
-    let pipeline =
-        crate::routes::model_pipeline(state, &job.model_name, &job.model_version)
-            .await
-            .map_err(|e| format!("model `{}` {}: {}", job.model_name, job.model_version, e.message))?;
+    let pipeline = crate::routes::model_pipeline(state, &job.model_name, &job.model_version)
+        .await
+        .map_err(|e| {
+            format!(
+                "model `{}` {}: {}",
+                job.model_name, job.model_version, e.message
+            )
+        })?;
     let kind = InputKind::parse(&job.input_kind)
         .ok_or_else(|| format!("unknown input kind `{}`", job.input_kind))?;
     let directory = super::directory(state, &job.id);
     let (work, total) = blocking(move || {
         let input = directory.join(kind.file_name());
         let rows = Rows::open(kind, &input)?;
-        let total = rows.count(&input).map_err(|e| format!("counting rows: {e}"))?;
+        let total = rows
+            .count(&input)
+            .map_err(|e| format!("counting rows: {e}"))?;
         let results = ResultsWriter::create(&directory.join(results::FILE))
             .map_err(|e| format!("creating the results file: {e}"))?;
         Ok((

@@ -122,7 +122,9 @@ pub async fn get(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PredictionJob>> {
-    Ok(Json(visible(&state, &caller, &id).await?.into_api(now_ms())?))
+    Ok(Json(
+        visible(&state, &caller, &id).await?.into_api(now_ms())?,
+    ))
 }
 
 /// Cancel a queued or running job: it stops after the batch it is on; the rows done so far

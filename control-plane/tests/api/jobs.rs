@@ -52,7 +52,11 @@ async fn ended(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 /// The results CSV of job `id`, as records keyed by column.
-async fn results(app: &TestApp, token: &str, id: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+async fn results(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+) -> Vec<std::collections::BTreeMap<String, String>> {
     let response = app
         .client
         .get(app.url(&format!("/jobs/{id}/results")))
@@ -86,7 +90,11 @@ async fn predict(app: &TestApp, token: &str, media_type: &str, body: Vec<u8>) ->
 
 fn assert_same_answer(row: &std::collections::BTreeMap<String, String>, answer: &Value) {
     assert_eq!(row["error"], "", "{row:?}");
-    assert_eq!(row["label"].parse::<i64>().unwrap(), answer["label"], "{row:?}");
+    assert_eq!(
+        row["label"].parse::<i64>().unwrap(),
+        answer["label"],
+        "{row:?}"
+    );
     assert_eq!(
         row["confidence"].parse::<f64>().unwrap(),
         answer["confidence"].as_f64().unwrap()
@@ -103,7 +111,11 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     };
     let scientist = app.user("dana", "data-scientist").await;
     let (status, model) = app
-        .upload("/models", &scientist, model_parts("digits", guests::DIGITS_CONTRACT))
+        .upload(
+            "/models",
+            &scientist,
+            model_parts("digits", guests::DIGITS_CONTRACT),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{model}");
     let eve = app.user("eve", "end-user").await;
@@ -113,8 +125,14 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     let (status, answer) = post_file(&app, jobs, &eve, "application/json", b"[1]".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
     assert!(message(&answer).contains("text/csv"), "{answer}");
-    let (status, answer) =
-        post_file(&app, "/models/nope/1.0.0/jobs", &eve, "text/csv", b"a\n1\n".to_vec()).await;
+    let (status, answer) = post_file(
+        &app,
+        "/models/nope/1.0.0/jobs",
+        &eve,
+        "text/csv",
+        b"a\n1\n".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     for (media_type, body, says) in [
         ("text/csv", &b""[..], "empty"),
@@ -127,14 +145,19 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     }
 
     // A CSV: the held-out digits, one with a cell that is not a number and one too short.
-    let heldout: Value =
-        serde_json::from_slice(&workspace_file("examples/models/digits/fixtures/heldout.json"))
-            .unwrap();
+    let heldout: Value = serde_json::from_slice(&workspace_file(
+        "examples/models/digits/fixtures/heldout.json",
+    ))
+    .unwrap();
     let digits: Vec<Vec<f64>> = heldout["features"].as_array().unwrap()[..20]
         .iter()
         .map(|d| serde_json::from_value(d.clone()).unwrap())
         .collect();
-    let mut csv = (0..64).map(|i| format!("p{i}")).collect::<Vec<_>>().join(",") + "\n";
+    let mut csv = (0..64)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
     for digit in &digits {
         let cells: Vec<String> = digit.iter().map(f64::to_string).collect();
         csv += &(cells.join(",") + "\n");
@@ -143,7 +166,10 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     csv += "1,2,3\n";
     let (status, job) = post_file(&app, jobs, &eve, "text/csv", csv.into_bytes()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-    assert_eq!(job["version"], "1.0.0", "`latest` is resolved on submission");
+    assert_eq!(
+        job["version"], "1.0.0",
+        "`latest` is resolved on submission"
+    );
     let csv_job = job["id"].as_str().unwrap().to_string();
     let job = ended(&app, &eve, &csv_job).await;
     assert_eq!(job["state"], "succeeded", "{job}");
@@ -153,17 +179,36 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     let rows = results(&app, &eve, &csv_job).await;
     assert_eq!(rows.len(), 22);
     for (i, digit) in digits.iter().enumerate() {
-        assert_eq!(rows[i]["id"], (i + 1).to_string(), "rows are named by number");
-        let answer = predict(&app, &eve, "application/json", json!(digit).to_string().into()).await;
+        assert_eq!(
+            rows[i]["id"],
+            (i + 1).to_string(),
+            "rows are named by number"
+        );
+        let answer = predict(
+            &app,
+            &eve,
+            "application/json",
+            json!(digit).to_string().into(),
+        )
+        .await;
         assert_same_answer(&rows[i], &answer);
     }
-    assert!(rows[20]["error"].contains("row 21, column `p0`: `x` is not a number"), "{:?}", rows[20]);
-    assert!(rows[21]["error"].contains("3 fields, but the header names 64"), "{:?}", rows[21]);
+    assert!(
+        rows[20]["error"].contains("row 21, column `p0`: `x` is not a number"),
+        "{:?}",
+        rows[20]
+    );
+    assert!(
+        rows[21]["error"].contains("3 fields, but the header names 64"),
+        "{:?}",
+        rows[21]
+    );
 
     // A zip of images (compressed), and a file that is not one.
-    let images: Value =
-        serde_json::from_slice(&workspace_file("examples/models/digits/fixtures/images.json"))
-            .unwrap();
+    let images: Value = serde_json::from_slice(&workspace_file(
+        "examples/models/digits/fixtures/images.json",
+    ))
+    .unwrap();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -178,8 +223,14 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     zip.start_file("notes.txt", options).unwrap();
     zip.write_all(b"not an image").unwrap();
     let zip = zip.finish().unwrap().into_inner();
-    let (status, job) =
-        post_file(&app, "/models/digits/1.0.0/jobs", &eve, "application/zip", zip).await;
+    let (status, job) = post_file(
+        &app,
+        "/models/digits/1.0.0/jobs",
+        &eve,
+        "application/zip",
+        zip,
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let zip_job = job["id"].as_str().unwrap().to_string();
     let job = ended(&app, &eve, &zip_job).await;
@@ -230,18 +281,30 @@ async fn a_job_file_over_the_upload_limit_is_refused_and_not_kept() {
         .unwrap();
     let scientist = app.user("dana", "data-scientist").await;
     let (status, model) = app
-        .upload("/models", &scientist, model_parts("digits", guests::DIGITS_CONTRACT))
+        .upload(
+            "/models",
+            &scientist,
+            model_parts("digits", guests::DIGITS_CONTRACT),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{model}");
     let big = "a\n".to_string() + &"1\n".repeat(limit / 2 + 1);
-    let (status, answer) =
-        post_file(&app, "/models/digits/1.0.0/jobs", &scientist, "text/csv", big.into_bytes()).await;
+    let (status, answer) = post_file(
+        &app,
+        "/models/digits/1.0.0/jobs",
+        &scientist,
+        "text/csv",
+        big.into_bytes(),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     assert!(message(&answer).contains(&limit.to_string()), "{answer}");
     let (_, listed) = app.get("/jobs", &scientist).await;
     assert_eq!(listed, json!([]));
     let jobs = app.data_dir.path().join("data/jobs");
-    let kept: Vec<_> = std::fs::read_dir(&jobs).map(|d| d.collect()).unwrap_or_default();
+    let kept: Vec<_> = std::fs::read_dir(&jobs)
+        .map(|d| d.collect())
+        .unwrap_or_default();
     assert!(kept.is_empty(), "{kept:?}");
 }
 
@@ -252,12 +315,22 @@ async fn a_job_a_stopped_control_plane_left_running_is_failed_at_the_next_start(
     let app = TestApp::spawn(Db::Sqlite).await.unwrap();
     let scientist = app.user("dana", "data-scientist").await;
     let (status, model) = app
-        .upload("/models", &scientist, model_parts("digits", guests::DIGITS_CONTRACT))
+        .upload(
+            "/models",
+            &scientist,
+            model_parts("digits", guests::DIGITS_CONTRACT),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{model}");
     let csv = "input\n\"[1,2]\"\n\"[3]\"\n".to_string();
-    let (status, job) =
-        post_file(&app, "/models/digits/1.0.0/jobs", &scientist, "text/csv", csv.into_bytes()).await;
+    let (status, job) = post_file(
+        &app,
+        "/models/digits/1.0.0/jobs",
+        &scientist,
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let id = job["id"].as_str().unwrap().to_string();
     let job = ended(&app, &scientist, &id).await;
@@ -285,7 +358,10 @@ async fn a_job_a_stopped_control_plane_left_running_is_failed_at_the_next_start(
     let token = restarted.login("dana", crate::helpers::PASSWORD).await;
     let (_, job) = restarted.get(&format!("/jobs/{id}"), &token).await;
     assert_eq!(job["state"], "failed", "{job}");
-    assert!(message(&json!({"error": job["error"]})).contains("interrupted"), "{job}");
+    assert!(
+        message(&json!({"error": job["error"]})).contains("interrupted"),
+        "{job}"
+    );
     let rows = results(&restarted, &token, &id).await;
     assert_eq!(rows.len(), 1, "the rows recorded done: {rows:?}");
     assert!(rows[0]["error"].contains("expected 64 numbers"), "{rows:?}");
