@@ -26,8 +26,8 @@ use crate::state::AppState;
 /// runs in the background; follow it at `/jobs/{id}`.
 #[utoipa::path(post, path = "/models/{name}/{version}/jobs", tag = "jobs", security(("token" = [])),
     params(("name" = String, Path), ("version" = String, Path, description = "a version, or `latest`")),
-    request_body(content = String, description = "a CSV, one input a row, or a zip of images",
-        content_type = "text/csv"),
+    request_body(description = "a CSV, one input a row, or a zip of images",
+        content((String = "text/csv"), (Vec<u8> = "application/zip"))),
     responses((status = 202, description = "queued", body = PredictionJob),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

@@ -124,6 +124,20 @@ async fn a_job_answers_each_row_as_predict_does_and_refuses_unreadable_files(db:
     assert_eq!(status, StatusCode::CREATED, "{model}");
     let eve = app.user("eve", "end-user").await;
 
+    // The document names both kinds of file and every refusal below.
+    let (_, document) = app
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    let submit = &document["paths"]["/api/v1/models/{name}/{version}/jobs"]["post"];
+    let content = submit["requestBody"]["content"].as_object().unwrap();
+    assert!(content.contains_key("text/csv") && content.contains_key("application/zip"));
+    for status in ["202", "401", "403", "404", "413", "415", "422"] {
+        assert!(
+            submit["responses"].get(status).is_some(),
+            "{status}: {submit}"
+        );
+    }
+
     // Files a job cannot take, each with the status that says why.
     let jobs = "/models/digits/latest/jobs";
     let (status, answer) = post_file(&app, jobs, &eve, "application/json", b"[1]".to_vec()).await;
