@@ -6,6 +6,7 @@ mod console;
 mod demo;
 mod deploy;
 mod deployment;
+mod jobs;
 mod logging;
 mod login;
 mod metrics_args;
@@ -99,6 +100,10 @@ enum Command {
     /// e-mail and signed webhook (its owner), and what was delivered.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Prediction jobs: a CSV or zip of inputs through a model in the background (submit, list,
+    /// status, cancel, results).
+    #[command(subcommand)]
+    Job(jobs::JobCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -124,6 +129,7 @@ fn main() -> std::process::ExitCode {
         Command::Collect => collect::collect(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
         Command::Notify(command) => notify::notify(command, output),
+        Command::Job(command) => jobs::job(command, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

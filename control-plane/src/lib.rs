@@ -16,6 +16,7 @@ mod deployment_checks;
 mod error;
 mod gateway;
 mod ids;
+mod jobs;
 pub mod lifecycle;
 mod metrics;
 mod model_versions;

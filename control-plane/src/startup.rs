@@ -88,7 +88,9 @@ impl Application {
             )),
             metrics,
             notifier,
+            job_queue: Arc::new(tokio::sync::Notify::new()),
         };
+        crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
         for id in db::devices::controller_ids(&state.db).await? {
@@ -154,8 +156,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("registering node {name}: {}", e.message))
     }
 
-    /// Serves, reconciles desired with actual state and collects unused artifacts, until the
-    /// process ends.
+    /// Serves, reconciles desired with actual state, collects unused artifacts and runs
+    /// prediction jobs, until the process ends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
@@ -164,10 +166,12 @@ impl Application {
             tokio::spawn(async move { axum::serve(listener, router).await })
         });
         let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
+        let jobs = tokio::spawn(crate::jobs::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
         summaries.abort();
+        jobs.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }

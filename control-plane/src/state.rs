@@ -33,4 +33,6 @@ pub struct AppState {
     pub metrics: crate::metrics::SharedMetrics,
     /// Delivers notifications to deployments' and admins' recipients.
     pub notifier: Notifier,
+    /// Told when a prediction job is queued, so the job runner starts it at once.
+    pub job_queue: Arc<tokio::sync::Notify>,
 }

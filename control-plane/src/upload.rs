@@ -1,4 +1,5 @@
-//! Reading a multipart upload into its named files, refusing unknown, repeated and missing parts.
+//! Reading uploads: a multipart upload into its named files, refusing unknown, repeated and
+//! missing parts; or a whole body streamed to a file, within the size limit.
 
 use std::collections::BTreeMap;
 
@@ -61,4 +62,40 @@ fn multipart_error(error: MultipartError) -> ApiError {
         error.status(),
         format!("reading the upload: {}", error.body_text()),
     )
+}
+
+/// Streams a request body into a new file at `path`, never holding more than a chunk, and
+/// refuses (413) a body over `limit` bytes, removing what it wrote. Returns the bytes written.
+pub async fn stream_to_file(
+    body: axum::body::Body,
+    path: &std::path::Path,
+    limit: usize,
+) -> Result<u64, ApiError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+
+    let result = async {
+        let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(path).await?);
+        let mut stream = body.into_data_stream();
+        let mut written: u64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("reading the upload: {e}")))?;
+            written += chunk.len() as u64;
+            if written > limit as u64 {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the upload is larger than the limit of {limit} bytes"),
+                ));
+            }
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok(written)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    result
 }

@@ -125,6 +125,133 @@ impl ModelPipeline {
         result
     }
 
+    /// Several inputs, each answered as [`predict`](Self::predict) answers it, in order; but
+    /// when the model takes a batch (every input's first dimension is -1) and each preprocess
+    /// gives one row, the rows are stacked, run through the model once, and split again for
+    /// each postprocess. A batch job's time goes mostly to inference calls: one per batch rather
+    /// than one per row.
+    pub fn predict_batch(&self, inputs: &[Value]) -> Vec<Result<Value, PredictError>> {
+        let batchable = !self.config.inputs.is_empty()
+            && self
+                .config
+                .inputs
+                .iter()
+                .all(|s| s.shape.first() == Some(&-1));
+        let one_by_one = || inputs.iter().map(|input| self.predict(input)).collect();
+        if !batchable || inputs.len() < 2 {
+            return one_by_one();
+        }
+        let Ok(mut contract) = self.borrow_contract() else {
+            return one_by_one();
+        };
+        let mut answers: Vec<Option<Result<Value, PredictError>>> =
+            inputs.iter().map(|_| None).collect();
+        // (input index, its tensors in model.toml order, each one row).
+        let mut rows: Vec<(usize, Vec<Tensor>)> = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let typed = contract
+                .preprocess(input)
+                .map_err(PredictError::Preprocess)
+                .and_then(|tensors| {
+                    self.check_inputs(tensors)
+                        .map_err(|e| PredictError::Tensors(format!("preprocess returned {e}")))
+                });
+            let typed = match typed {
+                Ok(typed) => typed,
+                Err(e) => {
+                    answers[i] = Some(Err(e));
+                    continue;
+                }
+            };
+            let tensors: Vec<Tensor> = typed
+                .iter()
+                .zip(&self.config.inputs)
+                .map(|(t, spec)| t.encode(&spec.name))
+                .collect();
+            let stacks = |first: &[Tensor]| {
+                tensors
+                    .iter()
+                    .zip(first)
+                    .all(|(t, f)| t.dimensions.first() == Some(&1) && t.dimensions == f.dimensions)
+            };
+            if rows.first().is_none_or(|(_, first)| stacks(first))
+                && tensors.iter().all(|t| t.dimensions.first() == Some(&1))
+            {
+                rows.push((i, tensors));
+            } else {
+                answers[i] = Some(self.infer(typed).and_then(|outputs| {
+                    contract
+                        .postprocess(&outputs)
+                        .map_err(PredictError::Postprocess)
+                }));
+            }
+        }
+        let count = rows.len();
+        if count > 0 {
+            let stacked: Result<Vec<TypedTensor>, String> = (0..self.config.inputs.len())
+                .map(|k| {
+                    let first = &rows[0].1[k];
+                    let mut data = Vec::with_capacity(first.data.len() * count);
+                    for (_, tensors) in &rows {
+                        data.extend_from_slice(&tensors[k].data);
+                    }
+                    let mut dimensions = first.dimensions.clone();
+                    dimensions[0] = count as u32;
+                    TypedTensor::decode(&Tensor {
+                        name: first.name.clone(),
+                        ty: first.ty,
+                        dimensions,
+                        data,
+                    })
+                })
+                .collect();
+            let outputs = stacked
+                .map_err(PredictError::Tensors)
+                .and_then(|stacked| self.infer(stacked));
+            match outputs {
+                Ok(outputs)
+                    if outputs.iter().all(|o| {
+                        o.dimensions.first() == Some(&(count as u32)) && o.data.len() % count == 0
+                    }) =>
+                {
+                    for (row, (i, _)) in rows.iter().enumerate() {
+                        let mine: Vec<Tensor> = outputs
+                            .iter()
+                            .map(|o| {
+                                let size = o.data.len() / count;
+                                let mut dimensions = o.dimensions.clone();
+                                dimensions[0] = 1;
+                                Tensor {
+                                    name: o.name.clone(),
+                                    ty: o.ty,
+                                    dimensions,
+                                    data: o.data[row * size..(row + 1) * size].to_vec(),
+                                }
+                            })
+                            .collect();
+                        answers[*i] = Some(
+                            contract
+                                .postprocess(&mine)
+                                .map_err(PredictError::Postprocess),
+                        );
+                    }
+                }
+                // A model that does not answer row for row, or that failed on the batch: each
+                // row alone, so each gets its own answer or error.
+                _ => {
+                    for (i, _) in &rows {
+                        answers[*i] = Some(self.predict(&inputs[*i]));
+                    }
+                }
+            }
+        }
+        self.give_back(contract);
+        answers
+            .into_iter()
+            .map(|answer| answer.expect("every input is answered"))
+            .collect()
+    }
+
     /// The model alone, on tensors checked against `model.toml`.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, PredictError> {
         let started = Instant::now();

@@ -356,3 +356,48 @@ fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
     }
     assert_eq!(last_action, Some(cold_action));
 }
+
+/// A batch through the pipeline (one inference for its rows) answers each input as `predict`
+/// answers it alone (within the runtimes' tolerance), on every runtime; an input the contract refuses keeps its own error and
+/// leaves the others their answers.
+#[test]
+fn digits_batch_answers_each_input_as_predict_does() {
+    let host = common::host();
+    let heldout = fixture("digits", "heldout.json");
+    let mut inputs: Vec<Value> = heldout["features"].as_array().unwrap()[..40]
+        .iter()
+        .map(|row| {
+            Value::Numbers(
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    inputs.insert(7, Value::Numbers(vec![1.0; 3]));
+    inputs.insert(20, Value::Text("seven".into()));
+    for backend in backends() {
+        let model = load(&host, "digits", DIGITS_CONTRACT, backend);
+        let batch = model.predict_batch(&inputs);
+        assert_eq!(batch.len(), inputs.len());
+        for (input, batched) in inputs.iter().zip(batch) {
+            match (model.predict(input), batched) {
+                (Ok(alone), Ok(batched)) => {
+                    let (alone, batched) = (answer(alone), answer(batched));
+                    assert_eq!(alone["label"], batched["label"], "{backend:?}");
+                    // A batch may sum in another order than a single row: the last digit of
+                    // a probability may differ, within the runtimes' tolerance.
+                    assert_close(
+                        &floats(&batched["scores"]),
+                        &floats(&alone["scores"]),
+                        &format!("{backend:?} batched scores"),
+                    );
+                }
+                (Err(alone), Err(batched)) => assert_eq!(alone.to_string(), batched.to_string()),
+                (alone, batched) => panic!("{backend:?}: alone {alone:?}, in a batch {batched:?}"),
+            }
+        }
+    }
+}

@@ -12,8 +12,8 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
-use crate::telemetry::NodeMetrics;
 use crate::notifications::Outbox;
+use crate::telemetry::NodeMetrics;
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};

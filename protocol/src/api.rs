@@ -9,6 +9,7 @@ mod device_types;
 mod devices;
 mod error;
 mod gateway;
+mod jobs;
 mod models;
 mod nodes;
 mod notifications;
@@ -25,6 +26,7 @@ pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, Va
 pub use devices::{Device, DeviceFilter, Location, NewDevice};
 pub use error::ErrorBody;
 pub use gateway::{Accepted, NewReading};
+pub use jobs::{JobState, PredictionJob};
 pub use models::ModelVersion;
 pub use nodes::{NewNode, Node};
 pub use notifications::{

@@ -44,6 +44,7 @@ impl Access {
 
 const CONFIGURERS: Access = Access::Roles(&[PlatformConfigurer]);
 const ANYONE: Access = Access::Authenticated;
+const JOB_USERS: Access = Access::Roles(&[EndUser, DataScientist]);
 
 /// (method, path as routed, access) for every endpoint of the API.
 pub const POLICY: &[(&str, &str, Access)] = &[
@@ -165,6 +166,12 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         "/api/v1/node/deployments/{id}/notifications",
         Access::Node,
     ),
+    // Prediction jobs: each user's own (the handlers answer 404 for another's); admins all.
+    ("POST", "/api/v1/models/{name}/{version}/jobs", JOB_USERS),
+    ("GET", "/api/v1/jobs", JOB_USERS),
+    ("GET", "/api/v1/jobs/{id}", JOB_USERS),
+    ("POST", "/api/v1/jobs/{id}/cancel", JOB_USERS),
+    ("GET", "/api/v1/jobs/{id}/results", JOB_USERS),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

@@ -15,6 +15,7 @@ pub mod nodes;
 pub mod notification_deliveries;
 pub mod notification_recipients;
 pub mod owners;
+pub mod prediction_jobs;
 pub mod sensor_types;
 pub mod sessions;
 pub mod smtp_settings;

@@ -10,8 +10,9 @@ mod deployments;
 mod device_types;
 mod devices;
 mod gateway;
-pub(crate) mod metrics;
+mod jobs;
 mod json_body;
+pub(crate) mod metrics;
 mod models;
 mod names;
 pub(crate) mod node_api;
@@ -25,6 +26,7 @@ mod smtp;
 mod users;
 
 pub use deployment_lifecycle::STOPPED;
+pub(crate) use models::pipeline as model_pipeline;
 pub use nodes::issue_node_token;
 pub use users::insert_user;
 
@@ -110,7 +112,13 @@ pub fn api() -> (Router<AppState>, OpenApi) {
             notifications::set_deployment_recipients
         ))
         .routes(routes!(notifications::deployment_deliveries))
-        .routes(routes!(node_notifications::post));
+        .routes(routes!(node_notifications::post))
+        // Prediction jobs.
+        .routes(routes!(jobs::submit))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::results));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

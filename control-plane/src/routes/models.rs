@@ -209,7 +209,11 @@ pub async fn delete(
 
 /// The loaded pipeline of a stored model version (`latest`: the highest version), loading it from
 /// the artifact store once, however many requests ask for it at the same moment.
-async fn pipeline(state: &AppState, name: &str, version: &str) -> ApiResult<Arc<ModelPipeline>> {
+pub(crate) async fn pipeline(
+    state: &AppState,
+    name: &str,
+    version: &str,
+) -> ApiResult<Arc<ModelPipeline>> {
     let row = if version == "latest" {
         let mut rows = db::models::versions(&state.db, name).await?;
         let versions: Vec<String> = rows.iter().map(|row| row.version.clone()).collect();

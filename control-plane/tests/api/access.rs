@@ -81,6 +81,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/deployments/{id}/recipients", "AE"),
     ("GET", "/api/v1/deployments/{id}/notifications", "ACDPE"),
     ("POST", "/api/v1/node/deployments/{id}/notifications", ""),
+    ("POST", "/api/v1/models/{name}/{version}/jobs", "ADE"),
+    ("GET", "/api/v1/jobs", "ADE"),
+    ("GET", "/api/v1/jobs/{id}", "ADE"),
+    ("POST", "/api/v1/jobs/{id}/cancel", "ADE"),
+    ("GET", "/api/v1/jobs/{id}/results", "ADE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
     // Prometheus metrics: the metrics token, or an admin's session.
