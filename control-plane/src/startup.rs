@@ -97,7 +97,6 @@ impl Application {
             state.gateway.watch_controller(&id).await;
         }
         let router = router(state.clone());
-        let listener = TcpListener::bind(settings.listen).await?;
         let metrics_listener = match settings.metrics_listen {
             Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
                 anyhow::anyhow!("listening for metrics on {address} (--metrics-listen): {e}")
