@@ -101,6 +101,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 data_dir: data_dir.join("nodes").join(&name),
                 tick,
                 checkpoint_every: Duration::from_millis(args.checkpoint_ms),
+                log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),

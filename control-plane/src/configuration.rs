@@ -38,7 +38,16 @@ pub struct Settings {
     /// How long after an upgrade a failing new version is rolled back by the control plane
     /// itself ([`crate::lifecycle::UPGRADE_GRACE`] unless a test wants it shorter or longer).
     pub upgrade_grace: Duration,
+    /// How long log lines are kept.
+    pub log_retention: Duration,
+    /// The most the stored log lines may take (their text and labels); the oldest go first.
+    pub log_max_bytes: u64,
 }
+
+/// How long log lines are kept unless configured otherwise: a week.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The size the log is kept within unless configured otherwise: 256 MiB.
+pub const DEFAULT_LOG_MAX_BYTES: u64 = 256 << 20;
 
 impl Settings {
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
@@ -57,6 +66,8 @@ impl Settings {
             collect_interval: Duration::from_secs(3600),
             bus: "embedded".into(),
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
+            log_retention: DEFAULT_LOG_RETENTION,
+            log_max_bytes: DEFAULT_LOG_MAX_BYTES,
         }
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod gateway;
 mod ids;
 pub mod lifecycle;
+pub mod logs;
 mod model_versions;
 mod openapi;
 pub mod placement;
@@ -27,5 +28,5 @@ pub mod startup;
 mod state;
 mod upload;
 
-pub use configuration::Settings;
+pub use configuration::{DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, Settings};
 pub use startup::Application;

@@ -14,6 +14,8 @@ use trellis_protocol::node::NodeReport;
 
 use crate::db;
 use crate::ids::now_ms;
+use crate::logs::Event;
+use trellis_protocol::logs::LogLevel;
 use crate::placement::{self, Needs, NodeLoad};
 use crate::routes::STOPPED;
 use crate::schedule::ScheduleRules;
@@ -73,6 +75,28 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         if node.state != wanted {
             tracing::info!("node {} is {wanted}", node.load.name);
             db::nodes::set_state(db, &node.id, wanted).await?;
+            let (level, text) = match wanted {
+                "up" => (LogLevel::Info, format!("node {} is up", node.load.name)),
+                "down" => (
+                    LogLevel::Warn,
+                    format!(
+                        "node {} is down: it missed {} heartbeats",
+                        node.load.name, state.settings.missed_heartbeats
+                    ),
+                ),
+                _ => continue,
+            };
+            state
+                .logs
+                .event(Event {
+                    kind: if wanted == "up" { "node-up" } else { "node-down" },
+                    level,
+                    node: Some(&node.load.name),
+                    deployment: None,
+                    app: None,
+                    text,
+                })
+                .await;
         }
     }
     let mut instances = load_instances(db).await?;
@@ -153,6 +177,38 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             changed = true;
         }
         let node = node.as_deref();
+        let name_of = |id: &str| {
+            nodes
+                .iter()
+                .find(|n| n.id == id)
+                .map_or(id.to_string(), |n| n.load.name.clone())
+        };
+        let was = current.as_ref().and_then(|i| i.node.as_deref());
+        let told = match (was, node) {
+            (None, Some(to)) => Some(("placed", format!("placed on {}", name_of(to)))),
+            (Some(from), Some(to)) if from != to => Some((
+                "moved",
+                format!("moved from {} to {}: {detail}", name_of(from), name_of(to)),
+            )),
+            (Some(from), None) if next_state == "stopped" => Some((
+                "stopped",
+                format!("stopped on {}: {detail}", name_of(from)),
+            )),
+            _ => None,
+        };
+        if let Some((kind, text)) = told {
+            state
+                .logs
+                .event(Event {
+                    kind,
+                    level: LogLevel::Info,
+                    node: node.or(was).map(|id| name_of(id)).as_deref(),
+                    deployment: Some(&id),
+                    app: None,
+                    text,
+                })
+                .await;
+        }
         if current.is_none() {
             db::instances::insert(db, &id, node, next_state, &detail, now).await?;
         } else {

@@ -17,6 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
 use crate::db;
 use crate::gateway::DeviceGateway;
+use crate::logs::LogService;
 use crate::state::AppState;
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -57,6 +58,10 @@ impl Application {
         let bus = trellis_bus::connect(&settings.bus)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
+        let logs = Arc::new(LogService::new(
+            db.clone(),
+            db::logs::Dialect::of(&settings.database_url),
+        ));
         let state = AppState {
             db,
             artifacts,
@@ -66,6 +71,7 @@ impl Application {
             assignments: Arc::new(tokio::sync::watch::channel(0).0),
             started_at: crate::ids::now_ms(),
             gateway: Arc::new(DeviceGateway::new(bus.clone())),
+            logs,
         };
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
@@ -113,9 +119,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
+        let retention = tokio::spawn(crate::logs::retention::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
+        retention.abort();
         served
     }
 }

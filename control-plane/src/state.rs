@@ -9,6 +9,7 @@ use trellis_models::ModelCatalog;
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::gateway::DeviceGateway;
+use crate::logs::LogService;
 
 /// The server's shared state; cheap to clone.
 #[derive(Clone)]
@@ -28,4 +29,6 @@ pub struct AppState {
     pub started_at: i64,
     /// Readings in and commands out for devices that speak HTTP rather than Kafka.
     pub gateway: Arc<DeviceGateway>,
+    /// Log lines and lifecycle events.
+    pub logs: Arc<LogService>,
 }

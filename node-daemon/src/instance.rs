@@ -17,6 +17,8 @@ use trellis_host::capabilities::RecentReadings;
 use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 
 use crate::app_state::{AppStates, DeploymentStore};
+use crate::log_shipping::InstanceLog;
+use trellis_protocol::logs::LogLevel;
 use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
 
 /// Where an instance keeps its app state: its deployment's store among the node's, and the
@@ -61,6 +63,7 @@ impl RunningInstance {
         component_sha256: String,
         component: Arc<AppComponent>,
         base: Capabilities,
+        log: Arc<InstanceLog>,
         limits: InstanceLimits,
         tick: Duration,
         wiring: Option<Wiring>,
@@ -86,6 +89,7 @@ impl RunningInstance {
                         tick,
                         status: &status,
                         stop: &stop,
+                        log: &log,
                     };
                     run.supervise(base, wiring)
                 })
@@ -161,6 +165,8 @@ struct Run<'a> {
     tick: Duration,
     status: &'a Mutex<InstanceReport>,
     stop: &'a AtomicBool,
+    /// Its log lines and lifecycle events, on their way to the control plane.
+    log: &'a InstanceLog,
 }
 
 impl Run<'_> {
@@ -233,8 +239,19 @@ impl Run<'_> {
             };
             tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
             self.set(state, &failure, true);
-            sleep_unless_stopped(backoff(failures_in_a_row), self.stop);
+            self.log.event("trapped", LogLevel::Error, &failure);
+            let wait = backoff(failures_in_a_row);
+            self.log.event(
+                "restarted",
+                LogLevel::Warn,
+                &format!(
+                    "restarting after {} ms ({failures_in_a_row} failure(s) in a row)",
+                    wait.as_millis()
+                ),
+            );
+            sleep_unless_stopped(wait, self.stop);
         }
+        self.log.event("stopped", LogLevel::Info, "stopped");
         // The hand-over point: the last reading in hand is committed; once the control plane
         // holds it, the bus may forget it.
         self.home.states.last_checkpoint(self.deployment, store);
@@ -254,6 +271,7 @@ impl Run<'_> {
         let mut caps = Capabilities {
             config: base.config.clone(),
             models: base.models.clone(),
+            log: base.log.clone(),
             state: store.clone() as Arc<dyn StateStore>,
             ..Capabilities::default()
         };
@@ -273,6 +291,7 @@ impl Run<'_> {
                         return format!("saving its state: {e:?}");
                     }
                     self.set(InstanceState::Running, "", false);
+                    self.log.event("started", LogLevel::Info, "started");
                     let set = |state: InstanceState, detail: &str, restart: bool| {
                         self.set(state, detail, restart)
                     };

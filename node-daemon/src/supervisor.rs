@@ -12,6 +12,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
+use crate::log_shipping::{InstanceLog, LogQueue};
 use trellis_models::{AppModels, ModelCatalog};
 
 use trellis_protocol::node::{AssignedModel, Assignment, InstanceReport, InstanceState};
@@ -33,6 +34,8 @@ pub struct Supervisor {
     assigned: HashMap<String, Assignment>,
     /// The deployments' durable app state.
     states: Arc<AppStates>,
+    /// Where instances' log lines and events go, to be shipped.
+    logs: Arc<LogQueue>,
 }
 
 impl Supervisor {
@@ -42,6 +45,7 @@ impl Supervisor {
         bus: Option<Arc<dyn trellis_bus::Bus>>,
         tick: Duration,
         states: Arc<AppStates>,
+        logs: Arc<LogQueue>,
     ) -> Supervisor {
         Supervisor {
             host,
@@ -54,6 +58,7 @@ impl Supervisor {
             app_models: HashMap::new(),
             assigned: HashMap::new(),
             states,
+            logs,
         }
     }
 
@@ -201,6 +206,11 @@ impl Supervisor {
         let models = self
             .models
             .for_app(&manifest.model_names(), &model_versions(assignment));
+        let log = Arc::new(InstanceLog::new(
+            self.logs.clone(),
+            &assignment.deployment,
+            &assignment.version,
+        ));
         let running = RunningInstance::start(
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),
@@ -208,8 +218,10 @@ impl Supervisor {
             Capabilities {
                 config,
                 models: models.clone(),
+                log: log.clone(),
                 ..Capabilities::default()
             },
+            log,
             limits,
             self.tick,
             self.bus.clone().map(|bus| Wiring {
@@ -357,6 +369,7 @@ mod tests {
             None,
             TICK,
             Arc::new(AppStates::new(states, None)),
+            Arc::new(LogQueue::default()),
         )
     }
 

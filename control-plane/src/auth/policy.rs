@@ -141,6 +141,19 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/device/readings", Access::Device),
     ("GET", "/api/v1/device/commands", Access::Device),
     ("POST", "/api/v1/device/state", Access::Device),
+    // The log service: nodes ship lines; the handlers show each reader only their share (end
+    // users their deployments', app developers their apps'; configurers and admins all).
+    ("POST", "/api/v1/node/logs", Access::Node),
+    (
+        "GET",
+        "/api/v1/logs",
+        Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
+    ),
+    (
+        "GET",
+        "/api/v1/logs/tail",
+        Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
+    ),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
 ];

@@ -10,9 +10,11 @@ mod deployments;
 mod device_types;
 mod devices;
 mod gateway;
+mod logs;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_logs;
 mod node_state;
 mod nodes;
 mod owners;
@@ -91,7 +93,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
         .routes(routes!(gateway::commands))
-        .routes(routes!(gateway::post_state));
+        .routes(routes!(gateway::post_state))
+        // The log service: nodes ship lines; people read, download and follow them.
+        .routes(routes!(node_logs::ship))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::tail));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         .split_for_parts()

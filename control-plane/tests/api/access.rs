@@ -71,6 +71,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/device/readings", ""),
     ("GET", "/api/v1/device/commands", ""),
     ("POST", "/api/v1/device/state", ""),
+    ("POST", "/api/v1/node/logs", ""),
+    ("GET", "/api/v1/logs", "ACPE"),
+    ("GET", "/api/v1/logs/tail", "ACPE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
 ];

@@ -10,6 +10,7 @@ mod deployment_lifecycle;
 mod deployments;
 mod draining;
 mod fixtures;
+mod logs;
 mod registry;
 mod tokens;
 mod uploads;

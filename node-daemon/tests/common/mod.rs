@@ -75,6 +75,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         tick: TICK,
         bus: Some(app.bus()),
         checkpoint_every: CHECKPOINT,
+        log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
