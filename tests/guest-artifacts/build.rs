@@ -20,6 +20,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("tests/guests/hostile", "hostile"),
     ("tests/guests/missing-export", "missing-export"),
     ("tests/guests/future-version", "future-version"),
+    ("tests/guests/log-ticker", "log-ticker"),
 ];
 
 /// What to watch besides the guest crates themselves.

@@ -331,9 +331,12 @@ pub async fn apps_of(db: &AnyPool, user: &str) -> sqlx::Result<Vec<String>> {
         .await
 }
 
-/// Deployment `id`'s app and owner, deleted or not.
-pub async fn deployment_origin(db: &AnyPool, id: &str) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as("SELECT app_name, owner FROM deployments WHERE id = $1")
+/// Deployment `id`'s app, the version it runs and its owner, deleted or not.
+pub async fn deployment_origin(
+    db: &AnyPool,
+    id: &str,
+) -> sqlx::Result<Option<(String, String, String)>> {
+    sqlx::query_as("SELECT app_name, app_version, owner FROM deployments WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await

@@ -108,8 +108,9 @@ impl LogService {
         };
         if let Some(deployment) = event.deployment {
             match store::deployment_origin(&self.db, deployment).await {
-                Ok(Some((app, owner))) => {
+                Ok(Some((app, version, owner))) => {
                     line.app = Some(app);
+                    line.app_version = Some(version);
                     line.owner = Some(owner);
                 }
                 Ok(None) => {}
@@ -125,13 +126,16 @@ impl LogService {
     /// event for the lines the node had to drop.
     pub async fn from_node(&self, node: &str, batch: LogBatch) -> sqlx::Result<u64> {
         let mut origins: HashMap<String, Option<(String, String)>> = HashMap::new();
+        // The version a line ran is the node's word (the deployment may have moved on since).
         let mut lines = Vec::with_capacity(batch.lines.len() + 1);
         for shipped in batch.lines {
             let origin = match &shipped.deployment {
                 Some(id) => match origins.get(id) {
                     Some(origin) => origin.clone(),
                     None => {
-                        let origin = store::deployment_origin(&self.db, id).await?;
+                        let origin = store::deployment_origin(&self.db, id)
+                            .await?
+                            .map(|(app, _, owner)| (app, owner));
                         origins.insert(id.clone(), origin.clone());
                         origin
                     }

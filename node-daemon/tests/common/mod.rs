@@ -45,6 +45,8 @@ pub struct TestNode {
     node_config: NodeConfig,
     /// Nodes started by [`TestNode::spawn_another_node`].
     more_nodes: Vec<JoinHandle<anyhow::Result<()>>>,
+    /// How the control plane runs (on the port it first bound), for starting it again.
+    settings: Settings,
     /// Dropped last: the registry, the artifacts and the node's cache live here.
     _data: tempfile::TempDir,
 }
@@ -64,10 +66,11 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
     settings.missed_heartbeats = MISSED_HEARTBEATS;
     settings.reconcile_interval = RECONCILE;
     configure(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("building the control plane");
     let address = format!("http://{}", app.local_addr());
+    settings.listen = app.local_addr();
     let config = NodeConfig {
         control_plane: address.clone(),
         token: app.issue_node_token(NODE_NAME).await.expect("a node token"),
@@ -87,6 +90,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         node,
         node_config: config,
         more_nodes: Vec::new(),
+        settings,
         _data: data,
     };
     test.admin = test.login("admin", ADMIN_PASSWORD).await;
@@ -113,6 +117,20 @@ impl TestNode {
         self.node.abort();
         let _ = (&mut self.node).await;
         self.node = tokio::spawn(trellis_node::run(self.node_config.clone()));
+    }
+
+    /// Stops the control plane, as an outage would; the node goes on without it.
+    pub async fn stop_control_plane(&mut self) {
+        self.plane.abort();
+        let _ = (&mut self.plane).await;
+    }
+
+    /// Starts the control plane again on the same port, registry and artifacts.
+    pub async fn start_control_plane(&mut self) {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("building the control plane again");
+        self.plane = tokio::spawn(app.run_until_stopped());
     }
 
     pub fn url(&self, path: &str) -> String {
