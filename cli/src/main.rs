@@ -7,6 +7,7 @@ mod demo;
 mod deploy;
 mod deployment;
 mod login;
+mod logs;
 mod node;
 mod output;
 mod push;
@@ -88,6 +89,9 @@ enum Command {
     /// Simulated sensors and controllers that talk to the device gateway.
     #[command(subcommand)]
     Simulate(simulate_devices::SimulateCommand),
+    /// Log lines and lifecycle events you may read: filter them, follow them (-f), or download
+    /// them (--format ndjson|csv).
+    Logs(logs::LogsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -111,6 +115,7 @@ fn main() -> std::process::ExitCode {
         Command::Status => status::status(output),
         Command::Collect => collect::collect(output),
         Command::Simulate(command) => simulate_devices::simulate(command),
+        Command::Logs(args) => logs::logs(args, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -48,6 +48,12 @@ pub struct UpArgs {
     /// `kafka://HOST:PORT[,HOST:PORT...]`, which node processes can reach too.
     #[arg(long, env = "TRELLIS_BUS", default_value = "embedded")]
     bus: String,
+    /// How long log lines are kept, in hours.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_RETENTION.as_secs() / 3600)]
+    log_retention_hours: u64,
+    /// The most the stored log lines may take, in MiB; beyond it the oldest go first.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_MAX_BYTES >> 20)]
+    log_max_mb: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -72,6 +78,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     settings.missed_heartbeats = args.missed_heartbeats;
     settings.bus = args.bus.clone();
+    settings.log_retention = Duration::from_secs(args.log_retention_hours.saturating_mul(3600));
+    settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
