@@ -132,8 +132,8 @@ fn follow(
         } else if text.is_empty() {
             match event.as_str() {
                 "line" => {
-                    let line: LogLine = serde_json::from_str(&data)
-                        .context("reading a line of the live tail")?;
+                    let line: LogLine =
+                        serde_json::from_str(&data).context("reading a line of the live tail")?;
                     print_line(&line, output);
                 }
                 "lagged" => eprintln!("(this tail fell behind: {data} batch(es) of lines skipped)"),
@@ -175,7 +175,11 @@ fn streaming_get(
 fn print_line(line: &LogLine, output: Output) {
     let mut stdout = std::io::stdout().lock();
     let printed = if output.json {
-        writeln!(stdout, "{}", serde_json::to_string(line).unwrap_or_default())
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string(line).unwrap_or_default()
+        )
     } else {
         let origin = match (&line.node, &line.deployment) {
             (Some(node), Some(deployment)) => format!("{node}/{deployment}"),

@@ -55,7 +55,15 @@ fn the_demos_logs_are_listed_followed_and_downloaded() {
     wait_for(Duration::from_secs(30), "logging in", || {
         trellis(
             &home,
-            &["login", "--url", &url, "--user", "admin", "--password", ADMIN_PASSWORD],
+            &[
+                "login",
+                "--url",
+                &url,
+                "--user",
+                "admin",
+                "--password",
+                ADMIN_PASSWORD,
+            ],
         )
         .status
         .success()
@@ -66,20 +74,41 @@ fn the_demos_logs_are_listed_followed_and_downloaded() {
     let listed = wait_for(Duration::from_secs(180), "the app's lines", || {
         let out = ok(
             &home,
-            &["logs", "--app", "smart-classroom", "--source", "guest", "-n", "5"],
+            &[
+                "logs",
+                "--app",
+                "smart-classroom",
+                "--source",
+                "guest",
+                "-n",
+                "5",
+            ],
         );
         out.contains("humidity").then_some(out)
     });
     for line in listed.lines() {
         assert!(line.contains(" INFO  local-1/dep_"), "{listed}");
     }
-    let found = ok(&home, &["logs", "--grep", "people", "--level", "info", "--since", "10m"]);
+    let found = ok(
+        &home,
+        &[
+            "logs", "--grep", "people", "--level", "info", "--since", "10m",
+        ],
+    );
     assert!(found.contains("people"), "{found}");
 
     // Following prints lines stored after it began.
     let mut follow = Process(
         Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(["logs", "-f", "-n", "0", "--app", "smart-classroom", "--json"])
+            .args([
+                "logs",
+                "-f",
+                "-n",
+                "0",
+                "--app",
+                "smart-classroom",
+                "--json",
+            ])
             .env("TRELLIS_HOME", &home)
             .stdout(Stdio::piped())
             .spawn()
@@ -108,9 +137,14 @@ fn the_demos_logs_are_listed_followed_and_downloaded() {
     follow.kill();
 
     // Downloads, whole, to stdout.
-    let csv = ok(&home, &["logs", "--format", "csv", "--app", "smart-classroom"]);
+    let csv = ok(
+        &home,
+        &["logs", "--format", "csv", "--app", "smart-classroom"],
+    );
     assert!(
-        csv.starts_with("id,time,level,source,event,node,deployment,instance,app,app_version,text\n"),
+        csv.starts_with(
+            "id,time,level,source,event,node,deployment,instance,app,app_version,text\n"
+        ),
         "{csv}"
     );
     assert!(csv.lines().count() > 2, "{csv}");

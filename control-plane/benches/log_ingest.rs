@@ -40,7 +40,11 @@ async fn measure(name: &str, database_url: String) {
     let url = format!("http://{}/api/v1/node/logs", app.local_addr());
     let mut tokens = Vec::new();
     for node in 0..4 {
-        tokens.push(app.issue_node_token(&format!("bench-{node}")).await.unwrap());
+        tokens.push(
+            app.issue_node_token(&format!("bench-{node}"))
+                .await
+                .unwrap(),
+        );
     }
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();

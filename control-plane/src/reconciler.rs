@@ -15,11 +15,11 @@ use trellis_protocol::node::NodeReport;
 use crate::db;
 use crate::ids::now_ms;
 use crate::logs::Event;
-use trellis_protocol::logs::LogLevel;
 use crate::placement::{self, Needs, NodeLoad};
 use crate::routes::STOPPED;
 use crate::schedule::ScheduleRules;
 use crate::state::AppState;
+use trellis_protocol::logs::LogLevel;
 
 /// Runs [`reconcile`] every `reconcile_interval` until the process ends.
 pub async fn run(state: AppState) {
@@ -89,7 +89,11 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             state
                 .logs
                 .event(Event {
-                    kind: if wanted == "up" { "node-up" } else { "node-down" },
+                    kind: if wanted == "up" {
+                        "node-up"
+                    } else {
+                        "node-down"
+                    },
                     level,
                     node: Some(&node.load.name),
                     deployment: None,
@@ -190,10 +194,9 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
                 "moved",
                 format!("moved from {} to {}: {detail}", name_of(from), name_of(to)),
             )),
-            (Some(from), None) if next_state == "stopped" => Some((
-                "stopped",
-                format!("stopped on {}: {detail}", name_of(from)),
-            )),
+            (Some(from), None) if next_state == "stopped" => {
+                Some(("stopped", format!("stopped on {}: {detail}", name_of(from))))
+            }
             _ => None,
         };
         if let Some((kind, text)) = told {
@@ -202,7 +205,7 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
                 .event(Event {
                     kind,
                     level: LogLevel::Info,
-                    node: node.or(was).map(|id| name_of(id)).as_deref(),
+                    node: node.or(was).map(name_of).as_deref(),
                     deployment: Some(&id),
                     app: None,
                     text,

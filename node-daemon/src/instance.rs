@@ -18,8 +18,8 @@ use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 
 use crate::app_state::{AppStates, DeploymentStore};
 use crate::log_shipping::InstanceLog;
-use trellis_protocol::logs::LogLevel;
 use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
+use trellis_protocol::logs::LogLevel;
 
 /// Where an instance keeps its app state: its deployment's store among the node's, and the
 /// quota the app's manifest sets.

@@ -135,11 +135,18 @@ async fn an_apps_lines_and_events_are_found_by_text_level_and_deployment() {
     let found = logs(&node, "text=crashy%20traps&source=guest").await;
     assert!(!found.is_empty());
     for line in &found {
-        assert_eq!(line.deployment.as_deref(), Some(crashy.id.as_str()), "{line:?}");
+        assert_eq!(
+            line.deployment.as_deref(),
+            Some(crashy.id.as_str()),
+            "{line:?}"
+        );
         assert!(line.text.contains(TRAP), "{line:?}");
     }
     let errors = logs(&node, &format!("deployment={}&level=error", crashy.id)).await;
-    assert!(errors.iter().all(|l| l.level == LogLevel::Error), "{errors:?}");
+    assert!(
+        errors.iter().all(|l| l.level == LogLevel::Error),
+        "{errors:?}"
+    );
     assert!(errors.iter().any(|l| l.event.as_deref() == Some("trapped")));
 }
 

@@ -37,10 +37,8 @@ pub async fn prepare_search(db: &AnyPool, dialect: Dialect) -> sqlx::Result<()> 
              DELETE FROM log_search WHERE rowid = old.id; END",
         ],
         // `simple`: no stemming and no stop words, as FTS5's default tokenizer.
-        Dialect::Postgres => &[
-            "CREATE INDEX IF NOT EXISTS log_lines_search ON log_lines \
-             USING GIN (to_tsvector('simple', text))",
-        ],
+        Dialect::Postgres => &["CREATE INDEX IF NOT EXISTS log_lines_search ON log_lines \
+             USING GIN (to_tsvector('simple', text))"],
     };
     for statement in statements {
         sqlx::query(statement).execute(db).await?;
@@ -77,8 +75,12 @@ impl NewLine {
             &self.app_version,
             &self.owner,
         ];
-        (self.text.len() + labels.iter().flat_map(|l| l.as_deref()).map(str::len).sum::<usize>())
-            as i64
+        (self.text.len()
+            + labels
+                .iter()
+                .flat_map(|l| l.as_deref())
+                .map(str::len)
+                .sum::<usize>()) as i64
             + 32
     }
 
@@ -240,7 +242,10 @@ pub async fn find(db: &AnyPool, dialect: Dialect, query: &Query) -> sqlx::Result
         }
     }
     let order = if query.after.is_some() { "ASC" } else { "DESC" };
-    sql.push_str(&format!(" ORDER BY id {order} LIMIT {}", query.limit.max(0)));
+    sql.push_str(&format!(
+        " ORDER BY id {order} LIMIT {}",
+        query.limit.max(0)
+    ));
     let mut select = sqlx::query_as::<Any, LineRow>(&sql);
     for arg in args {
         select = match arg {

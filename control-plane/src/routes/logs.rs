@@ -115,7 +115,11 @@ fn line_query(caller: &Caller, params: &LogParams) -> ApiResult<LineQuery> {
     let min_level = params
         .level
         .as_deref()
-        .map(|level| level.parse::<LogLevel>().map_err(|e| unprocessable(format!("level: {e}"))))
+        .map(|level| {
+            level
+                .parse::<LogLevel>()
+                .map_err(|e| unprocessable(format!("level: {e}")))
+        })
         .transpose()?;
     let source = params
         .source
@@ -221,7 +225,9 @@ impl Format {
     fn header(self) -> &'static str {
         match self {
             Format::Ndjson => "",
-            Format::Csv => "id,time,level,source,event,node,deployment,instance,app,app_version,text\n",
+            Format::Csv => {
+                "id,time,level,source,event,node,deployment,instance,app,app_version,text\n"
+            }
         }
     }
 
@@ -467,12 +473,13 @@ mod tests {
         let now = 10_000_000;
         assert_eq!(moment("since", "10m", now).unwrap(), now - 600_000);
         assert_eq!(moment("since", "2h", now).unwrap(), now - 7_200_000);
-        assert_eq!(
-            moment("since", "1970-01-01T00:00:01Z", now).unwrap(),
-            1_000
-        );
+        assert_eq!(moment("since", "1970-01-01T00:00:01Z", now).unwrap(), 1_000);
         let refused = moment("since", "soon", now).unwrap_err();
-        assert!(refused.message.contains("since: `soon`"), "{}", refused.message);
+        assert!(
+            refused.message.contains("since: `soon`"),
+            "{}",
+            refused.message
+        );
         assert!(moment("until", "m", now).is_err());
     }
 

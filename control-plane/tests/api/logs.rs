@@ -115,7 +115,10 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
     // Newest first.
     assert_eq!(
         texts(&guest.into_iter().cloned().collect::<Vec<_>>()),
-        ["erin's fan does not answer", "erin's room is at 21.5 degrees"]
+        [
+            "erin's fan does not answer",
+            "erin's room is at 21.5 degrees"
+        ]
     );
     // An end user sees none of another's lines, however she asks.
     for query in [
@@ -130,7 +133,11 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
             "erin read another's lines with `{query}`: {seen:?}"
         );
     }
-    assert!(read(&app, &erin, &format!("deployment={franks}")).await.is_empty());
+    assert!(
+        read(&app, &erin, &format!("deployment={franks}"))
+            .await
+            .is_empty()
+    );
     let franks_own = read(&app, &frank, "text=secret").await;
     assert_eq!(texts(&franks_own), ["frank's secret: the heater is broken"]);
 
@@ -138,7 +145,10 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
     let admin = &app.admin;
     assert_eq!(
         texts(&read(&app, admin, "text=ROOM%20degrees").await),
-        ["frank's room is at 19 degrees", "erin's room is at 21.5 degrees"]
+        [
+            "frank's room is at 19 degrees",
+            "erin's room is at 21.5 degrees"
+        ]
     );
     let warned = read(&app, admin, "level=warn").await;
     assert!(
@@ -147,17 +157,29 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
         "{warned:?}"
     );
     assert!(
-        warned.iter().all(|l| l["level"] == "warn" || l["level"] == "error"),
+        warned
+            .iter()
+            .all(|l| l["level"] == "warn" || l["level"] == "error"),
         "{warned:?}"
     );
     let franks_all = read(&app, admin, &format!("deployment={franks}&text=degrees")).await;
     assert_eq!(texts(&franks_all), ["frank's room is at 19 degrees"]);
     assert!(read(&app, admin, "node=vm-2").await.is_empty());
     assert_eq!(read(&app, admin, "node=vm-1").await.len(), 4);
-    assert!(read(&app, admin, "since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z")
+    assert!(
+        read(
+            &app,
+            admin,
+            "since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z"
+        )
         .await
-        .is_empty());
-    assert!(!read(&app, admin, "since=10m&app=classroom-thermostat").await.is_empty());
+        .is_empty()
+    );
+    assert!(
+        !read(&app, admin, "since=10m&app=classroom-thermostat")
+            .await
+            .is_empty()
+    );
 
     // The control plane's own events are there too: the deploys, by whom.
     let deployed = read(&app, &erin, "text=deployed").await;
@@ -169,10 +191,7 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
     // The app's developer reads both deployments' lines; a data scientist reads none.
     let developer = read(&app, &pat, "source=guest").await;
     assert_eq!(
-        developer
-            .iter()
-            .filter(|l| l["source"] == "guest")
-            .count(),
+        developer.iter().filter(|l| l["source"] == "guest").count(),
         4,
         "{developer:?}"
     );
@@ -183,7 +202,12 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
     // Pages: newest first, continued with `before`.
     let first = app.get("/logs?limit=1&text=degrees", admin).await.1;
     let before = first["next_before"].as_i64().expect("a next page");
-    let second = read(&app, admin, &format!("limit=1&text=degrees&before={before}")).await;
+    let second = read(
+        &app,
+        admin,
+        &format!("limit=1&text=degrees&before={before}"),
+    )
+    .await;
     assert_eq!(texts(&second), ["erin's room is at 21.5 degrees"]);
 
     // A filter that does not parse is named.
@@ -195,7 +219,11 @@ async fn lines_are_found_by_their_readers_only(db: Db) {
         ("format=xml", "format"),
     ] {
         let (status, answer) = app.get(&format!("/logs?{query}"), admin).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {answer}"
+        );
         assert!(message(&answer).contains(named), "{query}: {answer}");
     }
 }
@@ -302,7 +330,10 @@ async fn downloads_are_ndjson_and_csv(db: Db) {
         async move {
             let response = request.send().await.unwrap();
             assert_eq!(response.status(), StatusCode::OK);
-            let kind = response.headers()["content-type"].to_str().unwrap().to_string();
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string();
             (kind, response.text().await.unwrap())
         }
     };
@@ -358,12 +389,22 @@ async fn batches_are_checked_and_drops_are_told(db: Db) {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     assert!(message(&answer).contains("10000"), "{answer}");
     let (status, answer) = app
-        .post("/node/logs", &node, json!({ "lines": [{ "at_ms": 1, "source": "guest", "text": "no level" }] }))
+        .post(
+            "/node/logs",
+            &node,
+            json!({ "lines": [{ "at_ms": 1, "source": "guest", "text": "no level" }] }),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert!(message(&answer).contains("level"), "{answer}");
-    let (status, answer) = app.post("/node/logs", &app.admin, json!({ "lines": [] })).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a user is not a node: {answer}");
+    let (status, answer) = app
+        .post("/node/logs", &app.admin, json!({ "lines": [] }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a user is not a node: {answer}"
+    );
 
     let (status, answer) = app
         .post("/node/logs", &node, json!({ "lines": [], "dropped": 7 }))

@@ -80,7 +80,8 @@ impl DiskBuffer {
             })
             .optional()?
             .unwrap_or(0) as u64;
-        let mut select = connection.prepare_cached("SELECT id, line FROM lines ORDER BY id LIMIT ?1")?;
+        let mut select =
+            connection.prepare_cached("SELECT id, line FROM lines ORDER BY id LIMIT ?1")?;
         let mut through = 0;
         let mut lines = Vec::new();
         let rows = select.query_map(params![limit as i64], |r| {
@@ -141,7 +142,9 @@ mod tests {
     fn lines_come_out_oldest_first_until_delivered() {
         let dir = tempfile::tempdir().unwrap();
         let buffer = DiskBuffer::open(&dir.path().join("logs.sqlite"), 100).unwrap();
-        buffer.append(&[line("a"), line("b"), line("c")], 0).unwrap();
+        buffer
+            .append(&[line("a"), line("b"), line("c")], 0)
+            .unwrap();
         let first = buffer.oldest(2).unwrap().unwrap();
         let texts: Vec<&str> = first.lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["a", "b"]);
@@ -165,8 +168,14 @@ mod tests {
         let pending = buffer.oldest(10).unwrap().unwrap();
         let texts: Vec<&str> = pending.lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["2", "3", "4"]);
-        assert_eq!(pending.dropped, 4, "2 lost before the buffer, 2 beyond its bound");
+        assert_eq!(
+            pending.dropped, 4,
+            "2 lost before the buffer, 2 beyond its bound"
+        );
         buffer.delivered(&pending).unwrap();
-        assert!(buffer.oldest(10).unwrap().is_none(), "the count was reported");
+        assert!(
+            buffer.oldest(10).unwrap().is_none(),
+            "the count was reported"
+        );
     }
 }

@@ -18,7 +18,7 @@ impl App for LogTicker {
     fn on_tick() -> Result<(), String> {
         let n = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
         log::write(log::Level::Info, &format!("log-ticker line {n}"));
-        if n % 5 == 0 {
+        if n.is_multiple_of(5) {
             log::write(log::Level::Warn, &format!("log-ticker warning {n}"));
         }
         Ok(())
