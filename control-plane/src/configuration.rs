@@ -42,6 +42,8 @@ pub struct Settings {
     pub log_retention: Duration,
     /// The most the stored log lines may take (their text and labels); the oldest go first.
     pub log_max_bytes: u64,
+    /// How often lines beyond the age or size limit are removed.
+    pub log_retention_every: Duration,
 }
 
 /// How long log lines are kept unless configured otherwise: a week.
@@ -68,6 +70,7 @@ impl Settings {
             upgrade_grace: crate::lifecycle::UPGRADE_GRACE,
             log_retention: DEFAULT_LOG_RETENTION,
             log_max_bytes: DEFAULT_LOG_MAX_BYTES,
+            log_retention_every: Duration::from_secs(60),
         }
     }
 }

@@ -1,17 +1,13 @@
 //! Keeps the log within its limits: lines older than the retention age go, and then the oldest
-//! lines until the rest fit the size limit. Runs every minute.
-
-use std::time::Duration;
+//! lines until the rest fit the size limit. Runs every `log_retention_every` (a minute).
 
 use crate::db;
 use crate::ids::now_ms;
 use crate::state::AppState;
 
-const EVERY: Duration = Duration::from_secs(60);
-
-/// Runs [`enforce`] every minute until the process ends.
+/// Runs [`enforce`] every `log_retention_every` until the process ends.
 pub async fn run(state: AppState) {
-    let mut tick = tokio::time::interval(EVERY);
+    let mut tick = tokio::time::interval(state.settings.log_retention_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

@@ -416,3 +416,49 @@ async fn batches_are_checked_and_drops_are_told(db: Db) {
     assert_eq!(told[0]["level"], "warn");
     assert!(texts(&told)[0].contains("7 log line"), "{told:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_beyond_the_age_or_size_limit_go_oldest_first() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |settings| {
+        settings.log_retention = Duration::from_secs(3600);
+        settings.log_max_bytes = 20_000;
+        settings.log_retention_every = Duration::from_millis(100);
+    })
+    .await
+    else {
+        return;
+    };
+    let (node, _, deployments) = two_deployments(&app, &["erin"]).await;
+    let dep = &deployments[0];
+    // Two hours old: past the retention age.
+    let mut old = line(dep, "info", "an old line");
+    old["at_ms"] = json!(chrono::Utc::now().timestamp_millis() - 2 * 3600 * 1000);
+    // Some 200 bytes each: 300 of them are three times the size limit.
+    let filler = "x".repeat(150);
+    let mut lines = vec![old];
+    lines.extend((0..300).map(|i| line(dep, "info", &format!("line {i} {filler}"))));
+    ship(&app, &node, lines).await;
+
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = read(&app, &app.admin, "source=guest&limit=1000").await;
+        if kept.len() < 150 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let texts = texts(&kept);
+    assert!(
+        !kept.is_empty() && kept.len() < 150,
+        "{} lines kept",
+        kept.len()
+    );
+    assert!(!texts.contains(&"an old line"), "{texts:?}");
+    // The newest stayed, and what stayed is the newest, without a gap.
+    let numbers: Vec<usize> = texts
+        .iter()
+        .map(|t| t.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let expected: Vec<usize> = (300 - numbers.len()..300).rev().collect();
+    assert_eq!(numbers, expected);
+}
