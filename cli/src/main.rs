@@ -9,6 +9,7 @@ mod deployment;
 mod jobs;
 mod logging;
 mod login;
+mod logs;
 mod metrics_args;
 mod node;
 mod notify;
@@ -104,6 +105,9 @@ enum Command {
     /// status, cancel, results).
     #[command(subcommand)]
     Job(jobs::JobCommand),
+    /// Log lines and lifecycle events you may read: filter them, follow them (-f), or download
+    /// them (--format ndjson|csv).
+    Logs(logs::LogsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -130,6 +134,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(command) => simulate_devices::simulate(command),
         Command::Notify(command) => notify::notify(command, output),
         Command::Job(command) => jobs::job(command, output),
+        Command::Logs(args) => logs::logs(args, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -33,6 +33,10 @@ pub struct NodeArgs {
     /// milliseconds: a deployment moved off a dead node resumes from its last checkpoint.
     #[arg(long, default_value_t = trellis_node::DEFAULT_CHECKPOINT_EVERY.as_millis() as u64)]
     checkpoint_ms: u64,
+    /// The most log lines kept on disk while the control plane cannot be reached; beyond it
+    /// the oldest are dropped, and the control plane is told how many.
+    #[arg(long, default_value_t = trellis_node::DEFAULT_LOG_BUFFER_LINES)]
+    log_buffer_lines: usize,
     /// Where the apps' readings come from and commands go: the control plane's
     /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
     #[arg(long, env = "TRELLIS_BUS")]
@@ -96,6 +100,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         metrics: trellis_node::NodeMetrics::default(),
         metrics_listen: args.metrics.metrics_listen,
         metrics_token: args.metrics.metrics_token,
+        log_buffer_lines: args.log_buffer_lines,
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {

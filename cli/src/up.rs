@@ -59,6 +59,12 @@ pub struct UpArgs {
     /// Let end users name webhooks on this machine or a private network (admins always may).
     #[arg(long)]
     allow_private_webhooks: bool,
+    /// How long log lines are kept, in hours.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_RETENTION.as_secs() / 3600)]
+    log_retention_hours: u64,
+    /// The most the stored log lines may take, in MiB; beyond it the oldest go first.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_MAX_BYTES >> 20)]
+    log_max_mb: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -93,6 +99,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     settings.public_url = args.public_url;
     settings.allow_private_webhooks = args.allow_private_webhooks;
+    settings.log_retention = Duration::from_secs(args.log_retention_hours.saturating_mul(3600));
+    settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -130,6 +138,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 data_dir: data_dir.join("nodes").join(&name),
                 tick,
                 checkpoint_every: Duration::from_millis(args.checkpoint_ms),
+                log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),

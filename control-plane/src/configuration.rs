@@ -54,7 +54,18 @@ pub struct Settings {
     /// Whether anyone, not only admins, may name a webhook on this machine or a private network
     /// (otherwise an end user could have the control plane POST to services only it can reach).
     pub allow_private_webhooks: bool,
+    /// How long log lines are kept.
+    pub log_retention: Duration,
+    /// The most the stored log lines may take (their text and labels); the oldest go first.
+    pub log_max_bytes: u64,
+    /// How often lines beyond the age or size limit are removed.
+    pub log_retention_every: Duration,
 }
+
+/// How long log lines are kept unless configured otherwise: a week.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The size the log is kept within unless configured otherwise: 256 MiB.
+pub const DEFAULT_LOG_MAX_BYTES: u64 = 256 << 20;
 
 impl Settings {
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
@@ -79,6 +90,9 @@ impl Settings {
             notify_retry: Duration::from_secs(2),
             public_url: None,
             allow_private_webhooks: false,
+            log_retention: DEFAULT_LOG_RETENTION,
+            log_max_bytes: DEFAULT_LOG_MAX_BYTES,
+            log_retention_every: Duration::from_secs(60),
         }
     }
 }

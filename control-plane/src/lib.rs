@@ -18,6 +18,7 @@ mod gateway;
 mod ids;
 mod jobs;
 pub mod lifecycle;
+pub mod logs;
 mod metrics;
 mod model_versions;
 pub mod notify;
@@ -30,5 +31,5 @@ pub mod startup;
 mod state;
 mod upload;
 
-pub use configuration::Settings;
+pub use configuration::{DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, Settings};
 pub use startup::Application;

@@ -14,10 +14,12 @@ use trellis_protocol::node::NodeReport;
 
 use crate::db;
 use crate::ids::now_ms;
+use crate::logs::Event;
 use crate::placement::{self, Needs, NodeLoad};
 use crate::routes::STOPPED;
 use crate::schedule::ScheduleRules;
 use crate::state::AppState;
+use trellis_protocol::logs::LogLevel;
 
 /// Runs [`reconcile`] every `reconcile_interval` until the process ends.
 pub async fn run(state: AppState) {
@@ -76,6 +78,22 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             if node.state == "up" && wanted == "down" {
                 let down = crate::notify::platform::node_down(&node.load.name, horizon);
                 state.notifier.raise(down);
+            }
+            // A node comes up by its heartbeat, which records that; here it can only go down.
+            if wanted == "down" {
+                let text = format!(
+                    "node {} is down: it missed {} heartbeats",
+                    node.load.name, state.settings.missed_heartbeats
+                );
+                let event = Event {
+                    kind: "node-down",
+                    level: LogLevel::Warn,
+                    node: Some(&node.load.name),
+                    deployment: None,
+                    app: None,
+                    text,
+                };
+                state.logs.event(event).await;
             }
         }
     }
@@ -157,6 +175,37 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             changed = true;
         }
         let node = node.as_deref();
+        let name_of = |id: &str| {
+            nodes
+                .iter()
+                .find(|n| n.id == id)
+                .map_or(id.to_string(), |n| n.load.name.clone())
+        };
+        let was = current.as_ref().and_then(|i| i.node.as_deref());
+        let told = match (was, node) {
+            (None, Some(to)) => Some(("placed", format!("placed on {}", name_of(to)))),
+            (Some(from), Some(to)) if from != to => Some((
+                "moved",
+                format!("moved from {} to {}: {detail}", name_of(from), name_of(to)),
+            )),
+            (Some(from), None) if next_state == "stopped" => {
+                Some(("stopped", format!("stopped on {}: {detail}", name_of(from))))
+            }
+            _ => None,
+        };
+        if let Some((kind, text)) = told {
+            state
+                .logs
+                .event(Event {
+                    kind,
+                    level: LogLevel::Info,
+                    node: node.or(was).map(name_of).as_deref(),
+                    deployment: Some(&id),
+                    app: None,
+                    text,
+                })
+                .await;
+        }
         if current.is_none() {
             db::instances::insert(db, &id, node, next_state, &detail, now).await?;
         } else {

@@ -17,6 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::auth::{Role, policy};
 use crate::db;
 use crate::gateway::DeviceGateway;
+use crate::logs::LogService;
 use crate::metrics::PlaneMetrics;
 use crate::notify::Notifier;
 use crate::state::AppState;
@@ -74,6 +75,10 @@ impl Application {
             settings.notify_retry,
             public_url,
         )?;
+        let logs = Arc::new(LogService::new(
+            db.clone(),
+            db::logs::Dialect::of(&settings.database_url),
+        ));
         let state = AppState {
             db,
             artifacts,
@@ -89,6 +94,7 @@ impl Application {
             metrics,
             notifier,
             job_queue: Arc::new(tokio::sync::Notify::new()),
+            logs,
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;
@@ -166,11 +172,13 @@ impl Application {
         });
         let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let jobs = tokio::spawn(crate::jobs::run(self.state.clone()));
+        let retention = tokio::spawn(crate::logs::retention::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router).await;
         reconciler.abort();
         collector.abort();
         summaries.abort();
         jobs.abort();
+        retention.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -9,6 +9,7 @@ use trellis_models::ModelCatalog;
 use crate::Settings;
 use crate::artifacts::ArtifactStore;
 use crate::gateway::DeviceGateway;
+use crate::logs::LogService;
 use crate::notify::Notifier;
 
 /// The server's shared state; cheap to clone.
@@ -35,4 +36,6 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Told when a prediction job is queued, so the job runner starts it at once.
     pub job_queue: Arc<tokio::sync::Notify>,
+    /// Log lines and lifecycle events.
+    pub logs: Arc<LogService>,
 }

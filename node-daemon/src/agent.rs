@@ -15,6 +15,7 @@ use crate::NodeConfig;
 use crate::app_state::AppStates;
 use crate::app_state::checkpoints::Checkpoints;
 use crate::artifacts::ArtifactCache;
+use crate::log_shipping::{DiskBuffer, LogQueue, Shipper};
 use crate::metrics::Probe;
 use crate::notifications::{Forwarder, Outbox};
 use trellis_host::capabilities::log::TracingLog;
@@ -90,6 +91,22 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
+    let log_queue = Arc::new(LogQueue::default());
+    let log_buffer = DiskBuffer::open(
+        &config.data_dir.join("logs.sqlite"),
+        config.log_buffer_lines,
+    )
+    .context("opening the log buffer")?;
+    let _shipper = AbortOnDrop(tokio::spawn(
+        Shipper {
+            client: client.clone(),
+            control_plane: config.control_plane.clone(),
+            token: config.token.clone(),
+            queue: log_queue.clone(),
+            buffer: Arc::new(log_buffer),
+        }
+        .run(),
+    ));
     let (outbox, notifications) = Outbox::new();
     let agent = Arc::new(Agent {
         client: client.clone(),
@@ -101,6 +118,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 config.tick,
                 states.clone(),
                 config.metrics.clone(),
+                log_queue,
             )
             .forward_notifications(outbox),
         )),

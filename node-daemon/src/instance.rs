@@ -17,8 +17,10 @@ use trellis_host::capabilities::RecentReadings;
 use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 
 use crate::app_state::{AppStates, DeploymentStore};
+use crate::log_shipping::InstanceLog;
 use crate::telemetry::{DeploymentLabels, GroupLabels, NodeMetrics};
 use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
+use trellis_protocol::logs::LogLevel;
 
 /// Where an instance keeps its app state: its deployment's store among the node's, and the
 /// quota the app's manifest sets.
@@ -62,6 +64,7 @@ impl RunningInstance {
         component_sha256: String,
         component: Arc<AppComponent>,
         base: Capabilities,
+        log: Arc<InstanceLog>,
         limits: InstanceLimits,
         tick: Duration,
         wiring: Option<Wiring>,
@@ -90,6 +93,7 @@ impl RunningInstance {
                         tick,
                         status: &status,
                         stop: &stop,
+                        log: &log,
                     };
                     run.supervise(base, wiring)
                 })
@@ -192,6 +196,8 @@ struct Run<'a> {
     tick: Duration,
     status: &'a Mutex<InstanceReport>,
     stop: &'a AtomicBool,
+    /// Its log lines and lifecycle events, on their way to the control plane.
+    log: &'a InstanceLog,
 }
 
 impl Run<'_> {
@@ -265,8 +271,19 @@ impl Run<'_> {
             tracing::warn!("instance failed ({failures_in_a_row} in a row): {failure}");
             self.set(state, &failure, true);
             self.measured.restarts.inc();
-            sleep_unless_stopped(backoff(failures_in_a_row), self.stop);
+            self.log.event("trapped", LogLevel::Error, &failure);
+            let wait = backoff(failures_in_a_row);
+            self.log.event(
+                "restarted",
+                LogLevel::Warn,
+                &format!(
+                    "restarting after {} ms ({failures_in_a_row} failure(s) in a row)",
+                    wait.as_millis()
+                ),
+            );
+            sleep_unless_stopped(wait, self.stop);
         }
+        self.log.event("stopped", LogLevel::Info, "stopped");
         // The hand-over point: the last reading in hand is committed; once the control plane
         // holds it, the bus may forget it.
         self.home.states.last_checkpoint(self.deployment, store);
@@ -287,6 +304,7 @@ impl Run<'_> {
             config: base.config.clone(),
             models: base.models.clone(),
             notifications: base.notifications.clone(),
+            log: base.log.clone(),
             state: store.clone() as Arc<dyn StateStore>,
             ..Capabilities::default()
         };
@@ -306,6 +324,7 @@ impl Run<'_> {
                         return format!("saving its state: {e:?}");
                     }
                     self.set(InstanceState::Running, "", false);
+                    self.log.event("started", LogLevel::Info, "started");
                     let set = |state: InstanceState, detail: &str, restart: bool| {
                         self.set(state, detail, restart)
                     };

@@ -3,11 +3,14 @@
 //! into a verified on-disk cache, and runs each assigned app instance with `trellis-host`,
 //! restarting a trapped one with backoff and stopping what is no longer assigned. When the
 //! control plane is unreachable it keeps running what it has and catches up when it returns.
+//! Its instances' log lines and lifecycle events are shipped to the control plane's log service,
+//! through a buffer on disk that keeps them while the control plane is away.
 
 mod agent;
 mod app_state;
 mod artifacts;
 mod instance;
+mod log_shipping;
 mod metrics;
 mod metrics_endpoint;
 mod notifications;
@@ -48,7 +51,13 @@ pub struct NodeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// The bearer token that `/metrics` asks for, if any.
     pub metrics_token: Option<String>,
+    /// The most log lines kept on disk (in `logs.sqlite` in the data directory) while the
+    /// control plane cannot be reached; beyond it the oldest are dropped and counted.
+    pub log_buffer_lines: usize,
 }
+
+/// The log buffer's bound unless told otherwise: about 25 MiB of typical lines.
+pub const DEFAULT_LOG_BUFFER_LINES: usize = 100_000;
 
 /// The checkpoint interval a node uses unless told otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);

@@ -12,6 +12,7 @@ use trellis_host::{AppComponent, Capabilities, Host, InstanceLimits};
 
 use crate::app_state::AppStates;
 use crate::instance::{RunningInstance, StateHome, Wiring};
+use crate::log_shipping::{InstanceLog, LogQueue};
 use crate::notifications::Outbox;
 use crate::telemetry::NodeMetrics;
 use trellis_models::{AppModels, ModelCatalog};
@@ -39,6 +40,8 @@ pub struct Supervisor {
     metrics: NodeMetrics,
     /// Where apps' notifications go; without one they are logged.
     outbox: Option<Outbox>,
+    /// Where instances' log lines and events go, to be shipped.
+    logs: Arc<LogQueue>,
 }
 
 impl Supervisor {
@@ -49,6 +52,7 @@ impl Supervisor {
         tick: Duration,
         states: Arc<AppStates>,
         metrics: NodeMetrics,
+        logs: Arc<LogQueue>,
     ) -> Supervisor {
         Supervisor {
             host,
@@ -63,6 +67,7 @@ impl Supervisor {
             states,
             metrics,
             outbox: None,
+            logs,
         }
     }
 
@@ -217,6 +222,11 @@ impl Supervisor {
         let models = self
             .models
             .for_app(&manifest.model_names(), &model_versions(assignment));
+        let log = Arc::new(InstanceLog::new(
+            self.logs.clone(),
+            &assignment.deployment,
+            &assignment.version,
+        ));
         let running = RunningInstance::start(
             assignment.deployment.clone(),
             assignment.component_sha256.clone(),
@@ -228,8 +238,10 @@ impl Supervisor {
                     Some(outbox) => outbox.for_deployment(&assignment.deployment),
                     None => Capabilities::default().notifications,
                 },
+                log: log.clone(),
                 ..Capabilities::default()
             },
+            log,
             limits,
             self.tick,
             self.bus.clone().map(|bus| Wiring {
@@ -379,6 +391,7 @@ mod tests {
             TICK,
             Arc::new(AppStates::new(states, None)),
             crate::telemetry::NodeMetrics::default(),
+            Arc::new(LogQueue::default()),
         )
     }
 

@@ -7,11 +7,13 @@
 //! - [`record`]: readings and commands as they travel on the bus.
 //! - [`node`]: heartbeats and assignments between node daemons and the control plane.
 //! - [`api`]: the REST API's request and response bodies.
+//! - [`logs`]: log lines and lifecycle events, as nodes ship them and the log service answers.
 //!
 //! With the `openapi` feature every API type also describes itself for the OpenAPI document.
 
 pub mod api;
 mod json_codec;
+pub mod logs;
 pub mod node;
 pub mod record;
 pub mod value;

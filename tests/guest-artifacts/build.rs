@@ -21,6 +21,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("tests/guests/missing-export", "missing-export"),
     ("tests/guests/future-version", "future-version"),
     ("tests/guests/notify-loop", "notify-loop"),
+    ("tests/guests/log-ticker", "log-ticker"),
 ];
 
 /// What to watch besides the guest crates themselves.

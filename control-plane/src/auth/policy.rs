@@ -172,6 +172,19 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/jobs/{id}", JOB_USERS),
     ("POST", "/api/v1/jobs/{id}/cancel", JOB_USERS),
     ("GET", "/api/v1/jobs/{id}/results", JOB_USERS),
+    // The log service: nodes ship lines; the handlers show each reader only their share (end
+    // users their deployments', app developers their apps'; configurers and admins all).
+    ("POST", "/api/v1/node/logs", Access::Node),
+    (
+        "GET",
+        "/api/v1/logs",
+        Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
+    ),
+    (
+        "GET",
+        "/api/v1/logs/tail",
+        Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
+    ),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

@@ -10,6 +10,7 @@ pub mod deployment_models;
 pub mod deployments;
 pub mod devices;
 pub mod instances;
+pub mod logs;
 pub mod models;
 pub mod nodes;
 pub mod notification_deliveries;
@@ -61,6 +62,9 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
         .run(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("migrating the registry database: {e}"))?;
+    logs::prepare_search(&pool, logs::Dialect::of(&url))
+        .await
+        .map_err(|e| anyhow::anyhow!("adding the log's text-search index: {e}"))?;
     Ok(pool)
 }
 

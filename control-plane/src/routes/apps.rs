@@ -128,6 +128,20 @@ pub async fn upload(
         ));
     }
     drop(lease);
+    state
+        .logs
+        .event(crate::logs::Event {
+            kind: "uploaded",
+            level: trellis_protocol::logs::LogLevel::Info,
+            node: None,
+            deployment: None,
+            app: Some(&manifest.name),
+            text: format!(
+                "app {} {} uploaded by {}",
+                manifest.name, manifest.version, row.uploaded_by
+            ),
+        })
+        .await;
     let stored = db::apps::find(&state.db, &manifest.name, Some(&manifest.version))
         .await?
         .ok_or_else(|| ApiError::internal("the stored app version vanished"))?;

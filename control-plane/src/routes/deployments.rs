@@ -69,6 +69,20 @@ pub async fn create(
         reason: String::new(),
     };
     db::deployments::insert(&state.db, &deployment, &new.config, created_at, &event).await?;
+    state
+        .logs
+        .event(crate::logs::Event {
+            kind: "deployed",
+            level: trellis_protocol::logs::LogLevel::Info,
+            node: None,
+            deployment: Some(&deployment.id),
+            app: None,
+            text: format!(
+                "{} {} deployed by {}",
+                deployment.app, deployment.version, deployment.owner
+            ),
+        })
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(Deployment {

@@ -12,10 +12,12 @@ mod devices;
 mod gateway;
 mod jobs;
 mod json_body;
+mod logs;
 pub(crate) mod metrics;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_logs;
 mod node_notifications;
 mod node_state;
 mod nodes;
@@ -118,7 +120,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
-        .routes(routes!(jobs::results));
+        .routes(routes!(jobs::results))
+        // The log service: nodes ship lines; people read, download and follow them.
+        .routes(routes!(node_logs::ship))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::tail));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

@@ -158,6 +158,17 @@ pub async fn upload(
     }
     drop(lease);
     state.models.insert(pipeline);
+    state
+        .logs
+        .event(crate::logs::Event {
+            kind: "uploaded",
+            level: trellis_protocol::logs::LogLevel::Info,
+            node: None,
+            deployment: None,
+            app: None,
+            text: format!("model {name} {version} uploaded by {}", row.uploaded_by),
+        })
+        .await;
     let stored = db::models::find(&state.db, &name, &version)
         .await?
         .ok_or_else(|| ApiError::internal("the stored model version vanished"))?;

@@ -36,6 +36,15 @@ pub async fn heartbeat(
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
     if db::nodes::record_heartbeat(&state.db, &node.id, now, &text).await? {
         tracing::info!("node {} is up", node.name);
+        let event = crate::logs::Event {
+            kind: "node-up",
+            level: trellis_protocol::logs::LogLevel::Info,
+            node: Some(&node.name),
+            deployment: None,
+            app: None,
+            text: format!("node {} is up", node.name),
+        };
+        state.logs.event(event).await;
     }
     // Only what is still assigned to this node (a late word from a node that lost an instance
     // must not overwrite its new node's), and only what changed.

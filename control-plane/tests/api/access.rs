@@ -86,6 +86,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/jobs/{id}", "ADE"),
     ("POST", "/api/v1/jobs/{id}/cancel", "ADE"),
     ("GET", "/api/v1/jobs/{id}/results", "ADE"),
+    ("POST", "/api/v1/node/logs", ""),
+    ("GET", "/api/v1/logs", "ACPE"),
+    ("GET", "/api/v1/logs/tail", "ACPE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
     // Prometheus metrics: the metrics token, or an admin's session.

@@ -49,6 +49,8 @@ pub struct TestNode {
     node_config: NodeConfig,
     /// Nodes started by [`TestNode::spawn_another_node`].
     more_nodes: Vec<JoinHandle<anyhow::Result<()>>>,
+    /// How the control plane runs (on the port it first bound), for starting it again.
+    settings: Settings,
     /// Dropped last: the registry, the artifacts and the node's cache live here.
     _data: tempfile::TempDir,
 }
@@ -68,10 +70,11 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
     settings.missed_heartbeats = MISSED_HEARTBEATS;
     settings.reconcile_interval = RECONCILE;
     configure(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("building the control plane");
     let address = format!("http://{}", app.local_addr());
+    settings.listen = app.local_addr();
     let config = NodeConfig {
         control_plane: address.clone(),
         token: app.issue_node_token(NODE_NAME).await.expect("a node token"),
@@ -83,6 +86,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         // Its own `/metrics` on a free port, with a token, as an operator would open it.
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
         metrics_token: Some(NODE_METRICS_TOKEN.into()),
+        log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
@@ -94,6 +98,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         node,
         node_config: config,
         more_nodes: Vec::new(),
+        settings,
         _data: data,
     };
     test.admin = test.login("admin", ADMIN_PASSWORD).await;
@@ -136,6 +141,20 @@ impl TestNode {
         )
         .await;
         format!("http://{address}/metrics")
+    }
+
+    /// Stops the control plane, as an outage would; the node goes on without it.
+    pub async fn stop_control_plane(&mut self) {
+        self.plane.abort();
+        let _ = (&mut self.plane).await;
+    }
+
+    /// Starts the control plane again on the same port, registry and artifacts.
+    pub async fn start_control_plane(&mut self) {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("building the control plane again");
+        self.plane = tokio::spawn(app.run_until_stopped());
     }
 
     pub fn url(&self, path: &str) -> String {
