@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use trellis_guest_artifacts::DIGITS_CONTRACT;
 
-use common::{ADMIN_PASSWORD, Api, PASSWORD, wait_for, workspace};
+use common::{ADMIN_PASSWORD, Api, PASSWORD, Person, wait_for, workspace};
 
 const ROWS: usize = 100_000;
 
@@ -23,60 +22,6 @@ const ROWS: usize = 100_000;
 /// alone (100,000 × 64 numbers) would take some 50 MiB. Streaming through a batch at a time
 /// needs a few.
 const MEMORY_GROWTH_BOUND_KIB: u64 = 24 * 1024;
-
-/// One person at their own terminal: their own saved login.
-struct Person {
-    home: PathBuf,
-}
-
-impl Person {
-    fn trellis(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(args)
-            .env("TRELLIS_HOME", &self.home)
-            .output()
-            .expect("running trellis")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.trellis(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "trellis {}: {}{}",
-            args.join(" "),
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
-    }
-
-    fn refused(&self, args: &[&str]) -> String {
-        let output = self.trellis(args);
-        assert!(
-            !output.status.success(),
-            "trellis {} succeeded",
-            args.join(" ")
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    fn login(root: &Path, url: &str, name: &str, password: &str) -> Person {
-        let person = Person {
-            home: root.join(name),
-        };
-        person.ok(&[
-            "login",
-            "--url",
-            url,
-            "--user",
-            name,
-            "--password",
-            password,
-        ]);
-        person
-    }
-}
 
 /// The process's resident memory now, in KiB.
 fn resident_kib(pid: u32) -> u64 {
@@ -157,7 +102,7 @@ fn a_hundred_thousand_row_job_is_answered_in_flat_memory_and_a_cancelled_job_sto
             json!({ "name": name, "password": PASSWORD, "role": role }),
         );
     }
-    let dana = Person::login(root.path(), &url, "dana", PASSWORD);
+    let dana = Person::logged_in(root.path(), &url, "dana", PASSWORD);
     dana.ok(&[
         "model",
         "push",
@@ -165,7 +110,7 @@ fn a_hundred_thousand_row_job_is_answered_in_flat_memory_and_a_cancelled_job_sto
         "--contract",
         DIGITS_CONTRACT,
     ]);
-    let eve = Person::login(root.path(), &url, "eve", PASSWORD);
+    let eve = Person::logged_in(root.path(), &url, "eve", PASSWORD);
     let eve_api = Api::login(&url, "eve", PASSWORD);
     let csv_path = root.path().join("digits.csv");
     let samples = write_digits_csv(&csv_path, ROWS);

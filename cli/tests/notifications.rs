@@ -6,63 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::{ADMIN_PASSWORD, PASSWORD, deploy_thermostat, free_port, platform};
+use common::{ADMIN_PASSWORD, PASSWORD, Person, deploy_thermostat, free_port, platform};
 
 /// One person's terminal, with their own saved login.
-struct Person(PathBuf);
-
-impl Person {
-    fn login(root: &Path, url: &str, name: &str, password: &str) -> Person {
-        let person = Person(root.join(name));
-        person.ok(&[
-            "login",
-            "--url",
-            url,
-            "--user",
-            name,
-            "--password",
-            password,
-        ]);
-        person
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(args)
-            .env("TRELLIS_HOME", &self.0)
-            .output()
-            .expect("running trellis")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "trellis {}: {stdout}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
-    }
-
-    fn refused(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            !output.status.success(),
-            "trellis {} succeeded",
-            args.join(" ")
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-}
-
 #[test]
 fn notifications_are_set_up_and_followed_from_the_cli() {
     let _serial = common::one_at_a_time();
@@ -82,8 +32,8 @@ fn notifications_are_set_up_and_followed_from_the_cli() {
     );
     let (_, _, eve_api) = platform(&url);
     let homes = tempfile::tempdir().unwrap();
-    let admin = Person::login(homes.path(), &url, "admin", ADMIN_PASSWORD);
-    let eve = Person::login(homes.path(), &url, "eve", PASSWORD);
+    let admin = Person::logged_in(homes.path(), &url, "admin", ADMIN_PASSWORD);
+    let eve = Person::logged_in(homes.path(), &url, "eve", PASSWORD);
 
     let silent = free_port().to_string();
     let set = admin.ok(&[

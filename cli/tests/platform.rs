@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, SMART_CLASSROOM};
 
-use common::{ADMIN_PASSWORD, PASSWORD, Process};
+use common::{ADMIN_PASSWORD, PASSWORD, Person, Process};
 
 /// `trellis up` on a free port; killed when dropped.
 struct ControlPlane {
@@ -27,64 +26,6 @@ impl ControlPlane {
             url,
             _data: data,
         }
-    }
-}
-
-/// One person at their own terminal: their own saved login.
-struct Person {
-    home: PathBuf,
-}
-
-impl Person {
-    fn new(root: &Path, name: &str) -> Person {
-        Person {
-            home: root.join(name),
-        }
-    }
-
-    fn trellis(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .args(args)
-            .env("TRELLIS_HOME", &self.home)
-            .output()
-            .expect("running trellis")
-    }
-
-    /// Runs a command that must succeed; returns what it printed.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.trellis(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "trellis {}: {}{}",
-            args.join(" "),
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
-    }
-
-    /// Runs a command that must fail; returns its error.
-    fn refused(&self, args: &[&str]) -> String {
-        let output = self.trellis(args);
-        assert!(
-            !output.status.success(),
-            "trellis {} succeeded",
-            args.join(" ")
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    fn login(&self, url: &str, user: &str, password: &str) {
-        self.ok(&[
-            "login",
-            "--url",
-            url,
-            "--user",
-            user,
-            "--password",
-            password,
-        ]);
     }
 }
 

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+mod person;
+#[allow(unused_imports)]
+pub use person::Person;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
