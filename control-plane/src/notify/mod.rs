@@ -357,7 +357,15 @@ impl Inner {
         created_at: i64,
         ended: Ended,
     ) {
-        if ended.status != "delivered" {
+        if channel == "none" {
+            // No one asked for it (a deployment without recipients is usual, as in the demo):
+            // recorded, worth knowing, not a fault.
+            tracing::info!(
+                "notification `{}` not sent: {}",
+                notification.title,
+                ended.error
+            );
+        } else if ended.status != "delivered" {
             tracing::warn!(
                 "notification `{}` to {channel} {target}: {}",
                 notification.title,
