@@ -72,7 +72,16 @@ async fn instances_go_to_live_nodes_with_the_labels_asked(db: Db) {
         (Some("placed"), Some("north-vm")),
         "{placed}"
     );
-    let waiting = state(ids[1].clone()).await;
+    // The second may have been made after the pass that placed the first: wait for a pass
+    // to have judged it too.
+    let mut waiting = serde_json::Value::Null;
+    for _ in 0..50 {
+        waiting = state(ids[1].clone()).await;
+        if waiting["detail"] != "" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(waiting["state"], "pending", "{waiting}");
     assert!(
         waiting["detail"].as_str().unwrap().contains("no live node"),
