@@ -188,24 +188,37 @@ impl Application {
 
 fn router(state: AppState) -> Router {
     let (api, document) = crate::routes::api();
+    let api: Router<AppState> = api;
     let max_upload = state.settings.max_upload_bytes;
     let metrics = state.metrics.clone();
-    api.route(
-        "/api/v1/openapi.json",
-        get(move || crate::openapi::serve_document(document.clone())),
-    )
-    .route("/api/v1/docs", get(crate::openapi::docs_page))
-    .route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        policy::authorize,
-    ))
-    .layer(DefaultBodyLimit::max(max_upload))
-    // Outermost, so every answer is counted, refusals by the layers above included.
-    .layer(axum::middleware::from_fn_with_state(
-        metrics,
-        crate::metrics::http::track,
-    ))
-    .with_state(state)
+    let api = api
+        .route(
+            "/api/v1/openapi.json",
+            get(move || crate::openapi::serve_document(document.clone())),
+        )
+        .route("/api/v1/docs", get(crate::openapi::docs_page))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            policy::authorize,
+        ))
+        .layer(DefaultBodyLimit::max(max_upload))
+        .with_state(state.clone());
+    // The portal calls the API above in-process, as the signed-in person.
+    let portal = trellis_web::portal(trellis_web::PortalConfig {
+        api: api.clone(),
+        secure_cookies: state
+            .settings
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+        session_ttl: state.settings.session_ttl,
+    });
+    api.merge(portal)
+        // Outermost, so every answer is counted, refusals by the layers above included.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::track,
+        ))
 }
 
 /// On a registry without users, creates the admin with the configured password or a new one.

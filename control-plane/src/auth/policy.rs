@@ -2,9 +2,11 @@
 //! not in the table is refused, so a new route is closed until someone decides who may use it.
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use trellis_web::session::{CSRF_HEADER, csrf_token, session_cookie};
 
 use super::Role::{self, *};
 use super::session::{find_caller, token_hash};
@@ -45,6 +47,20 @@ impl Access {
 const CONFIGURERS: Access = Access::Roles(&[PlatformConfigurer]);
 const ANYONE: Access = Access::Authenticated;
 const JOB_USERS: Access = Access::Roles(&[EndUser, DataScientist]);
+
+/// Whether `method` only reads, so it needs no cross-site-request token.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a cookie-signed request carries the cross-site-request token of its session.
+fn csrf_matches(request: &Request, session_token: &str) -> bool {
+    request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|sent| sent == csrf_token(session_token))
+}
 
 /// (method, path as routed, access) for every endpoint of the API.
 pub const POLICY: &[(&str, &str, Access)] = &[
@@ -238,12 +254,27 @@ pub async fn authorize(
     if access == Access::Public {
         return next.run(request).await;
     }
-    let token = request
+    let bearer = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(|token| token.trim().to_string());
+    // The portal's browsers sign in with the session cookie instead; a change they ask for must
+    // carry the page's cross-site-request token, which another site's page cannot know.
+    let token = match bearer {
+        Some(token) => Some(token),
+        None => match session_cookie(request.headers()) {
+            Some(token) if !is_safe(request.method()) && !csrf_matches(&request, &token) => {
+                return ApiError::forbidden(format!(
+                    "cross-site request refused: a signed-in page sends `{CSRF_HEADER}` with \
+                     every change (reload the page and try again)"
+                ))
+                .into_response();
+            }
+            cookie => cookie,
+        },
+    };
     let Some(token) = token else {
         if access == Access::Metrics {
             return ApiError::unauthorized(
@@ -252,8 +283,10 @@ pub async fn authorize(
             )
             .into_response();
         }
-        return ApiError::unauthorized("log in first: send `Authorization: Bearer <token>`")
-            .into_response();
+        return ApiError::unauthorized(
+            "log in first: send `Authorization: Bearer <token>` (or sign in to the portal)",
+        )
+        .into_response();
     };
     if access == Access::Metrics
         && let Some(expected) = &state.settings.metrics_token

@@ -1,0 +1,61 @@
+//! The Trellis portal: every role's work in the browser.
+//!
+//! Pages are rendered on the server (maud, which escapes every value it splices in) from the
+//! control plane's own API, called in-process as the signed-in person ([`api`]), so the one
+//! policy table decides what each page may show and do: a page the API refuses is refused. Pages
+//! change things through the JSON API from a thin script (`assets/portal.js`), signed by the
+//! session cookie and a cross-site-request token ([`session`]); live views open one server-sent
+//! events stream per page for the rows on screen. Everything the browser loads is embedded in
+//! the binary ([`assets`]); nothing comes from another server.
+
+pub mod api;
+pub mod assets;
+mod error;
+mod layout;
+mod pages;
+pub mod session;
+mod viewer;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use api::Api;
+
+/// What every page handler shares.
+#[derive(Clone)]
+pub struct Portal {
+    api: Api,
+    /// Whether cookies are marked `Secure` (the portal is reached over TLS).
+    secure_cookies: bool,
+    /// How long a sign-in lasts, as the API's sessions do.
+    session_ttl_secs: i64,
+}
+
+/// How the control plane serves the portal.
+pub struct PortalConfig {
+    /// The API router, complete with its state and policy, to call in-process.
+    pub api: Router,
+    /// Whether people reach the portal over TLS (its public URL is `https://`).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+}
+
+/// The portal's routes, to merge beside `/api/v1`.
+pub fn portal(config: PortalConfig) -> Router {
+    let portal = Portal {
+        api: Api::new(config.api),
+        secure_cookies: config.secure_cookies,
+        session_ttl_secs: config.session_ttl.as_secs() as i64,
+    };
+    Router::new()
+        .route("/", get(pages::home::show))
+        .route(
+            "/login",
+            get(pages::login::show).post(pages::login::sign_in),
+        )
+        .route("/logout", axum::routing::post(pages::login::sign_out))
+        .route("/assets/{name}", get(assets::serve))
+        .with_state(portal)
+}
