@@ -226,6 +226,22 @@ impl TestApp {
         self.login(name, PASSWORD).await
     }
 
+    /// A portal page as the holder of session `token` (sent as the portal's cookie, as a browser
+    /// would): its status and HTML.
+    pub async fn page(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header(
+                reqwest::header::COOKIE,
+                format!("{}={token}", trellis_web::session::SESSION_COOKIE),
+            )
+            .send()
+            .await
+            .expect("asking for a page");
+        (response.status(), response.text().await.unwrap_or_default())
+    }
+
     /// Row counts of every table and the artifact store's blobs: what a refused request must
     /// leave exactly as it was.
     pub async fn snapshot(&self) -> (Vec<(String, i64)>, Vec<String>) {
