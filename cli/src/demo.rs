@@ -215,7 +215,8 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
     Ok(format!(
         "demo: smart-classroom deployed in north and south, digit-display at the north entrance; \
          simulated sensors and a camera sending a reading a second.\n\
-         Watch it:  trellis login --url {url} --user admin  then  trellis status  and  trellis controller list --json\n\
+         Open the portal:  {url}/  and sign in as admin (every role's pages; the password is above)\n\
+         Or from a terminal:  trellis login --url {url} --user admin  then  trellis status  and  trellis controller list --json\n\
          Its apps' logs, as they come:  trellis logs -f  (or  trellis logs --app smart-classroom --level warn)\n\
          Ask a model:  curl -H 'authorization: Bearer TOKEN' -H 'content-type: application/json' \
          -d '[31, 60, 30]' {url}/api/v1/models/comfort/latest/predict"

@@ -108,6 +108,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         let app = Application::build(settings.clone()).await?;
         let url = format!("http://{}", app.local_addr());
         println!("Trellis control plane on {url}");
+        println!("  portal: {url}/ (in a browser; sign in with a user's name and password)");
         println!("  API docs: {url}/api/v1/docs");
         println!("  registry: {}", redact(&settings.database_url));
         match (app.metrics_addr(), &settings.metrics_token) {
