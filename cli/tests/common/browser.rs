@@ -25,7 +25,8 @@
 //!   its control; the text of a button, link or submit input; else a CSS selector. Finding
 //!   waits up to [`FIND_TIMEOUT`] for the target to appear, then panics naming it.
 //!   [`element`](Browser::element) gives the `fantoccini` element itself.
-//! - Acting: [`fill`](Browser::fill) (clears, then types), [`click`](Browser::click),
+//! - Acting: [`fill`](Browser::fill) (clears, then types key by key; a `'\u{E007}'` in the text
+//!   is the Enter key, `fantoccini::key::Key` names the others), [`click`](Browser::click),
 //!   [`select`](Browser::select) (an `<option>` by its text), [`upload`](Browser::upload) (a
 //!   file into an `<input type=file>`).
 //! - Reading: [`text_of`](Browser::text_of), [`value_of`](Browser::value_of),
