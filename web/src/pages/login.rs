@@ -125,18 +125,27 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(sign_out): Form<SignOut>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = session_cookie(&headers) {
-        if !same_origin(&headers) || sign_out.csrf != csrf_token(&token) {
-            return Err(PageError::Status(
-                StatusCode::FORBIDDEN,
-                "sign-out refused: the form did not come from this site's page".into(),
-            ));
-        }
-        portal
-            .api
-            .call(axum::http::Method::POST, "/auth/logout", Some(&token), None)
-            .await?;
+    // Another site's form must not sign anyone out either: it would arrive without the cookie
+    // (SameSite) and, answered with a cleared cookie, end the session all the same.
+    if !same_origin(&headers) {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "sign-out refused: the form was sent from another site".into(),
+        ));
     }
+    let Some(token) = session_cookie(&headers) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if sign_out.csrf != csrf_token(&token) {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "sign-out refused: the form did not come from this site's page".into(),
+        ));
+    }
+    portal
+        .api
+        .call(axum::http::Method::POST, "/auth/logout", Some(&token), None)
+        .await?;
     let cookie = clear_cookie(portal.secure_cookies);
     Ok(([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
 }

@@ -1,0 +1,192 @@
+//! The portal's guards, in a real browser: signing in and out, nothing private without a
+//! session, values shown as text, and no change made by another site's page.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::browser::{self, Browser};
+use common::{ADMIN_PASSWORD, Api, control_plane, free_port, one_at_a_time, wait_for};
+use fantoccini::actions::InputSource;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// `trellis up` without nodes (these tests run nothing), answering; returns it with its URL.
+fn running_control_plane(data: &std::path::Path) -> (common::Process, String) {
+    let port = free_port();
+    let plane = control_plane(data, port, 0);
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for(Duration::from_secs(30), "the control plane", || {
+        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
+    });
+    (plane, url)
+}
+
+fn sign_in(browser: &Browser, name: &str, password: &str) {
+    browser.visit("/login");
+    browser.fill("User name", name);
+    browser.fill("Password", password);
+    browser.click("Sign in");
+}
+
+#[test]
+fn signing_in_and_out_guards_every_page() {
+    let _one = one_at_a_time();
+    if !browser::installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let (_plane, url) = running_control_plane(data.path());
+    let browser = Browser::start("signing_in_and_out_guards_every_page", &url).unwrap();
+
+    // Signed out, a page shows only the sign-in form, and brings the person back afterwards.
+    browser.visit("/?from=deployments");
+    browser.wait_for_text("Sign in to Trellis", WAIT);
+    assert!(
+        browser
+            .url()
+            .contains("/login?next=%2F%3Ffrom%3Ddeployments"),
+        "{}",
+        browser.url()
+    );
+    assert_eq!(
+        browser.count("nav a"),
+        0,
+        "a signed-out page shows the navigation"
+    );
+
+    // A wrong password is said beside the form; what was typed is shown as text, never as markup.
+    let hostile = r#""><img src=x onerror="window.__injected=1">"#;
+    sign_in(&browser, hostile, "wrong-password");
+    browser.wait_for_text("wrong user name or password", WAIT);
+    assert_eq!(browser.value_of("User name"), hostile);
+    assert_eq!(
+        browser.count("main img"),
+        0,
+        "the typed name became an element"
+    );
+    assert_eq!(
+        browser.js("return window.__injected ?? null", vec![]),
+        json!(null)
+    );
+
+    sign_in(&browser, "admin", ADMIN_PASSWORD);
+    browser.wait_for_text("Welcome, admin", WAIT);
+    let cookie = browser
+        .cookie("trellis_session")
+        .expect("the session cookie");
+    assert_eq!(
+        cookie.http_only(),
+        Some(true),
+        "scripts can read the session"
+    );
+    assert_eq!(
+        cookie.same_site().map(|same_site| format!("{same_site:?}")),
+        Some("Strict".to_string())
+    );
+    assert_eq!(
+        browser.js("return document.cookie.includes('trellis_session')", vec![]),
+        json!(false)
+    );
+    // Keyboard first: the first Tab reaches the skip link.
+    browser.js("document.activeElement.blur()", vec![]);
+    let tab = fantoccini::actions::KeyActions::new("keyboard".into())
+        .then(fantoccini::actions::KeyAction::Down {
+            value: fantoccini::key::Key::Tab.into(),
+        })
+        .then(fantoccini::actions::KeyAction::Up {
+            value: fantoccini::key::Key::Tab.into(),
+        });
+    browser
+        .run(browser.client().perform_actions(tab))
+        .expect("pressing Tab");
+    assert_eq!(
+        browser.js("return document.activeElement.textContent", vec![]),
+        json!("Skip to the content")
+    );
+
+    browser.click("Sign out");
+    browser.wait_for_text("Sign in to Trellis", WAIT);
+    browser.visit("/");
+    browser.wait_for_text("Sign in to Trellis", WAIT);
+    assert!(!browser.has_text("Welcome, admin"));
+}
+
+/// Serves `page` to every request on a port of its own: another site's page.
+fn serve_forever(listener: TcpListener, page: String) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+}
+
+#[test]
+fn another_sites_page_changes_nothing() {
+    let _one = one_at_a_time();
+    if !browser::installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let (_plane, url) = running_control_plane(data.path());
+    let admin = Api::login(&url, "admin", ADMIN_PASSWORD);
+    let browser = Browser::start("another_sites_page_changes_nothing", &url).unwrap();
+    sign_in(&browser, "admin", ADMIN_PASSWORD);
+    browser.wait_for_text("Welcome, admin", WAIT);
+
+    // The attacker's page posts a form the browser sends with its cookies, and tries a script
+    // call the same way: to create a user, and to sign the victim out.
+    let attack = format!(
+        r#"<!doctype html><html><body>
+        <form id="create" method="post" action="{url}/api/v1/users" enctype="text/plain">
+          <input name='{{"name":"mallory","password":"a-long-password","role":"admin","x":"' value='"}}'>
+        </form>
+        <form id="out" method="post" action="{url}/logout"><input name="csrf" value="guess"></form>
+        <script>
+          window.done = [];
+          fetch("{url}/api/v1/users", {{ method: "POST", credentials: "include",
+            headers: {{ "content-type": "application/json" }},
+            body: JSON.stringify({{ name: "mallet", password: "a-long-password", role: "admin" }}) }})
+            .then(r => window.done.push("fetch " + r.status), e => window.done.push("fetch blocked"));
+        </script></body></html>"#
+    );
+    // 127.0.0.1 on another port is the same site to a browser (SameSite ignores ports), so the
+    // cookie goes along and only the cross-site-request token stands in the way; `localhost` is
+    // another site, where the cookie itself stays home.
+    for host in ["127.0.0.1", "localhost"] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        serve_forever(listener, attack.clone());
+        let evil = format!("http://{host}:{port}/");
+        browser.visit(&evil);
+        browser.wait_until("window.done && window.done.length == 1", WAIT);
+        browser.js("document.getElementById('create').submit()", vec![]);
+        std::thread::sleep(Duration::from_millis(500));
+        browser.visit(&evil);
+        browser.wait_until("window.done && window.done.length == 1", WAIT);
+        browser.js("document.getElementById('out').submit()", vec![]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let users = admin.get("/users");
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|user| user["name"].as_str())
+        .collect();
+    assert_eq!(names, ["admin"], "another site's page created a user");
+    // And the victim is still signed in.
+    browser.visit("/");
+    browser.wait_for_text("Welcome, admin", WAIT);
+}
