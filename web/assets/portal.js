@@ -141,6 +141,12 @@ const Trellis = (() => {
 
   // Live views: one EventSource for every [data-live-KIND="id"] on the page; handlers by event.
   const handlers = {};
+  const listening = new Set();
+  function listen(type) {
+    if (!live || listening.has(type)) return;
+    listening.add(type);
+    live.addEventListener(type, (e) => handlers[type].forEach((fn) => fn(JSON.parse(e.data))));
+  }
   const KINDS = ["sensor", "controller", "deployment", "node", "model"];
   let live = null;
   function openLive() {
@@ -152,9 +158,7 @@ const Trellis = (() => {
     if (![...params.keys()].length) return;
     live = new EventSource(`/api/v1/live?${params}`);
     document.documentElement.dataset.liveUrl = live.url;
-    for (const type of Object.keys(handlers)) {
-      live.addEventListener(type, (e) => handlers[type].forEach((fn) => fn(JSON.parse(e.data))));
-    }
+    for (const type of Object.keys(handlers)) listen(type);
     live.onopen = () => (document.documentElement.dataset.live = "open");
   }
 
@@ -171,7 +175,7 @@ const Trellis = (() => {
 
   return {
     api, upload, localTimes, showError, clearErrors,
-    on(type, fn) { (handlers[type] ??= []).push(fn); },
+    on(type, fn) { (handlers[type] ??= []).push(fn); listen(type); },
     then(name, fn) { thens[name] = fn; },
   };
 })();

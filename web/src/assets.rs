@@ -28,6 +28,11 @@ const FILES: &[Asset] = &[
         bytes: include_bytes!("../assets/portal.js"),
     },
     Asset {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/charts.js"),
+    },
+    Asset {
         name: "uPlot.iife.min.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!(concat!(

@@ -76,6 +76,7 @@ fn head(title: &str) -> Markup {
             link rel="stylesheet" href=(assets::url("uPlot.min.css"));
             script defer src=(assets::url("uPlot.iife.min.js")) {}
             script defer src=(assets::url("portal.js")) {}
+            script defer src=(assets::url("charts.js")) {}
         }
     }
 }
