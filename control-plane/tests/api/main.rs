@@ -14,6 +14,7 @@ mod jobs;
 mod logs;
 mod metrics;
 mod notifications;
+mod readings;
 mod registry;
 mod tokens;
 mod uploads;
