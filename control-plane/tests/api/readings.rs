@@ -18,6 +18,7 @@ on_both_databases!(
     lists_are_paged_and_searched_with_their_total,
     places_come_as_a_tree_with_counts_per_type,
     a_reserved_sensors_readings_are_for_its_users,
+    readings_older_than_the_retention_are_removed,
 );
 
 /// A listing and its `X-Total-Count`.
@@ -458,4 +459,60 @@ async fn a_reserved_sensors_readings_are_for_its_users(db: Db) {
     );
     let (listed, _) = page(&app, "/sensors?site=lab", &mallory).await;
     assert!(listed[0]["readings"].is_null(), "{listed:?}");
+}
+
+async fn readings_older_than_the_retention_are_removed(db: Db) {
+    let Some(app) = TestApp::spawn_with(db, |settings| {
+        settings.readings_retention = std::time::Duration::from_secs(86_400);
+        settings.readings_retention_every = std::time::Duration::from_millis(100);
+    })
+    .await
+    else {
+        return;
+    };
+    let configurer = classroom(&app).await;
+    let sensor = device(
+        &app,
+        &configurer,
+        "sensors",
+        "lab-t",
+        "temperature",
+        "lab",
+        "r1",
+    )
+    .await;
+    let id = sensor["id"].as_str().unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let every = 60_000;
+    // Ten readings two days old, ten from the last hour.
+    seed::readings(&app.db, id, now - 2 * 86_400_000, every, 10, |i| i as f64)
+        .await
+        .unwrap();
+    seed::readings(&app.db, id, now - 3_600_000, every, 10, |i| {
+        100.0 + i as f64
+    })
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, seen) = app.get(&format!("/sensors/{id}"), &configurer).await;
+        if seen["readings"] == 10 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never pruned: {seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, history) = app
+        .get(&format!("/sensors/{id}/readings"), &configurer)
+        .await;
+    let values: Vec<f64> = history["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        (0..10).map(|i| 100.0 + i as f64).collect::<Vec<_>>()
+    );
 }
