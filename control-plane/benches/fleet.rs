@@ -61,6 +61,7 @@ async fn main() {
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://{}/api/v1", app.local_addr());
     let db = app.database();
+    let recorder = app.readings();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
     let login: Value = client
@@ -102,6 +103,23 @@ async fn main() {
     println!(
         "set-up: {readings} readings (90 days, one a minute) stored in {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+
+    // What the gateway's writer keeps up with: readings of 100 sensors handed over as fast as
+    // they come, stored in batches.
+    let handed = 100_000;
+    let started = Instant::now();
+    for i in 0..handed {
+        let value = trellis_protocol::Value::Number(i as f64);
+        recorder
+            .record(&ids[1 + i % 100], since + i as i64, &value)
+            .await;
+    }
+    recorder.flush().await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "readings store: {handed} readings handed over and stored in {seconds:.2} s: {:.0} readings/s",
+        handed as f64 / seconds
     );
 
     measure(

@@ -19,6 +19,7 @@ on_both_databases!(
     places_come_as_a_tree_with_counts_per_type,
     a_reserved_sensors_readings_are_for_its_users,
     readings_older_than_the_retention_are_removed,
+    a_flush_stores_every_reading_queued_before_it,
 );
 
 /// A listing and its `X-Total-Count`.
@@ -515,4 +516,34 @@ async fn readings_older_than_the_retention_are_removed(db: Db) {
         values,
         (0..10).map(|i| 100.0 + i as f64).collect::<Vec<_>>()
     );
+}
+
+async fn a_flush_stores_every_reading_queued_before_it(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    // A recorder of its own on the registry, as the gateway's.
+    let recorder = trellis_control::readings::Recorder::start(app.db.clone());
+    // More than the queue holds, from several writers at once: the writers wait, none is lost.
+    let (writers, each) = (4, 6_000);
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let recorder = recorder.clone();
+            tokio::spawn(async move {
+                for i in 0..each {
+                    let value = trellis_protocol::Value::Number(i as f64);
+                    recorder.record(&format!("sen_{w}"), i as i64, &value).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    recorder.flush().await;
+    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM readings")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, writers * each);
 }
