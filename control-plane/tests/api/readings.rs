@@ -532,7 +532,7 @@ async fn a_flush_stores_every_reading_queued_before_it(db: Db) {
             tokio::spawn(async move {
                 for i in 0..each {
                     let value = trellis_protocol::Value::Number(i as f64);
-                    recorder.record(&format!("sen_{w}"), i as i64, &value).await;
+                    recorder.record(&format!("sen_{w}"), i, &value).await;
                 }
             })
         })
