@@ -74,6 +74,21 @@ impl Api {
         typed(path, self.get(path)?)
     }
 
+    /// A listing and the number of items matching in all (its `X-Total-Count` header), which
+    /// is more than the listing holds when it is one page.
+    pub fn get_page(&self, path: &str) -> anyhow::Result<(Value, Option<u64>)> {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .map_err(|e| unreachable(&self.session.url, e))?;
+        let total = response
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok((read_answer(response)?, total))
+    }
+
     pub fn post(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
         self.send(self.client.post(self.url(path)).json(body))
     }

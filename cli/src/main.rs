@@ -18,6 +18,7 @@ mod push;
 mod readings;
 mod registry;
 mod run;
+mod sensor_history;
 mod sensor_patterns;
 mod sessions;
 mod simulate_devices;
@@ -108,6 +109,11 @@ enum Command {
     /// Log lines and lifecycle events you may read: filter them, follow them (-f), or download
     /// them (--format ndjson|csv).
     Logs(logs::LogsArgs),
+    // Readings history and the places instances are at.
+    /// A sensor's stored readings over a range, downsampled to the points asked for.
+    Readings(sensor_history::ReadingsArgs),
+    /// Every site, building and room with instances, and how many of each type are there.
+    Locations,
 }
 
 fn main() -> std::process::ExitCode {
@@ -135,6 +141,8 @@ fn main() -> std::process::ExitCode {
         Command::Notify(command) => notify::notify(command, output),
         Command::Job(command) => jobs::job(command, output),
         Command::Logs(args) => logs::logs(args, output),
+        Command::Readings(args) => sensor_history::readings(args, output),
+        Command::Locations => sensor_history::locations(output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

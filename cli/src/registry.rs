@@ -74,7 +74,7 @@ pub enum DeviceCommand {
     },
     /// Give an instance a new gateway token (shown once); its old token is refused at once.
     RotateToken { id: String },
-    /// List instances, filtered by type, location or label.
+    /// List instances, filtered by type, location, label or text, a page at a time if asked.
     List {
         #[arg(long = "type")]
         type_name: Option<String>,
@@ -87,6 +87,15 @@ pub enum DeviceCommand {
         /// `key=value`.
         #[arg(long)]
         label: Option<String>,
+        /// Text in the name, site, building or room (ignoring ASCII case).
+        #[arg(long)]
+        search: Option<String>,
+        /// The most instances to list (by name); default all.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// How many matching instances (by name) to skip first.
+        #[arg(long)]
+        offset: Option<u32>,
     },
 }
 
@@ -264,29 +273,43 @@ pub fn device(collection: &str, command: DeviceCommand, output: Output) -> anyho
             building,
             room,
             label,
+            search,
+            limit,
+            offset,
         } => {
-            let list = api.get(&format!(
+            let (list, total) = api.get_page(&format!(
                 "/{collection}{}",
                 query(&[
                     ("type", type_name),
                     ("site", site),
                     ("building", building),
                     ("room", room),
-                    ("label", label)
+                    ("label", label),
+                    ("q", search),
+                    ("limit", limit.map(|n| n.to_string())),
+                    ("offset", offset.map(|n| n.to_string())),
                 ])
             ))?;
-            output.list(
-                &list,
-                &[
-                    ("ID", "/id"),
-                    ("NAME", "/name"),
-                    ("TYPE", "/type"),
-                    ("SITE", "/location/site"),
-                    ("BUILDING", "/location/building"),
-                    ("ROOM", "/location/room"),
-                    ("LABELS", "/labels"),
-                ],
-            );
+            let mut columns = vec![
+                ("ID", "/id"),
+                ("NAME", "/name"),
+                ("TYPE", "/type"),
+                ("SITE", "/location/site"),
+                ("BUILDING", "/location/building"),
+                ("ROOM", "/location/room"),
+                ("LABELS", "/labels"),
+            ];
+            if collection == "sensors" {
+                columns.extend([("READINGS", "/readings"), ("LAST", "/last_reading/value")]);
+            } else {
+                columns.push(("STATE", "/state"));
+            }
+            output.list(&list, &columns);
+            let shown = list.as_array().map_or(0, Vec::len) as u64;
+            if let Some(total) = total.filter(|&total| total > shown && !output.json) {
+                let first = u64::from(offset.unwrap_or(0)) + 1;
+                println!("{first}-{} of {total}", first + shown.saturating_sub(1));
+            }
         }
     }
     Ok(())

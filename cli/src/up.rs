@@ -65,6 +65,9 @@ pub struct UpArgs {
     /// The most the stored log lines may take, in MiB; beyond it the oldest go first.
     #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_MAX_BYTES >> 20)]
     log_max_mb: u64,
+    /// How long sensors' readings (and controllers' commands) are kept, in days.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_READINGS_RETENTION.as_secs() / 86_400)]
+    readings_retention_days: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -101,6 +104,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.allow_private_webhooks = args.allow_private_webhooks;
     settings.log_retention = Duration::from_secs(args.log_retention_hours.saturating_mul(3600));
     settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
+    settings.readings_retention =
+        Duration::from_secs(args.readings_retention_days.saturating_mul(86_400));
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -198,10 +203,13 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 }
             });
         }
+        let readings = app.readings();
         tokio::select! {
             served = app.run_until_stopped() => served?,
             _ = tokio::signal::ctrl_c() => println!("stopping"),
         }
+        // Readings accepted just before the stop are stored before the process ends.
+        readings.flush().await;
         anyhow::Ok(())
     })
 }

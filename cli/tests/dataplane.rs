@@ -194,6 +194,19 @@ fn thermostat(bus: &str) {
         configurer.get(&format!("/sensors/{sensor}"))["readings"],
         15
     );
+    // The history holds them, and the fan shows the commands it was handed, newest first.
+    let history = configurer.get(&format!("/sensors/{sensor}/readings"));
+    assert_eq!(history["total"], 15, "{history}");
+    let sent = configurer.get(&format!("/controllers/{fan}"))["last_commands"].clone();
+    let sent = sent.as_array().expect("the fan's last commands");
+    assert!(!sent.is_empty() && sent.len() <= 5, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|c| c["deployment"] == deployment.as_str() && c["command"]["name"].is_string()),
+        "{sent:?}"
+    );
+    let times: Vec<&str> = sent.iter().map(|c| c["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 }
 
 /// Registers the display type and the echo app, which echoes every reading to its display.

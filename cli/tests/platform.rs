@@ -137,6 +137,36 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         listed.contains("south-humidity") && !listed.contains("north-"),
         "{listed}"
     );
+    // Pages of a list, by name, say where they are in the whole; a search finds by name.
+    let paged = carol.ok(&["sensor", "list", "--limit", "2", "--offset", "1"]);
+    assert!(
+        paged.contains("north-occupancy")
+            && paged.contains("north-temperature")
+            && !paged.contains("north-humidity")
+            && paged.contains("2-3 of 6"),
+        "{paged}"
+    );
+    let found = eve.ok(&["sensor", "list", "--search", "HUMID"]);
+    assert!(
+        found.contains("north-humidity")
+            && found.contains("south-humidity")
+            && !found.contains("temperature"),
+        "{found}"
+    );
+    let places = eve.ok(&["locations"]);
+    assert!(
+        places.contains("north") && places.contains("room-2") && places.contains("fan=1"),
+        "{places}"
+    );
+    let sensors: serde_json::Value =
+        serde_json::from_str(&eve.ok(&["sensor", "list", "--json"])).unwrap();
+    let history = eve.ok(&[
+        "readings",
+        sensors[0]["id"].as_str().unwrap(),
+        "--since",
+        "1h",
+    ]);
+    assert!(history.contains("0 reading(s)"), "{history}");
     let refused = eve.refused(&["sensor-type", "create", "light"]);
     assert!(
         refused.contains("not allowed") && refused.contains("end-user"),

@@ -60,12 +60,18 @@ pub struct Settings {
     pub log_max_bytes: u64,
     /// How often lines beyond the age or size limit are removed.
     pub log_retention_every: Duration,
+    /// How long sensors' readings (and the commands handed to controllers) are kept.
+    pub readings_retention: Duration,
+    /// How often readings older than that are removed.
+    pub readings_retention_every: Duration,
 }
 
 /// How long log lines are kept unless configured otherwise: a week.
 pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The size the log is kept within unless configured otherwise: 256 MiB.
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 256 << 20;
+/// How long readings are kept unless configured otherwise: 90 days.
+pub const DEFAULT_READINGS_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl Settings {
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
@@ -93,6 +99,8 @@ impl Settings {
             log_retention: DEFAULT_LOG_RETENTION,
             log_max_bytes: DEFAULT_LOG_MAX_BYTES,
             log_retention_every: Duration::from_secs(60),
+            readings_retention: DEFAULT_READINGS_RETENTION,
+            readings_retention_every: Duration::from_secs(60),
         }
     }
 }

@@ -18,6 +18,7 @@ use trellis_protocol::record::{CommandRecord, ReadingRecord};
 use crate::error::ApiError;
 use crate::ids::now_ms;
 use crate::metrics::SensorLabels;
+use crate::readings::Recorder;
 
 /// Most commands handed out by one poll, so a backlog arrives in bounded answers.
 const MAX_COMMANDS: usize = 100;
@@ -25,9 +26,7 @@ const MAX_COMMANDS: usize = 100;
 /// What the gateway has seen of a sensor since this process started.
 #[derive(Clone, Debug, Default)]
 struct SensorCounters {
-    readings: u64,
     last_sequence: u64,
-    last_ms: i64,
 }
 
 /// Why the gateway could not pass something on.
@@ -66,23 +65,27 @@ pub struct DeviceGateway {
         SensorLabels,
         prometheus_client::metrics::counter::Counter,
     >,
+    /// Keeps each reading put on the bus for the sensor's history.
+    recorder: Recorder,
 }
 
 impl DeviceGateway {
     /// A gateway onto `bus`, keeping no commands yet (see [`DeviceGateway::watch_controller`]),
-    /// counting each reading it puts on the bus in `passed_on`.
+    /// counting each reading it puts on the bus in `passed_on` and keeping it with `recorder`.
     pub fn new(
         bus: Arc<dyn Bus>,
         passed_on: prometheus_client::metrics::family::Family<
             SensorLabels,
             prometheus_client::metrics::counter::Counter,
         >,
+        recorder: Recorder,
     ) -> DeviceGateway {
         DeviceGateway {
             bus,
             sensors: Mutex::default(),
             readers: tokio::sync::Mutex::default(),
             passed_on,
+            recorder,
         }
     }
 
@@ -100,8 +103,6 @@ impl DeviceGateway {
             let seen = sensors.entry(sensor.to_string()).or_default();
             let sequence = sequence.unwrap_or(seen.last_sequence + 1);
             seen.last_sequence = sequence;
-            seen.readings += 1;
-            seen.last_ms = now_ms();
             sequence
         };
         let record = ReadingRecord {
@@ -118,6 +119,9 @@ impl DeviceGateway {
             .await
             .map_err(internal)?
             .map_err(GatewayError::Unavailable)?;
+        self.recorder
+            .record(sensor, record.timestamp_ms, &record.value)
+            .await;
         self.passed_on
             .get_or_create(&SensorLabels {
                 sensor: sensor.to_string(),
@@ -175,12 +179,6 @@ impl DeviceGateway {
             Ok(reader) => self.keep(controller, reader).await,
             Err(e) => tracing::warn!("watching controller {controller}: {e}"),
         }
-    }
-
-    /// How many readings of `sensor` the gateway has passed on since this process started.
-    pub fn readings_of(&self, sensor: &str) -> Option<u64> {
-        let sensors = self.sensors.lock().expect("device counters");
-        sensors.get(sensor).map(|seen| seen.readings)
     }
 
     /// Reads `controller`'s commands as the gateway's consumer group.

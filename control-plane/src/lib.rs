@@ -24,12 +24,16 @@ mod model_versions;
 pub mod notify;
 mod openapi;
 pub mod placement;
+pub mod readings;
 mod reconciler;
 mod routes;
 pub mod schedule;
+pub mod seed;
 pub mod startup;
 mod state;
 mod upload;
 
-pub use configuration::{DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, Settings};
+pub use configuration::{
+    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_READINGS_RETENTION, Settings,
+};
 pub use startup::Application;

@@ -79,6 +79,7 @@ impl Application {
             db.clone(),
             db::logs::Dialect::of(&settings.database_url),
         ));
+        let readings = crate::readings::Recorder::start(db.clone());
         let state = AppState {
             db,
             artifacts,
@@ -90,11 +91,13 @@ impl Application {
             gateway: Arc::new(DeviceGateway::new(
                 bus.clone(),
                 metrics.gateway_readings.clone(),
+                readings.clone(),
             )),
             metrics,
             notifier,
             job_queue: Arc::new(tokio::sync::Notify::new()),
             logs,
+            readings,
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;
@@ -148,6 +151,11 @@ impl Application {
         self.bus.clone()
     }
 
+    /// What stores the gateway's readings, for `trellis up` to flush on a clean stop.
+    pub fn readings(&self) -> crate::readings::Recorder {
+        self.state.readings.clone()
+    }
+
     /// The registry's connection pool, for checks from the outside (tests, `trellis up`).
     pub fn database(&self) -> sqlx::AnyPool {
         self.state.db.clone()
@@ -173,7 +181,10 @@ impl Application {
         let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let jobs = tokio::spawn(crate::jobs::run(self.state.clone()));
         let retention = tokio::spawn(crate::logs::retention::run(self.state.clone()));
+        let readings_retention = tokio::spawn(crate::readings::retention::run(self.state.clone()));
         let served = axum::serve(self.listener, self.router).await;
+        self.state.readings.flush().await;
+        readings_retention.abort();
         reconciler.abort();
         collector.abort();
         summaries.abort();

@@ -38,4 +38,6 @@ pub struct AppState {
     pub job_queue: Arc<tokio::sync::Notify>,
     /// Log lines and lifecycle events.
     pub logs: Arc<LogService>,
+    /// Stores the readings the gateway accepts, in batches.
+    pub readings: crate::readings::Recorder,
 }

@@ -10,9 +10,11 @@ mod devices;
 mod error;
 mod gateway;
 mod jobs;
+mod locations;
 mod models;
 mod nodes;
 mod notifications;
+mod readings;
 mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
@@ -27,10 +29,14 @@ pub use devices::{Device, DeviceFilter, Location, NewDevice};
 pub use error::ErrorBody;
 pub use gateway::{Accepted, NewReading};
 pub use jobs::{JobState, PredictionJob};
+pub use locations::{BuildingNode, DeviceCounts, LocationTree, RoomNode, SiteNode};
 pub use models::ModelVersion;
 pub use nodes::{NewNode, Node};
 pub use notifications::{
     AppNotification, BatchAccepted, Delivery, NewRecipients, NewWebhook, NotificationBatch,
     Recipients, SmtpSecurity, SmtpServer, SmtpSettings, Urgency, Webhook,
+};
+pub use readings::{
+    HistoryQuery, LastReading, RawReading, ReadingBucket, ReadingHistory, SentCommand,
 };
 pub use sessions::ActiveSession;

@@ -201,6 +201,10 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         "/api/v1/logs/tail",
         Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
     ),
+    // Readings history and fleet-size lists: whoever may read a sensor reads its history (the
+    // handler keeps a sensor reserved for some end users to them, configurers and admins).
+    ("GET", "/api/v1/sensors/{id}/readings", ANYONE),
+    ("GET", "/api/v1/locations", ANYONE),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

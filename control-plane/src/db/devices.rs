@@ -4,6 +4,7 @@
 use sqlx::AnyPool;
 use trellis_protocol::api::{Device, DeviceFilter, Location, NewDevice};
 
+use super::logs::Dialect;
 use super::{from_json, to_json};
 use crate::error::ApiResult;
 use crate::ids::rfc3339;
@@ -71,6 +72,8 @@ impl DeviceRow {
             // A state that does not parse is shown as none rather than failing the listing.
             state: self.state.and_then(|s| serde_json::from_str(&s).ok()),
             readings: None,
+            last_reading: None,
+            last_commands: None,
             token: None,
         })
     }
@@ -86,23 +89,105 @@ pub struct TokenHolder {
 /// What a [`DeviceRow`] reads.
 const COLUMNS: &str = "id, name, type_name, site, building, room, latitude, longitude, labels, users, created_at, state";
 
-/// Instances of `kind` in the filter's type and location, by name. The label filter is not
-/// applied here: labels are JSON, which the SQL both databases share cannot look into.
+/// Instances of `kind` matching `filter`, by name, the filter's page of them; and how many
+/// match in all. Labels are JSON text, which the SQL both databases share cannot look into, so
+/// a label is found as text: the map is written compactly with its keys in order, and
+/// `"key":"value"` set off by `{` or `,` before and `,` or `}` after can only be a whole entry
+/// (a quote inside a string is always escaped).
 pub async fn list(
     db: &AnyPool,
+    dialect: Dialect,
     kind: DeviceKind,
     filter: &DeviceFilter,
-) -> sqlx::Result<Vec<DeviceRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM devices WHERE kind = $1 \
-         AND ($2 IS NULL OR type_name = $2) AND ($3 IS NULL OR site = $3) \
-         AND ($4 IS NULL OR building = $4) AND ($5 IS NULL OR room = $5) ORDER BY name"
-    ))
-    .bind(kind.as_str())
-    .bind(&filter.type_name)
-    .bind(&filter.site)
-    .bind(&filter.building)
-    .bind(&filter.room)
+    label: Option<(&str, &str)>,
+) -> sqlx::Result<(Vec<DeviceRow>, u64)> {
+    let mut conditions = String::from(
+        "kind = $1 AND ($2 IS NULL OR type_name = $2) AND ($3 IS NULL OR site = $3) \
+         AND ($4 IS NULL OR building = $4) AND ($5 IS NULL OR room = $5)",
+    );
+    let mut texts: Vec<String> = Vec::new();
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+        let n = 6 + texts.len();
+        conditions.push_str(&format!(
+            " AND (LOWER(name) LIKE ${n} ESCAPE '!' OR LOWER(site) LIKE ${n} ESCAPE '!' \
+             OR LOWER(building) LIKE ${n} ESCAPE '!' OR LOWER(room) LIKE ${n} ESCAPE '!')"
+        ));
+        texts.push(format!("%{}%", like_escaped(&q.to_lowercase())));
+    }
+    if let Some((key, value)) = label {
+        let entry = format!("{}:{}", to_json(key)?, to_json(value)?);
+        let find = match dialect {
+            Dialect::Sqlite => "instr",
+            Dialect::Postgres => "strpos",
+        };
+        let mut found = Vec::new();
+        for (before, after) in [("{", ","), ("{", "}"), (",", ","), (",", "}")] {
+            found.push(format!("{find}(labels, ${}) > 0", 6 + texts.len()));
+            texts.push(format!("{before}{entry}{after}"));
+        }
+        conditions.push_str(&format!(" AND ({})", found.join(" OR ")));
+    }
+    let mut page = String::new();
+    if let Some(limit) = filter.limit {
+        page.push_str(&format!(" LIMIT {limit}"));
+    }
+    if let Some(offset) = filter.offset {
+        if filter.limit.is_none() {
+            // Both databases need a LIMIT before an OFFSET; this one holds every row.
+            page.push_str(&format!(" LIMIT {}", i64::MAX));
+        }
+        page.push_str(&format!(" OFFSET {offset}"));
+    }
+    let rows_sql =
+        format!("SELECT {COLUMNS} FROM devices WHERE {conditions} ORDER BY name, id{page}");
+    let count_sql = format!("SELECT COUNT(*) FROM devices WHERE {conditions}");
+    let mut rows = sqlx::query_as::<_, DeviceRow>(&rows_sql);
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for value in [
+        Some(kind.as_str()),
+        filter.type_name.as_deref(),
+        filter.site.as_deref(),
+        filter.building.as_deref(),
+        filter.room.as_deref(),
+    ] {
+        rows = rows.bind(value);
+        count = count.bind(value);
+    }
+    for text in &texts {
+        rows = rows.bind(text.as_str());
+        count = count.bind(text.as_str());
+    }
+    let rows = rows.fetch_all(db).await?;
+    // A page that holds every match needs no count.
+    let total = if filter.limit.is_none() && filter.offset.is_none() {
+        rows.len() as i64
+    } else {
+        count.fetch_one(db).await?
+    };
+    Ok((rows, total as u64))
+}
+
+/// `text` for a LIKE pattern with `!` as its escape character, matching only itself.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '!' | '%' | '_') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// How many instances of each kind and type are at each room: (site, building, room, kind,
+/// type, count), by place.
+pub async fn counts_by_place(
+    db: &AnyPool,
+) -> sqlx::Result<Vec<(String, String, String, String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT site, building, room, kind, type_name, COUNT(*) FROM devices \
+         GROUP BY site, building, room, kind, type_name ORDER BY site, building, room",
+    )
     .fetch_all(db)
     .await
 }

@@ -5,6 +5,7 @@
 
 pub mod app_state;
 pub mod apps;
+pub mod controller_commands;
 pub mod controller_types;
 pub mod deployment_models;
 pub mod deployments;
@@ -17,6 +18,7 @@ pub mod notification_deliveries;
 pub mod notification_recipients;
 pub mod owners;
 pub mod prediction_jobs;
+pub mod readings;
 pub mod sensor_types;
 pub mod sessions;
 pub mod smtp_settings;

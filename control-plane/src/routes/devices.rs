@@ -1,50 +1,131 @@
 //! Sensor and controller instances: a registered type at a location, with free labels. One table
 //! holds both; `kind` tells them apart.
 
-use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use trellis_protocol::api::{Device, DeviceFilter, NewDevice};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use trellis_protocol::api::{Device, DeviceFilter, LastReading, NewDevice, SentCommand};
 
 use super::names::check_name;
-use crate::auth::token_hash;
+use crate::auth::{Caller, Role, token_hash};
 use crate::db;
 use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
 
-/// Adds what the gateway counted to a sensor.
-fn with_counts(state: &AppState, mut device: Device) -> Device {
-    device.readings = state.gateway.readings_of(&device.id);
-    device
+/// Commands shown with each controller.
+const LAST_COMMANDS: i64 = 5;
+
+/// Whether `caller` may see what instance `device` measured and was told: a device reserved
+/// for some end users (`users`) is theirs, its configurers' and admins'.
+pub(super) fn may_use(caller: &Caller, device: &Device) -> bool {
+    device.users.is_empty()
+        || matches!(caller.role, Role::Admin | Role::PlatformConfigurer)
+        || device.users.contains(&caller.name)
 }
 
-/// Instances of `kind` matching `filter`.
-async fn list(state: &AppState, kind: DeviceKind, filter: DeviceFilter) -> ApiResult<Vec<Device>> {
+/// Adds to `devices` what the registry keeps of their readings (sensors) or commands
+/// (controllers), in one query for them all, for those `caller` may use.
+async fn with_activity(
+    state: &AppState,
+    caller: &Caller,
+    kind: DeviceKind,
+    mut devices: Vec<Device>,
+) -> ApiResult<Vec<Device>> {
+    state.readings.flush().await;
+    let ids: Vec<String> = devices
+        .iter()
+        .filter(|d| may_use(caller, d))
+        .map(|d| d.id.clone())
+        .collect();
+    match kind {
+        DeviceKind::Sensor => {
+            let mut summaries = db::readings::summaries(&state.db, &ids).await?;
+            for device in devices.iter_mut().filter(|d| may_use(caller, d)) {
+                let summary = summaries.remove(&device.id);
+                device.readings = Some(summary.as_ref().map_or(0, |s| s.count));
+                device.last_reading = summary.map(|s| LastReading {
+                    value: serde_json::from_str(&s.last_value)
+                        .unwrap_or(serde_json::Value::String(s.last_value)),
+                    at: rfc3339(s.last_at),
+                });
+            }
+        }
+        DeviceKind::Controller => {
+            let mut sent = db::controller_commands::latest(&state.db, &ids, LAST_COMMANDS).await?;
+            for device in devices.iter_mut().filter(|d| may_use(caller, d)) {
+                let commands = sent.remove(&device.id).unwrap_or_default();
+                device.last_commands = Some(
+                    commands
+                        .into_iter()
+                        .map(|row| SentCommand {
+                            at: rfc3339(row.at),
+                            deployment: row.deployment_id,
+                            command: serde_json::from_str(&row.command)
+                                .unwrap_or(serde_json::Value::String(row.command)),
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(devices)
+}
+
+/// Instances of `kind` matching `filter` (its page of them), and how many match in all.
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    kind: DeviceKind,
+    filter: DeviceFilter,
+) -> ApiResult<(Vec<Device>, u64)> {
     let label = match &filter.label {
         Some(label) => Some(label.split_once('=').ok_or_else(|| {
             ApiError::bad_request(format!("label: `{label}` should look like key=value"))
         })?),
         None => None,
     };
-    let rows = db::devices::list(&state.db, kind, &filter).await?;
+    let (rows, total) =
+        db::devices::list(&state.db, state.logs.dialect(), kind, &filter, label).await?;
     let devices = rows
         .into_iter()
         .map(|row| row.into_api())
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(devices
-        .into_iter()
-        .filter(|d| label.is_none_or(|(k, v)| d.labels.get(k).is_some_and(|x| x == v)))
-        .map(|d| with_counts(state, d))
-        .collect())
+    Ok((with_activity(state, caller, kind, devices).await?, total))
 }
 
-async fn get(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Json<Device>> {
+/// The answer to a list: one page of instances, with the number matching in all.
+fn page(devices: Vec<Device>, total: u64) -> ApiResult<impl IntoResponse> {
+    let total = HeaderValue::from_str(&total.to_string()).map_err(ApiError::internal)?;
+    Ok(([(TOTAL_COUNT, total)], Json(devices)))
+}
+
+/// The header holding how many instances match a listing, beyond its page.
+const TOTAL_COUNT: &str = "x-total-count";
+
+/// The filter's query, or a 400 naming what is wrong with it.
+fn filter(query: Result<Query<DeviceFilter>, QueryRejection>) -> ApiResult<DeviceFilter> {
+    query
+        .map(|Query(filter)| filter)
+        .map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))
+}
+
+async fn get(
+    state: &AppState,
+    caller: &Caller,
+    kind: DeviceKind,
+    id: &str,
+) -> ApiResult<Json<Device>> {
     let row = db::devices::find(&state.db, kind, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no {} `{id}`", kind.as_str())))?;
-    Ok(Json(with_counts(state, row.into_api()?)))
+    let devices = with_activity(state, caller, kind, vec![row.into_api()?]).await?;
+    Ok(Json(
+        devices.into_iter().next().expect("one device in, one out"),
+    ))
 }
 
 async fn create(
@@ -111,6 +192,8 @@ async fn create(
             created_at: rfc3339(created_at),
             state: None,
             readings: None,
+            last_reading: None,
+            last_commands: None,
             token: Some(token),
         }),
     ))
@@ -118,26 +201,35 @@ async fn create(
 
 /// Gives instance `id` a new gateway token, shown in the answer once; the old one is refused
 /// from the next request on (the gateway looks every request's token up afresh).
-async fn rotate_token(state: &AppState, kind: DeviceKind, id: &str) -> ApiResult<Json<Device>> {
+async fn rotate_token(
+    state: &AppState,
+    caller: &Caller,
+    kind: DeviceKind,
+    id: &str,
+) -> ApiResult<Json<Device>> {
     let token = random_hex(32);
     if !db::devices::set_token(&state.db, kind, id, &token_hash(&token)).await? {
         return Err(ApiError::not_found(format!("no {} `{id}`", kind.as_str())));
     }
-    let Json(device) = get(state, kind, id).await?;
+    let Json(device) = get(state, caller, kind, id).await?;
     Ok(Json(Device {
         token: Some(token),
         ..device
     }))
 }
 
-/// List sensor instances, filtered by type, location and label.
+/// List sensor instances, filtered by type, location, label and text, a page at a time (by name).
 #[utoipa::path(get, path = "/sensors", tag = "registry", security(("token" = [])), params(DeviceFilter),
-    responses((status = 200, body = Vec<Device>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Device>,
+            headers(("X-Total-Count" = u64, description = "How many instances match, beyond this page"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_sensors(
     State(state): State<AppState>,
-    Query(filter): Query<DeviceFilter>,
-) -> ApiResult<Json<Vec<Device>>> {
-    list(&state, DeviceKind::Sensor, filter).await.map(Json)
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<DeviceFilter>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let (devices, total) = list(&state, &caller, DeviceKind::Sensor, filter(query)?).await?;
+    page(devices, total)
 }
 
 /// One sensor instance.
@@ -145,9 +237,10 @@ pub async fn list_sensors(
     params(("id" = String, Path)), responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
 pub async fn get_sensor(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
-    get(&state, DeviceKind::Sensor, &id).await
+    get(&state, &caller, DeviceKind::Sensor, &id).await
 }
 
 /// Register a sensor instance.
@@ -167,19 +260,24 @@ pub async fn create_sensor(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rotate_sensor_token(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
-    rotate_token(&state, DeviceKind::Sensor, &id).await
+    rotate_token(&state, &caller, DeviceKind::Sensor, &id).await
 }
 
-/// List controller instances, filtered by type, location and label.
+/// List controller instances, filtered by type, location, label and text, a page at a time (by name).
 #[utoipa::path(get, path = "/controllers", tag = "registry", security(("token" = [])), params(DeviceFilter),
-    responses((status = 200, body = Vec<Device>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Device>,
+            headers(("X-Total-Count" = u64, description = "How many instances match, beyond this page"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_controllers(
     State(state): State<AppState>,
-    Query(filter): Query<DeviceFilter>,
-) -> ApiResult<Json<Vec<Device>>> {
-    list(&state, DeviceKind::Controller, filter).await.map(Json)
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<DeviceFilter>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let (devices, total) = list(&state, &caller, DeviceKind::Controller, filter(query)?).await?;
+    page(devices, total)
 }
 
 /// One controller instance.
@@ -187,9 +285,10 @@ pub async fn list_controllers(
     params(("id" = String, Path)), responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
 pub async fn get_controller(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
-    get(&state, DeviceKind::Controller, &id).await
+    get(&state, &caller, DeviceKind::Controller, &id).await
 }
 
 /// Register a controller instance.
@@ -209,7 +308,8 @@ pub async fn create_controller(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rotate_controller_token(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
-    rotate_token(&state, DeviceKind::Controller, &id).await
+    rotate_token(&state, &caller, DeviceKind::Controller, &id).await
 }

@@ -15,7 +15,9 @@ use utoipa::IntoParams;
 
 use crate::auth::policy::DeviceCaller;
 use crate::db;
+use crate::db::controller_commands::SentCommandRow;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::ids::now_ms;
 use crate::state::AppState;
 
 /// Longest wait of a commands request.
@@ -72,6 +74,20 @@ pub async fn commands(
         .map_or(LONG_POLL, Duration::from_millis)
         .min(LONG_POLL);
     let records = state.gateway.commands(&device.id, wait).await?;
+    let handed = now_ms();
+    let sent: Vec<SentCommandRow> = records
+        .iter()
+        .map(|record| SentCommandRow {
+            controller_id: device.id.clone(),
+            at: handed,
+            deployment_id: record.deployment.clone(),
+            command: serde_json::to_string(&record.command).unwrap_or_default(),
+        })
+        .collect();
+    // The commands are the controller's now; failing to note them must not lose them.
+    if let Err(e) = db::controller_commands::insert(&state.db, &sent).await {
+        tracing::warn!("noting the commands handed to {}: {e}", device.id);
+    }
     Ok(Json(records))
 }
 

@@ -12,6 +12,7 @@ mod devices;
 mod gateway;
 mod jobs;
 mod json_body;
+mod locations;
 mod logs;
 pub(crate) mod metrics;
 mod models;
@@ -23,6 +24,7 @@ mod node_state;
 mod nodes;
 mod notifications;
 mod owners;
+mod readings;
 mod sessions;
 mod smtp;
 mod users;
@@ -124,7 +126,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         // The log service: nodes ship lines; people read, download and follow them.
         .routes(routes!(node_logs::ship))
         .routes(routes!(logs::list))
-        .routes(routes!(logs::tail));
+        .routes(routes!(logs::tail))
+        // Readings history and fleet-size lists: a sensor's downsampled history, the places
+        // instances are at.
+        .routes(routes!(readings::history))
+        .routes(routes!(locations::tree));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

@@ -89,6 +89,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/node/logs", ""),
     ("GET", "/api/v1/logs", "ACPE"),
     ("GET", "/api/v1/logs/tail", "ACPE"),
+    ("GET", "/api/v1/sensors/{id}/readings", "ACDPE"),
+    ("GET", "/api/v1/locations", "ACDPE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
     // Prometheus metrics: the metrics token, or an admin's session.

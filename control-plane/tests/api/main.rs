@@ -15,6 +15,7 @@ mod logs;
 mod metrics;
 mod notifications;
 mod portal_sign_in;
+mod readings;
 mod registry;
 mod tokens;
 mod uploads;

@@ -50,8 +50,14 @@ pub struct Device {
     /// A controller's state as it last reported it through the gateway.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub state: Option<serde_json::Value>,
-    /// Readings the gateway accepted from this sensor since the control plane started.
+    /// Readings of this sensor stored from the device gateway (within their retention).
     pub readings: Option<u64>,
+    /// This sensor's newest stored reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reading: Option<super::LastReading>,
+    /// The newest commands the device gateway handed this controller, newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_commands: Option<Vec<super::SentCommand>>,
     /// The device's gateway token, shown once, at registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -70,4 +76,11 @@ pub struct DeviceFilter {
     pub room: Option<String>,
     /// `key=value`: instances carrying this label.
     pub label: Option<String>,
+    /// Text found in the name, site, building or room (ignoring ASCII case).
+    pub q: Option<String>,
+    /// The most instances to answer (by name); none: all. The total matching is in the
+    /// `X-Total-Count` header.
+    pub limit: Option<u32>,
+    /// How many matching instances (by name) to skip first.
+    pub offset: Option<u32>,
 }
