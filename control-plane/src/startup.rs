@@ -79,6 +79,7 @@ impl Application {
             db.clone(),
             db::logs::Dialect::of(&settings.database_url),
         ));
+        let live = Arc::new(crate::live::LiveHub::default());
         let state = AppState {
             db,
             artifacts,
@@ -90,11 +91,13 @@ impl Application {
             gateway: Arc::new(DeviceGateway::new(
                 bus.clone(),
                 metrics.gateway_readings.clone(),
+                live.clone(),
             )),
             metrics,
             notifier,
             job_queue: Arc::new(tokio::sync::Notify::new()),
             logs,
+            live,
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;

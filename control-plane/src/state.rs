@@ -38,4 +38,6 @@ pub struct AppState {
     pub job_queue: Arc<tokio::sync::Notify>,
     /// Log lines and lifecycle events.
     pub logs: Arc<LogService>,
+    /// Live events for the portal's live views, and the recent figures they start from.
+    pub live: Arc<crate::live::LiveHub>,
 }

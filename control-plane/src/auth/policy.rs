@@ -185,6 +185,12 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         "/api/v1/logs/tail",
         Access::Roles(&[PlatformConfigurer, AppDeveloper, EndUser]),
     ),
+    // Live views: the stream shows each caller only what they may see (end users their own
+    // deployments and the devices they may use; nodes for configurers), checked per id.
+    ("GET", "/api/v1/live", ANYONE),
+    ("GET", "/api/v1/nodes/{id}/load", CONFIGURERS),
+    ("GET", "/api/v1/models/{name}/stats", ANYONE),
+    ("GET", "/api/v1/schedules/preview", ANYONE),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

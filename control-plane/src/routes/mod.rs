@@ -12,17 +12,21 @@ mod devices;
 mod gateway;
 mod jobs;
 mod json_body;
+mod live;
 mod logs;
 pub(crate) mod metrics;
+mod model_stats;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_load;
 mod node_logs;
 mod node_notifications;
 mod node_state;
 mod nodes;
 mod notifications;
 mod owners;
+mod schedules;
 mod sessions;
 mod smtp;
 mod users;
@@ -124,7 +128,12 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         // The log service: nodes ship lines; people read, download and follow them.
         .routes(routes!(node_logs::ship))
         .routes(routes!(logs::list))
-        .routes(routes!(logs::tail));
+        .routes(routes!(logs::tail))
+        // Live views: one event stream per page, and what their charts start from.
+        .routes(routes!(live::stream))
+        .routes(routes!(node_load::load))
+        .routes(routes!(model_stats::stats))
+        .routes(routes!(schedules::preview));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

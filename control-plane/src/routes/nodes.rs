@@ -137,6 +137,7 @@ pub async fn remove(
     db::nodes::delete(&state.db, &node.id).await?;
     let detail = format!("its node {} was removed", node.name);
     db::instances::release_node(&state.db, &node.id, &detail, now_ms()).await?;
+    state.live.loads.forget(&node.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
