@@ -18,12 +18,14 @@ mod push;
 mod readings;
 mod registry;
 mod run;
+mod schedule;
 mod sensor_patterns;
 mod sessions;
 mod simulate_devices;
 mod status;
 mod up;
 mod users;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -108,6 +110,13 @@ enum Command {
     /// Log lines and lifecycle events you may read: filter them, follow them (-f), or download
     /// them (--format ndjson|csv).
     Logs(logs::LogsArgs),
+    // Live views: follow what happens now; preview a schedule.
+    /// Print the live events of the sensors, controllers, deployments, nodes and models named,
+    /// as they happen (one line each, or --json).
+    Watch(watch::WatchArgs),
+    /// Schedules: preview a cron expression's next start times.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -135,6 +144,8 @@ fn main() -> std::process::ExitCode {
         Command::Notify(command) => notify::notify(command, output),
         Command::Job(command) => jobs::job(command, output),
         Command::Logs(args) => logs::logs(args, output),
+        Command::Watch(args) => watch::watch(args, output),
+        Command::Schedule(command) => schedule::schedule(command, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
