@@ -41,6 +41,11 @@ impl LiveHub {
         let _ = self.events.send(Arc::new(event));
     }
 
+    /// Whether any stream is open, so work done only to tell one can be skipped.
+    pub fn has_listeners(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
     /// Events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.events.subscribe()
@@ -65,6 +70,9 @@ impl LiveHub {
 /// Tells the streams how deployment `id` stands now (`deleted` once it has no instance). A
 /// failure to read it is logged, not raised: the change it follows has been made.
 pub async fn deployment_changed(state: &AppState, id: &str) {
+    if !state.live.has_listeners() {
+        return;
+    }
     let status = match db::instances::status_of(&state.db, id).await {
         Ok(status) => status,
         Err(e) => {

@@ -221,6 +221,7 @@ pub async fn update(
             let detail = "node labels changed; placing it again";
             let now = now_ms();
             db::instances::reassign(&state.db, &id, None, "pending", detail, now).await?;
+            crate::live::deployment_changed(&state, &id).await;
         }
         lifecycle::assignments_changed(&state);
     }

@@ -117,6 +117,9 @@ async fn tell_load(
         instances: report.instances.len(),
     };
     state.live.loads.record(&node.id, now, point.clone());
+    if !state.live.has_listeners() {
+        return Ok(());
+    }
     // The state as the node list shows it (`up`, `draining`, ...).
     let shown = match db::nodes::find(&state.db, &node.id).await? {
         Some(row) => row.into_api()?.state,
