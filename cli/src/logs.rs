@@ -147,7 +147,7 @@ fn follow(
 }
 
 /// A GET whose answer is read as it arrives, with no overall time limit.
-fn streaming_get(
+pub(crate) fn streaming_get(
     api: &Api,
     path: &str,
     query: &[(&str, String)],

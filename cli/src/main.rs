@@ -18,6 +18,7 @@ mod push;
 mod readings;
 mod registry;
 mod run;
+mod schedule;
 mod sensor_history;
 mod sensor_patterns;
 mod sessions;
@@ -25,6 +26,7 @@ mod simulate_devices;
 mod status;
 mod up;
 mod users;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -114,6 +116,13 @@ enum Command {
     Readings(sensor_history::ReadingsArgs),
     /// Every site, building and room with instances, and how many of each type are there.
     Locations,
+    // Live views: follow what happens now; preview a schedule.
+    /// Print the live events of the sensors, controllers, deployments, nodes and models named,
+    /// as they happen (one line each, or --json).
+    Watch(watch::WatchArgs),
+    /// Schedules: preview a cron expression's next start times.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -143,6 +152,8 @@ fn main() -> std::process::ExitCode {
         Command::Logs(args) => logs::logs(args, output),
         Command::Readings(args) => sensor_history::readings(args, output),
         Command::Locations => sensor_history::locations(output),
+        Command::Watch(args) => watch::watch(args, output),
+        Command::Schedule(command) => schedule::schedule(command, output),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

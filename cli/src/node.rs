@@ -73,6 +73,11 @@ enum NodeCommand {
         /// The node's name or id.
         node: String,
     },
+    /// A node's CPU, memory, temperature and instances at each heartbeat of the last 15 minutes.
+    Load {
+        /// The node's name or id.
+        node: String,
+    },
     /// Give a node a new token; the old one is refused at once, so its daemon must be
     /// restarted with the new one.
     RotateToken {
@@ -149,6 +154,21 @@ fn manage(command: NodeCommand, output: Output) -> anyhow::Result<()> {
                 format!(
                     "{node} is {state}: it gets no new work, and its instances move as soon as                      another node can take them (`trellis node list` shows `drained` once it is empty)"
                 ),
+            );
+            Ok(())
+        }
+        NodeCommand::Load { node } => {
+            let load = api.get(&format!("/nodes/{node}/load"))?;
+            output.list(
+                &load["points"],
+                &[
+                    ("AT", "/at"),
+                    ("CPU %", "/cpu"),
+                    ("MEMORY MB", "/memory/used_mb"),
+                    ("OF MB", "/memory/total_mb"),
+                    ("TEMPERATURE °C", "/temperature"),
+                    ("INSTANCES", "/instances"),
+                ],
             );
             Ok(())
         }

@@ -26,6 +26,8 @@ pub enum ModelCommand {
     /// Delete a model version (its owner or an admin), unless a deployment runs it; deleting the
     /// last version deletes the name.
     Delete { name: String, version: String },
+    /// Each version's requests, mean and 95th-percentile latency over the last 5 minutes.
+    Stats { name: String },
 }
 
 #[derive(clap::Subcommand)]
@@ -82,6 +84,15 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
         ModelCommand::Delete { name, version } => {
             delete(&api, output, "model", &name, &version)?;
         }
+        ModelCommand::Stats { name } => output.list(
+            &api.get(&format!("/models/{name}/stats"))?["versions"],
+            &[
+                ("VERSION", "/version"),
+                ("REQUESTS", "/requests"),
+                ("MEAN MS", "/mean_latency_ms"),
+                ("P95 MS", "/p95_latency_ms"),
+            ],
+        ),
     }
     Ok(())
 }

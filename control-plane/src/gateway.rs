@@ -13,10 +13,12 @@ use std::time::Duration;
 use trellis_bus::{Bus, BusError, Subscription, controller_topic, sensor_topic};
 use trellis_protocol::Value;
 use trellis_protocol::api::Accepted;
+use trellis_protocol::live::LiveEvent;
 use trellis_protocol::record::{CommandRecord, ReadingRecord};
 
 use crate::error::ApiError;
-use crate::ids::now_ms;
+use crate::ids::{now_ms, rfc3339};
+use crate::live::LiveHub;
 use crate::metrics::SensorLabels;
 use crate::readings::Recorder;
 
@@ -67,11 +69,14 @@ pub struct DeviceGateway {
     >,
     /// Keeps each reading put on the bus for the sensor's history.
     recorder: Recorder,
+    /// Told of each reading passed on and each command handed out, for the live views.
+    live: Arc<LiveHub>,
 }
 
 impl DeviceGateway {
     /// A gateway onto `bus`, keeping no commands yet (see [`DeviceGateway::watch_controller`]),
-    /// counting each reading it puts on the bus in `passed_on` and keeping it with `recorder`.
+    /// counting each reading it puts on the bus in `passed_on`, keeping it with `recorder` and
+    /// telling `live` of it.
     pub fn new(
         bus: Arc<dyn Bus>,
         passed_on: prometheus_client::metrics::family::Family<
@@ -79,6 +84,7 @@ impl DeviceGateway {
             prometheus_client::metrics::counter::Counter,
         >,
         recorder: Recorder,
+        live: Arc<LiveHub>,
     ) -> DeviceGateway {
         DeviceGateway {
             bus,
@@ -86,6 +92,7 @@ impl DeviceGateway {
             readers: tokio::sync::Mutex::default(),
             passed_on,
             recorder,
+            live,
         }
     }
 
@@ -113,6 +120,11 @@ impl DeviceGateway {
             value,
         };
         let payload = serde_json::to_vec(&record).map_err(internal)?;
+        let event = LiveEvent::Reading {
+            sensor: sensor.to_string(),
+            value: record.value.to_json(),
+            at: rfc3339(record.timestamp_ms),
+        };
         let bus = self.bus.clone();
         let topic = sensor_topic(sensor);
         tokio::task::spawn_blocking(move || bus.publish(&topic, payload))
@@ -127,6 +139,7 @@ impl DeviceGateway {
                 sensor: sensor.to_string(),
             })
             .inc();
+        self.live.publish(event);
         Ok(Accepted {
             id: record.id,
             sequence,
@@ -165,6 +178,13 @@ impl DeviceGateway {
         .await
         .map_err(internal)?;
         self.keep(controller, reader).await;
+        for record in &records {
+            self.live.publish(LiveEvent::Command {
+                controller: controller.to_string(),
+                command: serde_json::to_value(&record.command).unwrap_or_default(),
+                at: rfc3339(now_ms()),
+            });
+        }
         Ok(records)
     }
 

@@ -18,6 +18,7 @@ mod gateway;
 mod ids;
 mod jobs;
 pub mod lifecycle;
+mod live;
 pub mod logs;
 mod metrics;
 mod model_versions;

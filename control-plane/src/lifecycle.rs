@@ -125,6 +125,7 @@ pub async fn change_version(
     db::deployments::update(&state.db, &row, None, Some(&models), None, &event).await?;
     db::instances::renew(&state.db, &row.id, now).await?;
     assignments_changed(state);
+    crate::live::deployment_changed(state, &row.id).await;
     Ok(row)
 }
 

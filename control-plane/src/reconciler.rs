@@ -211,10 +211,12 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
         } else {
             db::instances::reassign(db, &id, node, next_state, &detail, now).await?;
         }
+        crate::live::deployment_changed(state, &id).await;
     }
     // What is left has no deployment to run any more (deleted while this round ran).
     for (id, instance) in instances {
         db::instances::remove(db, &id).await?;
+        crate::live::deployment_changed(state, &id).await;
         changed |= instance.node.is_some();
     }
     Ok(changed)

@@ -80,6 +80,7 @@ impl Application {
             db::logs::Dialect::of(&settings.database_url),
         ));
         let readings = crate::readings::Recorder::start(db.clone());
+        let live = Arc::new(crate::live::LiveHub::default());
         let state = AppState {
             db,
             artifacts,
@@ -92,12 +93,14 @@ impl Application {
                 bus.clone(),
                 metrics.gateway_readings.clone(),
                 readings.clone(),
+                live.clone(),
             )),
             metrics,
             notifier,
             job_queue: Arc::new(tokio::sync::Notify::new()),
             logs,
             readings,
+            live,
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;

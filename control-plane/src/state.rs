@@ -40,4 +40,6 @@ pub struct AppState {
     pub logs: Arc<LogService>,
     /// Stores the readings the gateway accepts, in batches.
     pub readings: crate::readings::Recorder,
+    /// Live events for the portal's live views, and the recent figures they start from.
+    pub live: Arc<crate::live::LiveHub>,
 }

@@ -8,11 +8,13 @@
 //! - [`node`]: heartbeats and assignments between node daemons and the control plane.
 //! - [`api`]: the REST API's request and response bodies.
 //! - [`logs`]: log lines and lifecycle events, as nodes ship them and the log service answers.
+//! - [`live`]: the live event stream and the recent figures the portal's live views start from.
 //!
 //! With the `openapi` feature every API type also describes itself for the OpenAPI document.
 
 pub mod api;
 mod json_codec;
+pub mod live;
 pub mod logs;
 pub mod node;
 pub mod record;

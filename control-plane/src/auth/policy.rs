@@ -205,6 +205,12 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     // handler keeps a sensor reserved for some end users to them, configurers and admins).
     ("GET", "/api/v1/sensors/{id}/readings", ANYONE),
     ("GET", "/api/v1/locations", ANYONE),
+    // Live views: the stream shows each caller only what they may see (end users their own
+    // deployments and the devices they may use; nodes for configurers), checked per id.
+    ("GET", "/api/v1/live", ANYONE),
+    ("GET", "/api/v1/nodes/{id}/load", CONFIGURERS),
+    ("GET", "/api/v1/models/{name}/stats", ANYONE),
+    ("GET", "/api/v1/schedules/preview", ANYONE),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/api/v1/docs", Access::Public),
     // Prometheus metrics.

@@ -60,6 +60,7 @@ pub async fn stop(
         db::deployments::update(&state.db, &row, None, None, None, &event).await?;
         db::instances::reassign(&state.db, &id, None, "stopped", STOPPED, now_ms()).await?;
         lifecycle::assignments_changed(&state);
+        crate::live::deployment_changed(&state, &id).await;
     }
     load(&state, row).await.map(Json)
 }
@@ -82,6 +83,7 @@ pub async fn start(
         let waiting = "started; waiting for the reconciler to place it";
         db::instances::reassign(&state.db, &id, None, "pending", waiting, now_ms()).await?;
         lifecycle::assignments_changed(&state);
+        crate::live::deployment_changed(&state, &id).await;
     }
     load(&state, row).await.map(Json)
 }
@@ -103,6 +105,7 @@ pub async fn delete(
     db::deployments::update(&state.db, &row, None, None, Some(event.at), &event).await?;
     db::instances::remove(&state.db, &id).await?;
     lifecycle::assignments_changed(&state);
+    crate::live::deployment_changed(&state, &id).await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -218,6 +221,7 @@ pub async fn update(
             let detail = "node labels changed; placing it again";
             let now = now_ms();
             db::instances::reassign(&state.db, &id, None, "pending", detail, now).await?;
+            crate::live::deployment_changed(&state, &id).await;
         }
         lifecycle::assignments_changed(&state);
     }

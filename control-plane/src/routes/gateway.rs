@@ -10,6 +10,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_protocol::Value;
 use trellis_protocol::api::{Accepted, NewReading};
+use trellis_protocol::live::LiveEvent;
 use trellis_protocol::record::CommandRecord;
 use utoipa::IntoParams;
 
@@ -17,7 +18,7 @@ use crate::auth::policy::DeviceCaller;
 use crate::db;
 use crate::db::controller_commands::SentCommandRow;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::now_ms;
+use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
 
 /// Longest wait of a commands request.
@@ -104,5 +105,10 @@ pub async fn post_state(
         return Err(ApiError::forbidden("only controllers report a state"));
     }
     db::devices::set_state(&state.db, &device.id, &reported.to_string()).await?;
+    state.live.publish(LiveEvent::ControllerState {
+        controller: device.id,
+        state: reported,
+        at: rfc3339(now_ms()),
+    });
     Ok(StatusCode::NO_CONTENT)
 }

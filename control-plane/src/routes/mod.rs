@@ -12,12 +12,15 @@ mod devices;
 mod gateway;
 mod jobs;
 mod json_body;
+mod live;
 mod locations;
 mod logs;
 pub(crate) mod metrics;
+mod model_stats;
 mod models;
 mod names;
 pub(crate) mod node_api;
+mod node_load;
 mod node_logs;
 mod node_notifications;
 mod node_state;
@@ -25,6 +28,7 @@ mod nodes;
 mod notifications;
 mod owners;
 mod readings;
+mod schedules;
 mod sessions;
 mod smtp;
 mod users;
@@ -130,7 +134,12 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         // Readings history and fleet-size lists: a sensor's downsampled history, the places
         // instances are at.
         .routes(routes!(readings::history))
-        .routes(routes!(locations::tree));
+        .routes(routes!(locations::tree))
+        // Live views: one event stream per page, and what their charts start from.
+        .routes(routes!(live::stream))
+        .routes(routes!(node_load::load))
+        .routes(routes!(model_stats::stats))
+        .routes(routes!(schedules::preview));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

@@ -289,15 +289,21 @@ pub async fn predict(
             data: body.to_vec(),
         })
     };
+    let version = pipeline.config().version.clone();
+    let started = std::time::Instant::now();
     let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input.into()))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
-            PredictError::Preprocess(_) | PredictError::Tensors(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
-            }
-            other => ApiError::internal(other),
-        })?;
+        .map_err(ApiError::internal)?;
+    if answer.is_ok() {
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        state.live.prediction(&name, &version, latency_ms);
+    }
+    let answer = answer.map_err(|e| match e {
+        PredictError::Preprocess(_) | PredictError::Tensors(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        other => ApiError::internal(other),
+    })?;
     Ok(match Value::from(answer) {
         Value::Json(text) => ([(CONTENT_TYPE, "application/json")], text).into_response(),
         Value::Number(n) => Json(n).into_response(),

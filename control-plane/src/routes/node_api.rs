@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde::Deserialize;
+use trellis_protocol::live::{LiveEvent, LoadPoint, MemoryUse};
 use trellis_protocol::node::{
     Assignments, BoundDevice, HeartbeatAnswer, InstanceReport, NodeReport,
 };
@@ -17,7 +18,7 @@ use crate::auth::policy::NodeCaller;
 use crate::db;
 use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::ids::now_ms;
+use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
 
 /// How long an assignments request waits for a change before answering anyway.
@@ -75,6 +76,10 @@ pub async fn heartbeat(
         db::instances::record_reports(&state.db, &node.id, &changed, now).await?;
     }
     for report_of in &changed {
+        crate::live::deployment_changed(&state, &report_of.deployment).await;
+    }
+    tell_load(&state, &node, &report, now).await?;
+    for report_of in &changed {
         let before = &stored[&report_of.deployment];
         let told = crate::notify::platform::instance_change(
             &node.name,
@@ -91,6 +96,46 @@ pub async fn heartbeat(
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
         bus: state.settings.bus.clone(),
     }))
+}
+
+/// Keeps the heartbeat's load in the node's recent history and tells the live streams of it.
+async fn tell_load(
+    state: &AppState,
+    node: &NodeCaller,
+    report: &NodeReport,
+    now: i64,
+) -> ApiResult<()> {
+    let metrics = &report.metrics;
+    let point = LoadPoint {
+        at: rfc3339(now),
+        cpu: metrics.cpu_percent,
+        memory: MemoryUse {
+            used_mb: metrics.memory_used_mb,
+            total_mb: metrics.memory_total_mb,
+        },
+        temperature: metrics.temperature_c,
+        instances: report.instances.len(),
+    };
+    state.live.loads.record(&node.id, now, point.clone());
+    if !state.live.has_listeners() {
+        return Ok(());
+    }
+    // The state as the node list shows it (`up`, `draining`, ...).
+    let shown = match db::nodes::find(&state.db, &node.id).await? {
+        Some(row) => row.into_api()?.state,
+        None => return Ok(()),
+    };
+    state.live.publish(LiveEvent::Node {
+        node: node.id.clone(),
+        name: node.name.clone(),
+        cpu: point.cpu,
+        memory: point.memory,
+        temperature: point.temperature,
+        instances: point.instances,
+        state: shown,
+        at: point.at,
+    });
+    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]

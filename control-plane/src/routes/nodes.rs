@@ -136,7 +136,12 @@ pub async fn remove(
     // The node first, so the reconciler cannot choose it again before its instances are free.
     db::nodes::delete(&state.db, &node.id).await?;
     let detail = format!("its node {} was removed", node.name);
+    let released = db::instances::on_node(&state.db, &node.id).await?;
     db::instances::release_node(&state.db, &node.id, &detail, now_ms()).await?;
+    for instance in released {
+        crate::live::deployment_changed(&state, &instance.deployment_id).await;
+    }
+    state.live.loads.forget(&node.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -91,6 +91,10 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/logs/tail", "ACPE"),
     ("GET", "/api/v1/sensors/{id}/readings", "ACDPE"),
     ("GET", "/api/v1/locations", "ACDPE"),
+    ("GET", "/api/v1/live", "ACDPE"),
+    ("GET", "/api/v1/nodes/{id}/load", "AC"),
+    ("GET", "/api/v1/models/{name}/stats", "ACDPE"),
+    ("GET", "/api/v1/schedules/preview", "ACDPE"),
     ("GET", "/api/v1/openapi.json", "*"),
     ("GET", "/api/v1/docs", "*"),
     // Prometheus metrics: the metrics token, or an admin's session.

@@ -51,6 +51,8 @@ pub struct TestApp {
     pub db: sqlx::AnyPool,
     /// Where `/metrics` listens on its own, when the settings asked for that.
     pub metrics_address: Option<std::net::SocketAddr>,
+    /// The control plane's bus, for what apps would put on it (commands).
+    pub bus: std::sync::Arc<dyn trellis_bus::Bus>,
 }
 
 /// The PostgreSQL server to make test databases on: `TRELLIS_TEST_POSTGRES` (a URL for a user
@@ -119,6 +121,7 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let pool = app.database();
         let metrics_address = app.metrics_addr();
+        let bus = app.bus();
         tokio::spawn(app.run_until_stopped());
         let mut test = TestApp {
             address,
@@ -127,6 +130,7 @@ impl TestApp {
             data_dir,
             db: pool,
             metrics_address,
+            bus,
         };
         test.admin = test.login("admin", ADMIN_PASSWORD).await;
         Some(test)

@@ -365,6 +365,7 @@ async fn a_job_a_stopped_control_plane_left_running_is_failed_at_the_next_start(
     settings.admin_password = Some(ADMIN_PASSWORD.into());
     let again = Application::build(settings).await.unwrap();
     let address = format!("http://{}", again.local_addr());
+    let bus = again.bus();
     tokio::spawn(again.run_until_stopped());
     let restarted = TestApp {
         address,
@@ -373,6 +374,7 @@ async fn a_job_a_stopped_control_plane_left_running_is_failed_at_the_next_start(
         data_dir: tempfile::tempdir().unwrap(),
         db: app.db.clone(),
         metrics_address: None,
+        bus,
     };
     let token = restarted.login("dana", crate::helpers::PASSWORD).await;
     let (_, job) = restarted.get(&format!("/jobs/{id}"), &token).await;

@@ -11,6 +11,7 @@ mod deployments;
 mod draining;
 mod fixtures;
 mod jobs;
+mod live;
 mod logs;
 mod metrics;
 mod notifications;
