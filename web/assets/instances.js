@@ -40,7 +40,7 @@
 
   Trellis.on("reading", (event) => {
     for (const row of document.querySelectorAll(`[data-live-sensor="${CSS.escape(event.sensor)}"]`)) {
-      const unit = row.dataset.unit ? ` ${row.dataset.unit}` : "";
+      const unit = row.dataset.unit ? `\u00a0${row.dataset.unit}` : "";
       const last = row.querySelector("[data-last-value]");
       if (last) {
         last.textContent = `${text(event.value)}${unit} `;

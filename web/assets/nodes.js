@@ -10,10 +10,10 @@
     if (memory && typeof memory === "object") {
       const used = fixed(memory.used_mb ?? memory.memory_used_mb, 0);
       const total = fixed(memory.total_mb ?? memory.memory_total_mb, 0);
-      if (used !== null && total !== null) return `${used} of ${total} MB`;
+      if (used !== null && total !== null) return `${used} of ${total}\u00a0MB`;
     }
     const mb = fixed(memory, 0);
-    return mb === null ? null : `${mb} MB`;
+    return mb === null ? null : `${mb}\u00a0MB`;
   }
 
   Trellis.on("node", (event) => {
@@ -24,10 +24,10 @@
       if (cell && text !== null && text !== undefined) cell.textContent = text;
     };
     const cpu = fixed(event.cpu, 1);
-    set("[data-cpu]", cpu === null ? null : `${cpu} %`);
+    set("[data-cpu]", cpu === null ? null : `${cpu}\u00a0%`);
     set("[data-memory]", memoryText(event.memory));
     const celsius = fixed(event.temperature, 1);
-    set("[data-temperature]", celsius === null ? null : `${celsius} °C`);
+    set("[data-temperature]", celsius === null ? null : `${celsius}\u00a0°C`);
     if (typeof event.instances === "number") set("[data-instances]", String(event.instances));
     if (event.state) {
       const state = row.querySelector("[data-node-state]");

@@ -317,9 +317,12 @@ async fn a_node_joins_from_the_page_with_its_token_shown_once(db: Db) {
         page.contains(&format!(r#"data-live-node="{id}""#)),
         "{page}"
     );
-    assert_eq!(cell(&page, &id, "data-cpu"), "12.5 %");
-    assert_eq!(cell(&page, &id, "data-memory").trim(), "512 of 2048 MB");
-    assert_eq!(cell(&page, &id, "data-temperature"), "41.5 °C");
+    assert_eq!(cell(&page, &id, "data-cpu"), "12.5\u{a0}%");
+    assert_eq!(
+        cell(&page, &id, "data-memory").trim(),
+        "512 of 2048\u{a0}MB"
+    );
+    assert_eq!(cell(&page, &id, "data-temperature"), "41.5\u{a0}°C");
     assert_eq!(cell(&page, &id, "data-instances"), "0");
     assert!(page.contains(&format!(r#"data-api="POST /api/v1/nodes/{id}/drain""#)));
     assert!(page.contains("site=north") && !page.contains(&node_token));

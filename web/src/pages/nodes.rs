@@ -89,13 +89,13 @@ fn row(node: &Node) -> Markup {
             }
             @if let Some(report) = &report {
                 td.num data-instances { (report.instances.len()) }
-                td.num data-cpu { (format!("{:.1}", report.metrics.cpu_percent)) " %" }
+                td.num data-cpu { (format!("{:.1}\u{a0}%", report.metrics.cpu_percent)) }
                 td.num data-memory {
                     (format!("{:.0}", report.metrics.memory_used_mb)) " of "
-                    (format!("{:.0}", report.metrics.memory_total_mb)) " MB"
+                    (format!("{:.0}\u{a0}MB", report.metrics.memory_total_mb))
                 }
                 td.num data-temperature {
-                    @if let Some(celsius) = report.metrics.temperature_c { (format!("{celsius:.1}")) " °C" }
+                    @if let Some(celsius) = report.metrics.temperature_c { (format!("{celsius:.1}\u{a0}°C")) }
                     @else { span.muted { "not measured" } }
                 }
             } @else {

@@ -32,13 +32,13 @@ pub fn value_text(value: &serde_json::Value) -> String {
     }
 }
 
-/// A value with its unit, e.g. `21.5 °C`.
+/// A value with its unit, e.g. `21.5 °C` (kept on one line).
 pub fn with_unit(value: &serde_json::Value, unit: &str) -> String {
     let text = value_text(value);
     if unit.is_empty() {
         text
     } else {
-        format!("{text} {unit}")
+        format!("{text}\u{a0}{unit}")
     }
 }
 
