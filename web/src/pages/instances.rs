@@ -446,7 +446,7 @@ fn list(
                             @let place = &group[0].device.location;
                             tbody {
                                 tr.place {
-                                    th colspan="5" scope="colgroup" {
+                                    th colspan="5" scope="rowgroup" {
                                         (place.site) " › " (place.building) " › " (place.room)
                                     }
                                 }
