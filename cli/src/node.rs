@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use trellis_protocol::api::{NewNode, Node};
+use trellis_protocol::api::{NewNode, Node, join_instructions};
 
 use crate::client::Api;
 use crate::output::Output;
@@ -216,26 +216,11 @@ fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<
     };
     let node: Node = api.post_as("/nodes", &new)?;
     let token = node.token.unwrap_or_default();
-    let url = &api.session.url;
-    // With Kafka, the node reads its apps' readings from the broker itself.
-    let (bus_flag, bus_env) = match node.bus {
-        Some(bus) => (
-            format!(" --bus {bus}"),
-            format!("Environment=TRELLIS_BUS={bus}\n"),
-        ),
-        None => (String::new(), String::new()),
-    };
+    let join = join_instructions(&api.session.url, &token, node.bus.as_deref());
     println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
-    println!(
-        "  trellis node --control-plane {url} --token {token}{bus_flag} --data-dir /var/lib/trellis-node\n"
-    );
-    println!("or as a service, /etc/systemd/system/trellis-node.service:\n");
-    println!(
-        "[Unit]\nDescription=Trellis node daemon\nAfter=network-online.target\nWants=network-online.target\n\n\
-         [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n{bus_env}\
-         ExecStart=/usr/local/bin/trellis node --data-dir /var/lib/trellis-node\n\
-         Restart=always\nRestartSec=2\n\n[Install]\nWantedBy=multi-user.target\n"
-    );
-    println!("then: systemctl daemon-reload && systemctl enable --now trellis-node");
+    println!("  {}\n", join.command);
+    println!("or as a service, {}:\n", join.unit_path);
+    println!("{}", join.unit);
+    println!("then: {}", join.enable);
     Ok(())
 }

@@ -423,7 +423,13 @@ fn accounts_sessions_tokens_and_nodes_are_managed_from_the_cli() {
     );
 
     // A node joined, its token replaced, drained, undrained and removed.
-    carol.ok(&["node", "join", "vm-1"]);
+    let joined = carol.ok(&["node", "join", "vm-1"]);
+    assert!(
+        joined.contains("trellis node --control-plane http")
+            && joined.contains("Environment=TRELLIS_NODE_TOKEN=")
+            && joined.contains("systemctl daemon-reload && systemctl enable --now trellis-node"),
+        "says how the machine joins, by hand and as a service: {joined}"
+    );
     let rotated = carol.ok(&["node", "rotate-token", "vm-1"]);
     assert!(
         rotated.contains("--token") && rotated.contains("TRELLIS_NODE_TOKEN"),

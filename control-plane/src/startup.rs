@@ -226,6 +226,7 @@ fn router(state: AppState) -> Router {
             .as_deref()
             .is_some_and(|url| url.starts_with("https://")),
         session_ttl: state.settings.session_ttl,
+        public_url: state.settings.public_url.clone(),
     });
     api.merge(portal)
         // Outermost, so every answer is counted, refusals by the layers above included.

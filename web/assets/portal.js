@@ -76,9 +76,19 @@ const Trellis = (() => {
     form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   }
 
-  // Puts an API error beside the field it concerns (its `field`), else at the form's own place.
+  // The field an API message names before a colon ("location.site: must not be empty",
+  // "commands[].name: ..."), when the form has a place for it (or for its first part).
+  function fieldNamed(form, message) {
+    const named = /^([\w.\[\]]+): /.exec(message ?? "")?.[1];
+    if (!named) return "";
+    const has = (f) => form.querySelector(`[data-error-for="${CSS.escape(f)}"]`);
+    return [named, named.split(/[.[]/)[0]].find(has) ?? "";
+  }
+
+  // Puts an API error beside the field it concerns (its `field`, else the field its message
+  // names), else at the form's own place.
   function showError(form, failure) {
-    const field = failure.field ?? "";
+    const field = failure.field ?? fieldNamed(form, failure.error);
     const spot = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ?? form.querySelector('[data-error-for=""]');
     if (spot) spot.textContent = failure.error ?? String(failure);
     const input = field && form.querySelector(`[name="${CSS.escape(field)}"]`);

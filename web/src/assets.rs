@@ -27,6 +27,17 @@ const FILES: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/portal.js"),
     },
+    // Platform configurers' pages.
+    Asset {
+        name: "instances.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/instances.js"),
+    },
+    Asset {
+        name: "nodes.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/nodes.js"),
+    },
     Asset {
         name: "charts.js",
         content_type: "text/javascript; charset=utf-8",

@@ -31,6 +31,8 @@ pub struct Portal {
     secure_cookies: bool,
     /// How long a sign-in lasts, as the API's sessions do.
     session_ttl_secs: i64,
+    /// Where nodes reach the control plane (`--public-url`), for the join instructions.
+    public_url: Option<String>,
 }
 
 /// How the control plane serves the portal.
@@ -40,6 +42,9 @@ pub struct PortalConfig {
     /// Whether people reach the portal over TLS (its public URL is `https://`).
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// Where people and nodes reach the control plane (`--public-url`); none: the address the
+    /// browser used.
+    pub public_url: Option<String>,
 }
 
 /// The portal's routes, to merge beside `/api/v1`.
@@ -48,6 +53,7 @@ pub fn portal(config: PortalConfig) -> Router {
         api: Api::new(config.api),
         secure_cookies: config.secure_cookies,
         session_ttl_secs: config.session_ttl.as_secs() as i64,
+        public_url: config.public_url,
     };
     Router::new()
         .route("/", get(pages::home::show))
@@ -56,6 +62,14 @@ pub fn portal(config: PortalConfig) -> Router {
             get(pages::login::show).post(pages::login::sign_in),
         )
         .route("/logout", axum::routing::post(pages::login::sign_out))
+        // Platform configurers and admins: device types, instances, nodes and users.
+        .route("/device-types", get(pages::device_types::show))
+        .route("/instances", get(pages::instances::show))
+        .route("/instances/new", get(pages::register_instance::show))
+        .route("/instances/{kind}/{id}", get(pages::instance::show))
+        .route("/nodes", get(pages::nodes::show))
+        .route("/nodes/join", axum::routing::post(pages::nodes::join))
+        .route("/users", get(pages::users::show))
         .route("/assets/{name}", get(assets::serve))
         .with_state(portal)
 }

@@ -15,6 +15,7 @@ mod live;
 mod logs;
 mod metrics;
 mod notifications;
+mod portal_configurer;
 mod portal_sign_in;
 mod readings;
 mod registry;

@@ -40,3 +40,77 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bus: Option<String>,
 }
+
+/// How a machine joins as a node: the command to run and the systemd unit to install, the same
+/// in the CLI (`trellis node join`) and the portal, so the two cannot disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinInstructions {
+    /// The daemon started by hand.
+    pub command: String,
+    /// Where the unit goes.
+    pub unit_path: &'static str,
+    /// The daemon as a systemd service.
+    pub unit: String,
+    /// What starts the service once the unit is in place.
+    pub enable: &'static str,
+}
+
+/// How a machine joins as the node holding `token`, reaching the control plane at `url`; `bus`
+/// is the node's `--bus` when the platform's is Kafka (the node reads its apps' readings from the
+/// broker itself).
+pub fn join_instructions(url: &str, token: &str, bus: Option<&str>) -> JoinInstructions {
+    let (bus_flag, bus_env) = match bus {
+        Some(bus) => (
+            format!(" --bus {bus}"),
+            format!("Environment=TRELLIS_BUS={bus}\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
+    JoinInstructions {
+        command: format!(
+            "trellis node --control-plane {url} --token {token}{bus_flag} --data-dir /var/lib/trellis-node"
+        ),
+        unit_path: "/etc/systemd/system/trellis-node.service",
+        unit: format!(
+            "[Unit]\nDescription=Trellis node daemon\nAfter=network-online.target\nWants=network-online.target\n\n\
+             [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n{bus_env}\
+             ExecStart=/usr/local/bin/trellis node --data-dir /var/lib/trellis-node\n\
+             Restart=always\nRestartSec=2\n\n[Install]\nWantedBy=multi-user.target\n"
+        ),
+        enable: "systemctl daemon-reload && systemctl enable --now trellis-node",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_instructions_carry_the_url_token_and_bus_in_both_forms() {
+        let plain = join_instructions("http://cp:7878", "tok123", None);
+        assert!(
+            plain
+                .command
+                .contains("--control-plane http://cp:7878 --token tok123")
+        );
+        assert!(!plain.command.contains("--bus"));
+        assert!(
+            plain
+                .unit
+                .contains("Environment=TRELLIS_CONTROL_PLANE=http://cp:7878\n")
+        );
+        assert!(
+            plain
+                .unit
+                .contains("Environment=TRELLIS_NODE_TOKEN=tok123\n")
+        );
+        assert!(!plain.unit.contains("TRELLIS_BUS"));
+        let kafka = join_instructions("http://cp:7878", "tok123", Some("kafka://k:9092"));
+        assert!(kafka.command.contains("--bus kafka://k:9092"));
+        assert!(
+            kafka
+                .unit
+                .contains("Environment=TRELLIS_BUS=kafka://k:9092\n")
+        );
+    }
+}

@@ -43,7 +43,7 @@ fn local(next: Option<&str>) -> &str {
 }
 
 /// Whether a form post came from a page of this site (browsers send `Origin` with every post).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

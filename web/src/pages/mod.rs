@@ -2,3 +2,11 @@
 
 pub mod home;
 pub mod login;
+// Platform configurers and admins.
+pub mod device_types;
+pub mod instance;
+pub mod instances;
+pub mod nodes;
+pub mod register_instance;
+mod shown;
+pub mod users;
