@@ -64,4 +64,27 @@
       }
     }
   });
+
+  // A controller's page: each command handed to it joins the top of its last commands.
+  Trellis.on("command", (event) => {
+    for (const body of document.querySelectorAll(`[data-commands-of="${CSS.escape(event.controller)}"]`)) {
+      const row = document.createElement("tr");
+      const when = document.createElement("td");
+      const at = document.createElement("time");
+      at.setAttribute("datetime", event.at);
+      when.append(at);
+      const command = document.createElement("td");
+      const code = document.createElement("code");
+      code.textContent = text(event.command);
+      command.append(code);
+      const from = document.createElement("td");
+      from.textContent = event.deployment ?? "";
+      row.append(when, command, from);
+      body.prepend(row);
+      Trellis.localTimes(row);
+      while (body.rows.length > 5) body.deleteRow(-1);
+      body.closest("section")?.querySelector("[data-no-commands]")?.remove();
+      body.closest("table").hidden = false;
+    }
+  });
 })();

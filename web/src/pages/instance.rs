@@ -1,9 +1,10 @@
 //! One sensor's or controller's page: where it is, its labels and users, what it last measured
 //! or reported, and (for configurers) a new gateway token, shown once.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
+use serde::Deserialize;
 use trellis_protocol::api::{Role, SensorType};
 
 use super::instances::{Kind, Row};
@@ -15,11 +16,60 @@ use crate::error::PageError;
 use crate::layout;
 use crate::viewer::Viewer;
 
+/// How far back a sensor's chart reaches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub enum ChartRange {
+    #[serde(rename = "1h")]
+    Hour,
+    #[default]
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+    #[serde(rename = "90d")]
+    Quarter,
+}
+
+impl ChartRange {
+    const ALL: [ChartRange; 4] = [
+        ChartRange::Hour,
+        ChartRange::Day,
+        ChartRange::Week,
+        ChartRange::Quarter,
+    ];
+
+    /// As the readings API's `since` spells it.
+    fn as_str(self) -> &'static str {
+        match self {
+            ChartRange::Hour => "1h",
+            ChartRange::Day => "24h",
+            ChartRange::Week => "7d",
+            ChartRange::Quarter => "90d",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ChartRange::Hour => "hour",
+            ChartRange::Day => "24 hours",
+            ChartRange::Week => "7 days",
+            ChartRange::Quarter => "90 days",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Shown {
+    #[serde(default)]
+    range: ChartRange,
+}
+
 /// `GET /instances/{kind}/{id}`.
 pub async fn show(
     State(portal): State<Portal>,
     viewer: Viewer,
     Path((kind, id)): Path<(String, String)>,
+    Query(Shown { range }): Query<Shown>,
 ) -> Result<Markup, PageError> {
     let kind = Kind::parse(&kind).ok_or_else(|| {
         PageError::Status(
@@ -72,7 +122,7 @@ pub async fn show(
                         dd data-reading-count { (device.readings.map(|n| n.to_string()).unwrap_or_default()) }
                         dt { "Last value" }
                         dd data-last-value {
-                            @if let Some(last) = &row.last_reading {
+                            @if let Some(last) = &row.device.last_reading {
                                 (with_unit(&last.value, &unit)) " at " time datetime=(last.at) { (last.at) }
                             } @else { span.muted { "none yet" } }
                         }
@@ -87,21 +137,29 @@ pub async fn show(
                 }
             }
             @if kind == Kind::Sensor {
-                h2 { "Recent readings" }
-                // The chart is drawn here from the readings history, once the API serves it.
-                div.chart data-sensor=(device.id) {
-                    p.muted data-chart-placeholder { "The chart of this sensor's recent readings appears here." }
+                h2 { "Readings over the last " (range.label()) }
+                nav.pager aria-label="Chart range" {
+                    @for choice in ChartRange::ALL {
+                        a href={ "?range=" (choice.as_str()) } aria-current=[(choice == range).then_some("true")] { (choice.label()) }
+                    }
+                }
+                // Drawn by charts.js from the history, downsampled on the server to the chart's
+                // width, then grown by the page's live readings.
+                div.chart data-sensor=(device.id) data-since=(range.as_str()) data-unit=(unit) {
+                    p.muted data-chart-placeholder { "Loading the chart…" }
                 }
             }
-            @if let Some(commands) = &row.last_commands {
-                h2 { "Last commands" }
-                @if commands.is_empty() {
-                    p.muted { "None yet." }
-                } @else {
-                    div.table-wrap { table {
+            @if kind == Kind::Controller {
+                section #last-commands {
+                    h2 { "Last commands" }
+                    @let commands = device.last_commands.clone().unwrap_or_default();
+                    @if commands.is_empty() {
+                        p.muted data-no-commands { "None yet." }
+                    }
+                    div.table-wrap { table hidden[commands.is_empty()] {
                         thead { tr { th scope="col" { "When" } th scope="col" { "Command" } th scope="col" { "From deployment" } } }
-                        tbody {
-                            @for sent in commands {
+                        tbody data-commands-of=(device.id) {
+                            @for sent in &commands {
                                 tr {
                                     td { time datetime=(sent.at) { (sent.at) } }
                                     td { code { (value_text(&sent.command)) } }

@@ -61,31 +61,11 @@ impl Kind {
     }
 }
 
-/// An instance as the API lists it, with what the API adds once it keeps readings and
-/// commands (absent before, and then shown as nothing rather than guessed).
+/// An instance as the API lists it (with its last reading or commands).
 #[derive(Deserialize)]
+#[serde(transparent)]
 pub struct Row {
-    #[serde(flatten)]
     pub device: Device,
-    #[serde(default)]
-    pub last_reading: Option<LastReading>,
-    #[serde(default)]
-    pub last_commands: Option<Vec<SentCommand>>,
-}
-
-/// A sensor's newest stored reading.
-#[derive(Deserialize)]
-pub struct LastReading {
-    pub value: serde_json::Value,
-    pub at: String,
-}
-
-/// A command a controller was handed.
-#[derive(Deserialize)]
-pub struct SentCommand {
-    pub at: String,
-    pub deployment: String,
-    pub command: serde_json::Value,
 }
 
 /// The page's filter and where each list's page starts, as its address carries them.
@@ -476,7 +456,7 @@ fn instance_row(kind: Kind, row: &Row, units: &BTreeMap<&str, &str>) -> Markup {
                     td { (place.site) " › " (place.building) " › " (place.room) }
                     td.num data-reading-count { (device.readings.map(|n| n.to_string()).unwrap_or_default()) }
                     td.num data-last-value {
-                        @if let Some(last) = &row.last_reading {
+                        @if let Some(last) = &row.device.last_reading {
                             (with_unit(&last.value, unit)) " "
                             small { time datetime=(last.at) { (last.at) } }
                         } @else { span.muted { "—" } }

@@ -47,6 +47,10 @@ struct JoinAnswer {
     error: Option<(String, String)>,
 }
 
+/// The most load charts the page draws: enough for a cluster at a glance, never one per machine
+/// of a large fleet (the table still lists every node).
+const MAX_CHARTS: usize = 12;
+
 fn page(viewer: &Viewer, nodes: &[Node], join: &JoinAnswer) -> Markup {
     layout::page(
         viewer,
@@ -66,6 +70,15 @@ fn page(viewer: &Viewer, nodes: &[Node], join: &JoinAnswer) -> Markup {
                     } }
                     tbody { @for node in nodes { (row(node)) } }
                 } }
+                h2 { "Load over the last 15 minutes" }
+                div.cards {
+                    @for node in nodes.iter().filter(|node| node.last_seen.is_some()).take(MAX_CHARTS) {
+                        section.panel {
+                            h3 { (node.name) }
+                            div.chart data-node-load=(node.id) {}
+                        }
+                    }
+                }
             }
             (join_form(viewer, join))
             script defer src=(assets::url("nodes.js")) {}
