@@ -180,6 +180,25 @@ fn a_configurer_registers_types_a_rooms_sensors_and_a_controller_through_the_bro
     );
     let state = browser.text_of("tr[data-live-controller] [data-reported-state]");
     assert!(state.contains("\"level\":40"), "{state}");
+    // Live: the controller's next state shows without a reload.
+    browser.js("document.body.dataset.unreloaded = 'yes'", vec![]);
+    browser.wait_until("document.documentElement.dataset.live === 'open'", WAIT);
+    let sent = gateway
+        .post(format!("{url}/api/v1/device/state"))
+        .bearer_auth(&lamp_token)
+        .json(&serde_json::json!({ "level": 75 }))
+        .send()
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
+    browser.wait_until(
+        "document.querySelector('tr[data-live-controller] [data-reported-state]').innerText.includes('75')",
+        WAIT,
+    );
+    assert_eq!(
+        browser.js("return document.body.dataset.unreloaded ?? null", vec![]),
+        serde_json::json!("yes"),
+        "the page reloaded"
+    );
 
     // Narrowed to one room, and on a phone's width, the page still reads.
     browser.fill("Room", "r101");
@@ -195,8 +214,33 @@ fn a_configurer_registers_types_a_rooms_sensors_and_a_controller_through_the_bro
 
     // The sensor's own page, reached by its link.
     browser.click("t-101-window");
-    browser.wait_for_text("Recent readings", WAIT);
+    browser.wait_for_text("Readings over the last 24 hours", WAIT);
     assert!(browser.has_text("floor=1") && !browser.html().contains(&window));
+    // Its chart holds the reading sent, and the next one arrives live, without a reload.
+    browser.wait_for(".chart[data-sensor][data-ready]", WAIT);
+    assert_eq!(
+        browser.js(
+            "return document.querySelector('.chart').dataset.points",
+            vec![]
+        ),
+        serde_json::json!("1")
+    );
+    browser.wait_until("document.documentElement.dataset.live === 'open'", WAIT);
+    let sent = gateway
+        .post(format!("{url}/api/v1/device/readings"))
+        .bearer_auth(&window)
+        .json(&serde_json::json!({ "value": { "kind": "number", "value": 23.25 } }))
+        .send()
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
+    browser.wait_until(
+        "document.querySelector('.chart').dataset.points === '2'",
+        WAIT,
+    );
+    browser.wait_until(
+        "document.querySelector('[data-last-value]').innerText.includes('23.25')",
+        WAIT,
+    );
     eprintln!(
         "figures: configurer journey in the browser took {:?}",
         started.elapsed()

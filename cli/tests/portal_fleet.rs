@@ -87,7 +87,10 @@ fn ten_thousand_sensors_and_ninety_days_of_readings() {
         let answer = device
             .post(format!("{url}/api/v1/device/readings"))
             .bearer_auth(&probe_token)
-            .json(&json!({ "value": 20.0 + (i as f64 / 40.0).sin() * 5.0, "timestamp_ms": at }))
+            .json(&json!({
+                "value": { "kind": "number", "value": 20.0 + (i as f64 / 40.0).sin() * 5.0 },
+                "timestamp_ms": at,
+            }))
             .send()
             .unwrap();
         assert!(answer.status().is_success(), "{}", answer.status());

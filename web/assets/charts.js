@@ -39,7 +39,12 @@
     state.el.dataset.points = String(data[0].length);
   }
 
-  const number = (v) => (typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : null);
+  // A reading's number: plain JSON, or the tagged form ({"kind": "number", "value": 21.5}).
+  const number = (v) =>
+    typeof v === "number" ? v
+      : typeof v === "boolean" ? Number(v)
+        : v && typeof v === "object" && "value" in v ? number(v.value)
+          : null;
 
   async function sensorChart(el) {
     const id = el.dataset.sensor;
