@@ -2,6 +2,7 @@
 //! control plane that answers them and the CLI and portal that send them.
 
 mod apps;
+mod bindable;
 mod auth;
 mod collect;
 mod deployments;
@@ -16,6 +17,7 @@ mod notifications;
 mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
+pub use bindable::{BindableFilter, BindableKind, BindablePlace, PlaceFilter};
 pub use auth::{Login, Me, NewUser, PasswordChange, Role, Session, User, UserChange};
 pub use collect::{Collected, Tally};
 pub use deployments::{

@@ -57,5 +57,10 @@ pub fn portal(config: PortalConfig) -> Router {
         )
         .route("/logout", axum::routing::post(pages::login::sign_out))
         .route("/assets/{name}", get(assets::serve))
+        // End users: the catalogue, the deploy form, and their deployments.
+        .route("/catalogue", get(pages::catalogue::show))
+        .route("/deploy/{app}", get(pages::deploy::show))
+        .route("/deployments", get(pages::deployments::list))
+        .route("/deployments/{id}", get(pages::deployments::show))
         .with_state(portal)
 }

@@ -5,6 +5,7 @@ mod admin;
 mod apps;
 mod artifacts;
 mod auth;
+mod bindable;
 mod deployment_lifecycle;
 mod deployments;
 mod device_types;
@@ -124,7 +125,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         // The log service: nodes ship lines; people read, download and follow them.
         .routes(routes!(node_logs::ship))
         .routes(routes!(logs::list))
-        .routes(routes!(logs::tail));
+        .routes(routes!(logs::tail))
+        // End users: what they may bind into a deployment, for the deploy form.
+        .routes(routes!(bindable::sensors))
+        .routes(routes!(bindable::controllers))
+        .routes(routes!(bindable::places));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.
