@@ -114,7 +114,9 @@ impl SettingsArgs {
                     ];
                     for (part, value) in &location {
                         if !["site", "building", "room"].contains(&part.as_str()) {
-                            bail!("--at {part}=...: a location is given by site, building and room");
+                            bail!(
+                                "--at {part}=...: a location is given by site, building and room"
+                            );
                         }
                         pairs.push((part.as_str(), Some(value.clone())));
                     }

@@ -178,14 +178,7 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         places.contains("north") && places.contains("south"),
         "{places}"
     );
-    let there = eve.ok(&[
-        "bindable",
-        "controller",
-        "--type",
-        "fan",
-        "--site",
-        "north",
-    ]);
+    let there = eve.ok(&["bindable", "controller", "--type", "fan", "--site", "north"]);
     assert!(
         there.contains("north-fan") && !there.contains("south-fan"),
         "{there}"

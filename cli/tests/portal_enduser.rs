@@ -31,7 +31,13 @@ fn school(url: &str, homes: &Path) {
         ("eve", "end-user"),
     ] {
         admin.ok(&[
-            "user", "create", name, "--role", role, "--password", PASSWORD,
+            "user",
+            "create",
+            name,
+            "--role",
+            role,
+            "--password",
+            PASSWORD,
         ]);
     }
     let carol = Person::logged_in(homes, url, "carol", PASSWORD);
@@ -139,20 +145,37 @@ fn an_end_user_deploys_by_location_on_a_schedule_sees_it_run_and_stops_it() {
     let form_shown = started.elapsed();
     assert_eq!(browser.count("fieldset.role"), 5);
 
+    // Sent with nothing bound, the API's refusal shows beside the role it names.
+    browser.click("Deploy");
+    browser.wait_until(
+        r#"document.querySelector('fieldset[data-role="humidity"] [data-error-for]').textContent.includes("takes 1")"#,
+        Duration::from_secs(10),
+    );
+    assert_eq!(browser.url(), format!("{url}/deploy/smart-classroom"));
+
     // Every role bound at the north site: the pickers offer both sites, the instances there
     // come from the API once the site is chosen, the one each role takes ticked.
     for role in ["temperature", "humidity", "occupancy", "fan", "ac"] {
         let set = format!(r#"fieldset[data-role="{role}"]"#);
         let sites = browser.text_of(&format!(r#"{set} select[data-level="site"]"#));
-        assert!(sites.contains("north (1)") && sites.contains("south (1)"), "{sites}");
+        assert!(
+            sites.contains("north (1)") && sites.contains("south (1)"),
+            "{sites}"
+        );
         browser.select(&format!(r#"{set} select[data-level="site"]"#), "north (1)");
         browser.wait_for(
             &format!("{set} .ticks input[type=checkbox]:checked"),
             Duration::from_secs(10),
         );
         let ticked = browser.text_of(&format!("{set} .ticks"));
-        assert!(ticked.contains("north-") && !ticked.contains("south-"), "{ticked}");
-        browser.select(&format!(r#"{set} select[data-level="building"]"#), "main (1)");
+        assert!(
+            ticked.contains("north-") && !ticked.contains("south-"),
+            "{ticked}"
+        );
+        browser.select(
+            &format!(r#"{set} select[data-level="building"]"#),
+            "main (1)",
+        );
         browser.wait_for(
             &format!("{set} .ticks input[type=checkbox]:checked"),
             Duration::from_secs(10),
@@ -197,7 +220,10 @@ fn an_end_user_deploys_by_location_on_a_schedule_sees_it_run_and_stops_it() {
     for (role, bound) in deployment["bindings"].as_object().unwrap() {
         let bound = bound.as_array().unwrap();
         assert_eq!(bound.len(), 1, "{role}: {deployment}");
-        assert!(north.contains(&bound[0].as_str().unwrap().to_string()), "{role}: {deployment}");
+        assert!(
+            north.contains(&bound[0].as_str().unwrap().to_string()),
+            "{role}: {deployment}"
+        );
     }
     assert_eq!(deployment["bindings"].as_object().unwrap().len(), 5);
     assert_eq!(deployment["config"]["ac-setpoint"], 21.0, "{deployment}");

@@ -114,7 +114,10 @@ pub fn checked_config(
         let field = overrides
             .iter()
             .find(|one| manifest.config_values(std::slice::from_ref(one)).is_err())
-            .map_or_else(|| "config".to_string(), |(name, _)| format!("config.{name}"));
+            .map_or_else(
+                || "config".to_string(),
+                |(name, _)| format!("config.{name}"),
+            );
         ApiError::bad_request(format!("config: {e}")).on_field(field)
     })?;
     Ok(params

@@ -2,8 +2,8 @@
 //! control plane that answers them and the CLI and portal that send them.
 
 mod apps;
-mod bindable;
 mod auth;
+mod bindable;
 mod collect;
 mod deployments;
 mod device_types;
@@ -17,8 +17,8 @@ mod notifications;
 mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
-pub use bindable::{BindableFilter, BindableKind, BindablePlace, PlaceFilter};
 pub use auth::{Login, Me, NewUser, PasswordChange, Role, Session, User, UserChange};
+pub use bindable::{BindableFilter, BindableKind, BindablePlace, PlaceFilter};
 pub use collect::{Collected, Tally};
 pub use deployments::{
     Deployment, DeploymentChanges, DeploymentEvent, EventKind, FieldChange, NewDeployment,

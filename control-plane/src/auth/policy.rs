@@ -150,7 +150,11 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/deployments/{id}/history", ANYONE),
     // End users: what they may bind into a deployment (the answer depends on who asks).
     ("GET", "/api/v1/bindable/sensors", Access::Roles(&[EndUser])),
-    ("GET", "/api/v1/bindable/controllers", Access::Roles(&[EndUser])),
+    (
+        "GET",
+        "/api/v1/bindable/controllers",
+        Access::Roles(&[EndUser]),
+    ),
     ("GET", "/api/v1/bindable/places", Access::Roles(&[EndUser])),
     (
         "GET",

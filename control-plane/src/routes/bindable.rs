@@ -43,10 +43,10 @@ async fn instances(
     let filter = query_of(filter)?;
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(
-            ApiError::bad_request(format!("limit: {limit} is not between 1 and {MAX_LIMIT}"))
-                .on_field("limit"),
-        );
+        return Err(ApiError::bad_request(format!(
+            "limit: {limit} is not between 1 and {MAX_LIMIT}"
+        ))
+        .on_field("limit"));
     }
     let (rows, total) = db::bindable::instances(
         &state.db,

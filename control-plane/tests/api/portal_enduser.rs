@@ -138,7 +138,10 @@ async fn bindable_instances_are_those_a_deployment_accepts(db: Db) {
         .await,
         json!([{ "name": "room-2", "instances": 1 }])
     );
-    assert_eq!(places("kind=sensor&type=temperature&site=lab", &eve).await, json!([]));
+    assert_eq!(
+        places("kind=sensor&type=temperature&site=lab", &eve).await,
+        json!([])
+    );
 
     // What it offers, a deployment accepts; what it hides, a deployment refuses.
     let (_, all, _) = listed(&app, path, &frank).await;
@@ -194,11 +197,17 @@ async fn deployment_errors_name_their_field(db: Db) {
         (with("app", json!("weather")), "app"),
         (with("version", json!("9.9.9")), "version"),
         (
-            with("bindings", json!({ "temperature": [temperature], "fan": [ac], "ac": [ac] })),
+            with(
+                "bindings",
+                json!({ "temperature": [temperature], "fan": [ac], "ac": [ac] }),
+            ),
             "bindings.fan",
         ),
         (
-            with("bindings", json!({ "temperature": [lab], "fan": [fan], "ac": [ac] })),
+            with(
+                "bindings",
+                json!({ "temperature": [lab], "fan": [fan], "ac": [ac] }),
+            ),
             "bindings.temperature",
         ),
         (
@@ -225,7 +234,12 @@ async fn deployment_errors_name_their_field(db: Db) {
     }
     // An error about no one field names none.
     let (status, answer) = app
-        .call(reqwest::Method::GET, "/deployments/dep_missing", Some(&eve), None)
+        .call(
+            reqwest::Method::GET,
+            "/deployments/dep_missing",
+            Some(&eve),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(answer.get("field").is_none(), "{answer}");
@@ -246,7 +260,10 @@ async fn the_deploy_form_offers_only_the_apps_roles_and_usable_places(db: Db) {
     let (status, page) = app.page("/catalogue", &eve).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("classroom-thermostat"), "{page}");
-    assert!(page.contains(r#"href="/deploy/classroom-thermostat""#), "{page}");
+    assert!(
+        page.contains(r#"href="/deploy/classroom-thermostat""#),
+        "{page}"
+    );
     assert!(page.contains("air-conditioner"), "{page}");
 
     let (status, page) = app.page("/deploy/classroom-thermostat", &eve).await;
@@ -276,7 +293,10 @@ async fn the_deploy_form_offers_only_the_apps_roles_and_usable_places(db: Db) {
     }
     assert_eq!(count(&page, r#"name="config."#), 4);
     // Places holding instances eve may use, with their count; never the lab, which is frank's.
-    assert!(page.contains(r#"<option value="north">north (1)</option>"#), "{page}");
+    assert!(
+        page.contains(r#"<option value="north">north (1)</option>"#),
+        "{page}"
+    );
     assert!(!page.contains(r#"value="lab""#), "{page}");
     assert!(!page.contains("lab-temperature"), "{page}");
     // The schedule: now, a window in the viewer's time, or cron.
@@ -286,7 +306,10 @@ async fn the_deploy_form_offers_only_the_apps_roles_and_usable_places(db: Db) {
     assert_eq!(count(&page, r#"type="datetime-local""#), 2);
 
     let (_, page) = app.page("/deploy/classroom-thermostat", &frank).await;
-    assert!(page.contains(r#"<option value="lab">lab (1)</option>"#), "{page}");
+    assert!(
+        page.contains(r#"<option value="lab">lab (1)</option>"#),
+        "{page}"
+    );
     assert!(page.contains("lab-temperature"), "{page}");
 
     // An app that is not there, and a role that deploys nothing.
@@ -306,7 +329,10 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     let temperature = id_of(&app, &eve, "sensors", "north-temperature").await;
     let mut ids = Vec::new();
     for (token, schedule) in [
-        (&eve, json!({ "kind": "cron", "expression": "0 8 * * MON-FRI", "duration-minutes": 480 })),
+        (
+            &eve,
+            json!({ "kind": "cron", "expression": "0 8 * * MON-FRI", "duration-minutes": 480 }),
+        ),
         (&frank, json!({ "kind": "now" })),
     ] {
         let body = json!({ "app": "classroom-thermostat",
@@ -321,11 +347,19 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     let (status, page) = app.page("/deployments", &eve).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("My deployments"));
-    assert!(page.contains(&format!(r#"data-live-deployment="{mine}""#)), "{page}");
-    assert!(!page.contains(theirs.as_str()), "another's deployment shown: {page}");
+    assert!(
+        page.contains(&format!(r#"data-live-deployment="{mine}""#)),
+        "{page}"
+    );
+    assert!(
+        !page.contains(theirs.as_str()),
+        "another's deployment shown: {page}"
+    );
     assert!(page.contains("0 8 * * MON-FRI"), "{page}");
     assert!(
-        page.contains(&format!(r#"data-api="POST /api/v1/deployments/{mine}/stop""#)),
+        page.contains(&format!(
+            r#"data-api="POST /api/v1/deployments/{mine}/stop""#
+        )),
         "{page}"
     );
     assert!(
@@ -336,7 +370,12 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     // Their own in detail: bindings, parameters, history.
     let (status, page) = app.page(&format!("/deployments/{mine}"), &eve).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    for expected in [temperature.as_str(), "fan-above", "created", "Follow the log"] {
+    for expected in [
+        temperature.as_str(),
+        "fan-above",
+        "created",
+        "Follow the log",
+    ] {
         assert!(page.contains(expected), "{expected}: {page}");
     }
     // Stopped, it offers start instead.
@@ -346,7 +385,9 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     assert!(status.is_success(), "{answer}");
     let (_, page) = app.page("/deployments", &eve).await;
     assert!(
-        page.contains(&format!(r#"data-api="POST /api/v1/deployments/{mine}/start""#)),
+        page.contains(&format!(
+            r#"data-api="POST /api/v1/deployments/{mine}/start""#
+        )),
         "{page}"
     );
 
@@ -365,7 +406,10 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     // change what is not theirs to change.
     let (status, page) = app.page("/deployments", &developer).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains(mine.as_str()) && page.contains(theirs.as_str()), "{page}");
+    assert!(
+        page.contains(mine.as_str()) && page.contains(theirs.as_str()),
+        "{page}"
+    );
     assert!(page.contains("frank"), "{page}");
     assert!(!page.contains("/stop"), "{page}");
 }

@@ -11,7 +11,10 @@ use crate::viewer::Viewer;
 
 /// An app's roles as "temperature (temperature sensor), fan (fan controller)".
 pub fn describe_roles(app: &AppVersion) -> Markup {
-    let sensors = app.sensors.iter().map(|(role, info)| (role, info, "sensor"));
+    let sensors = app
+        .sensors
+        .iter()
+        .map(|(role, info)| (role, info, "sensor"));
     let controllers = app
         .controllers
         .iter()

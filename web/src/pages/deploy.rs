@@ -273,7 +273,10 @@ pub async fn show(
     .ok_or_else(|| {
         PageError::Status(
             axum::http::StatusCode::NOT_FOUND,
-            format!("{name} has no version {}", which.version.unwrap_or_default()),
+            format!(
+                "{name} has no version {}",
+                which.version.unwrap_or_default()
+            ),
         )
     })?;
     let mut roles = Vec::new();

@@ -149,9 +149,10 @@ fn logs(id: &str, page: Result<LogPage, PageError>) -> Markup {
     let (lines, note) = match page {
         Ok(page) if page.lines.is_empty() => (Vec::new(), Some("No log lines yet.".to_string())),
         Ok(page) => (page.lines, None),
-        Err(PageError::Status(_, message)) => {
-            (Vec::new(), Some(format!("The log cannot be shown: {message}")))
-        }
+        Err(PageError::Status(_, message)) => (
+            Vec::new(),
+            Some(format!("The log cannot be shown: {message}")),
+        ),
         Err(PageError::SignIn { .. }) => (Vec::new(), None),
     };
     html! {
