@@ -184,6 +184,14 @@ fn an_end_user_deploys_by_location_on_a_schedule_sees_it_run_and_stops_it() {
     // A parameter, and a schedule: every minute, for two hours each time.
     browser.fill("#param0", "21");
     browser.click(r#"input[name="schedule.kind"][value="cron"]"#);
+    // Only the chosen kind's inputs show.
+    let shown = |selector: &str| {
+        browser.js(
+            "return document.querySelector(arguments[0]).offsetParent !== null",
+            vec![serde_json::json!(selector)],
+        ) == serde_json::json!(true)
+    };
+    assert!(shown("#schedule-cron") && !shown("#schedule-start"));
     browser.fill("#schedule-cron", "* * * * *");
     browser.fill("#schedule-minutes", "120");
     browser.click("Deploy");

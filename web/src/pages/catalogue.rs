@@ -9,7 +9,7 @@ use crate::error::PageError;
 use crate::layout;
 use crate::viewer::Viewer;
 
-/// An app's roles as "temperature (temperature sensor), fan (fan controller)".
+/// An app's roles as "temperature: temperature sensor, fan: fan controller".
 pub fn describe_roles(app: &AppVersion) -> Markup {
     let sensors = app
         .sensors
@@ -20,9 +20,11 @@ pub fn describe_roles(app: &AppVersion) -> Markup {
         .iter()
         .map(|(role, info)| (role, info, "controller"));
     html! {
-        ul.roles {
-            @for (role, info, kind) in sensors.chain(controllers) {
-                li {
+        p.roles {
+            "Needs: "
+            @for (i, (role, info, kind)) in sensors.chain(controllers).enumerate() {
+                @if i > 0 { ", " }
+                span.role {
                     strong { (role) } ": " (info.type_name) " " (kind)
                     @if info.min != 1 || info.max != 1 {
                         " (" (info.min) "–" (info.max) ")"
@@ -58,7 +60,6 @@ pub async fn show(State(portal): State<Portal>, viewer: Viewer) -> Result<Markup
                         li data-app=(app.name) {
                             h2 { (app.name) " " span.muted { (app.version) } }
                             p { (app.description) }
-                            p.muted { "Needs:" }
                             (describe_roles(app))
                             @if !app.config.is_empty() {
                                 p.muted {

@@ -228,11 +228,12 @@ fn schedule() -> Markup {
                 label { input type="radio" name="schedule.kind" value="window" data-skip; " In a window" }
                 label { input type="radio" name="schedule.kind" value="cron" data-skip; " Repeatedly (cron)" }
             }
-            div.grid-form data-schedule="window" hidden {
+            // `hidden` sits on plain wrappers: a class that sets `display` would override it.
+            div data-schedule="window" hidden { div.grid-form {
                 label for="schedule-start" { "From (your time)" input #schedule-start type="datetime-local" name="schedule.start" data-skip; }
                 label for="schedule-end" { "Until (your time)" input #schedule-end type="datetime-local" name="schedule.end" data-skip; }
-            }
-            div.stack data-schedule="cron" hidden {
+            } }
+            div data-schedule="cron" hidden {
                 div.grid-form {
                     label for="schedule-cron" { "Cron expression (five fields, UTC)"
                         input #schedule-cron name="schedule.expression" placeholder="0 8 * * MON-FRI" autocomplete="off" data-skip;

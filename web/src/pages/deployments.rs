@@ -210,17 +210,17 @@ pub async fn show(
             p { a href="/deployments" { "← Deployments" } }
             h1 { (d.app) " " span.muted { (d.version) } }
             div.panel data-live-deployment=(d.id) {
-                dl.facts {
-                    dt { "Deployment" } dd { code { (d.id) } }
-                    dt { "Owner" } dd { (d.owner) }
-                    dt { "State" } dd { span.state data-field="state" data-state=(d.state.as_str()) { (d.state.as_str()) }
-                        @if d.run_state == RunState::Stopped { " " span.muted { "(stopped by its owner)" } } }
-                    dt { "Node" } dd data-field="node" { (d.node.as_deref().unwrap_or("—")) }
-                    dt { "Restarts" } dd data-field="restarts" { (d.restarts) }
-                    dt { "Last error" } dd data-field="detail" { (d.detail) }
-                    dt { "Schedule" } dd { (schedule(&d.schedule)) }
-                    dt { "Created" } dd { time datetime=(d.created_at) { (d.created_at) } }
-                }
+                div.table-wrap { table.facts { tbody {
+                    tr { th scope="row" { "Deployment" } td { code { (d.id) } } }
+                    tr { th scope="row" { "Owner" } td { (d.owner) } }
+                    tr { th scope="row" { "State" } td { span.state data-field="state" data-state=(d.state.as_str()) { (d.state.as_str()) }
+                        @if d.run_state == RunState::Stopped { " " span.muted { "(stopped by its owner)" } } } }
+                    tr { th scope="row" { "Node" } td data-field="node" { (d.node.as_deref().unwrap_or("—")) } }
+                    tr { th scope="row" { "Restarts" } td data-field="restarts" { (d.restarts) } }
+                    tr { th scope="row" { "Last error" } td data-field="detail" { (d.detail) } }
+                    tr { th scope="row" { "Schedule" } td { (schedule(&d.schedule)) } }
+                    tr { th scope="row" { "Created" } td { time datetime=(d.created_at) { (d.created_at) } } }
+                } } }
                 (actions(&viewer, &d))
             }
             h2 { "Bindings" }
