@@ -112,8 +112,7 @@
       if (!cron) return;
       try {
         const answer = await get(`/api/v1/schedules/preview?${query({ cron, count: "5" })}`);
-        const times = (Array.isArray(answer) ? answer : answer?.times ?? answer?.starts ?? [])
-          .map((t) => (typeof t === "string" ? t : t.at ?? t.start));
+        const times = answer?.starts ?? []; // RFC 3339, UTC, soonest first
         preview.querySelector("ol").replaceChildren(...times.map((t) => {
           const li = document.createElement("li");
           li.append(Object.assign(document.createElement("time"), { dateTime: t, textContent: t }));

@@ -371,7 +371,8 @@ async fn an_end_user_sees_only_their_own_deployments(db: Db) {
     let (status, page) = app.page(&format!("/deployments/{mine}"), &eve).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     for expected in [
-        temperature.as_str(),
+        "north-temperature",
+        "north / main / room-1",
         "fan-above",
         "created",
         "Follow the log",

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use maud::{Markup, html};
-use trellis_protocol::api::{Deployment, DeploymentEvent, Role, RunState, Schedule};
+use trellis_protocol::api::{Deployment, DeploymentEvent, Device, Role, RunState, Schedule};
 use trellis_protocol::logs::LogPage;
 
 use crate::error::PageError;
@@ -198,6 +198,25 @@ pub async fn show(
             &format!("/logs?deployment={}&limit={RECENT_LINES}", encode(&id)),
         )
         .await;
+    // Each bound instance by name and place (an instance since removed shows by its id).
+    let mut bound: Vec<(&String, Vec<(&String, Option<Device>)>)> = Vec::new();
+    for (role, ids) in &d.bindings {
+        let mut devices = Vec::new();
+        for id in ids {
+            let collection = if id.starts_with("ctl_") {
+                "controllers"
+            } else {
+                "sensors"
+            };
+            let device = portal
+                .api
+                .get::<Device>(&viewer.token, &format!("/{collection}/{}", encode(id)))
+                .await
+                .ok();
+            devices.push((id, device));
+        }
+        bound.push((role, devices));
+    }
     if let Err(PageError::SignIn { .. }) = lines {
         return Err(PageError::SignIn { next: path });
     }
@@ -224,10 +243,16 @@ pub async fn show(
                 (actions(&viewer, &d))
             }
             h2 { "Bindings" }
-            ul {
-                @for (role, ids) in &d.bindings {
+            ul #bindings {
+                @for (role, devices) in &bound {
                     li { strong { (role) } ": "
-                        @for (i, id) in ids.iter().enumerate() { @if i > 0 { ", " } code { (id) } }
+                        @for (i, (id, device)) in devices.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            @match device {
+                                Some(device) => { (device.name) " " span.muted { "(" (device.location.site) " / " (device.location.building) " / " (device.location.room) ")" } }
+                                None => { code { (id) } }
+                            }
+                        }
                     }
                 }
             }
