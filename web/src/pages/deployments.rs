@@ -12,6 +12,9 @@ use crate::pages::catalogue::encode;
 use crate::viewer::Viewer;
 use crate::{Portal, assets, layout};
 
+/// An instance bound to a role: its id, and the instance while it is registered.
+type Bound<'a> = (&'a String, Option<Device>);
+
 /// Log lines the detail shows.
 const RECENT_LINES: u32 = 20;
 
@@ -199,7 +202,7 @@ pub async fn show(
         )
         .await;
     // Each bound instance by name and place (an instance since removed shows by its id).
-    let mut bound: Vec<(&String, Vec<(&String, Option<Device>)>)> = Vec::new();
+    let mut bound: Vec<(&String, Vec<Bound>)> = Vec::new();
     for (role, ids) in &d.bindings {
         let mut devices = Vec::new();
         for id in ids {
