@@ -87,24 +87,25 @@ pub async fn list(State(portal): State<Portal>, viewer: Viewer) -> Result<Markup
                 div.table-wrap {
                     table #deployments {
                         thead { tr {
-                            th { "Deployment" } th { "App" } th { "Version" } th { "State" } th { "Node" }
-                            th.num { "Restarts" } th { "Last error" } th { "Schedule" } th { "Created" }
+                            // What matters most first, so a phone shows it without scrolling.
+                            th { "App" } th { "State" } th { "Node" } th.num { "Restarts" } th { "Last error" }
+                            th { "Version" } th { "Schedule" } th { "Created" } th { "Deployment" }
                             @if viewer.role != Role::EndUser { th { "Owner" } }
                             th { "Actions" }
                         } }
                         tbody {
                             @for d in &deployments {
                                 tr data-live-deployment=(d.id) {
-                                    td { a href=(format!("/deployments/{}", encode(&d.id))) { (d.id) } }
-                                    td { (d.app) }
-                                    td { (d.version) }
+                                    td { a href=(format!("/deployments/{}", encode(&d.id))) { (d.app) } }
                                     td { span.state data-field="state" data-state=(d.state.as_str()) { (d.state.as_str()) }
                                         @if d.run_state == RunState::Stopped { " " span.muted { "(stopped by its owner)" } } }
                                     td data-field="node" { (d.node.as_deref().unwrap_or("—")) }
                                     td.num data-field="restarts" { (d.restarts) }
                                     td data-field="detail" { (d.detail) }
+                                    td { (d.version) }
                                     td { (schedule(&d.schedule)) }
                                     td { time datetime=(d.created_at) { (d.created_at) } }
+                                    td { code { (d.id) } }
                                     @if viewer.role != Role::EndUser { td { (d.owner) } }
                                     td { (actions(&viewer, d)) }
                                 }
