@@ -30,8 +30,8 @@ pub struct SettingsArgs {
     /// repeat a role to bind several instances).
     #[arg(long = "bind", value_parser = parse_pair)]
     bind: Vec<(String, String)>,
-    /// Bind every role not bound with --bind to the instances of its type at this location:
-    /// `site=north`, `site=north,room=room-1`.
+    /// Bind every role not bound with --bind to the instances of its type at this location
+    /// that you may use (`trellis bindable` lists them): `site=north`, `site=north,room=room-1`.
     #[arg(long)]
     at: Option<String>,
     /// Set a parameter: `fan-above=25` (repeatable).
@@ -87,11 +87,11 @@ impl SettingsArgs {
                 if named.is_empty() && location.is_empty() && !every_role {
                     continue;
                 }
-                let of_type: Vec<Device> = api.get_as(&format!(
-                    "/{collection}{}",
-                    query(&[("type", Some(type_name.clone()))])
-                ))?;
                 let chosen: Vec<String> = if !named.is_empty() {
+                    let of_type: Vec<Device> = api.get_as(&format!(
+                        "/{collection}{}",
+                        query(&[("type", Some(type_name.clone()))])
+                    ))?;
                     named
                         .into_iter()
                         .map(|wanted| {
@@ -107,12 +107,22 @@ impl SettingsArgs {
                         })
                         .collect::<anyhow::Result<_>>()?
                 } else if !location.is_empty() {
-                    of_type
-                        .iter()
-                        .filter(|d| location.iter().all(|(k, v)| at(d, k) == Some(v.as_str())))
-                        .take(spec.max as usize)
-                        .map(|d| d.id.clone())
-                        .collect()
+                    // Only instances this user may use there, as the API answers them.
+                    let mut pairs = vec![
+                        ("type", Some(type_name.clone())),
+                        ("limit", Some(spec.max.to_string())),
+                    ];
+                    for (part, value) in &location {
+                        if !["site", "building", "room"].contains(&part.as_str()) {
+                            bail!(
+                                "--at {part}=...: a location is given by site, building and room"
+                            );
+                        }
+                        pairs.push((part.as_str(), Some(value.clone())));
+                    }
+                    let usable: Vec<Device> =
+                        api.get_as(&format!("/bindable/{collection}{}", query(&pairs)))?;
+                    usable.into_iter().map(|d| d.id).collect()
                 } else {
                     bail!(
                         "role `{role}` needs a `{type_name}` instance: bind it with --bind {role}=NAME or choose a location with --at site=NAME"
@@ -181,17 +191,6 @@ pub fn deploy(args: DeployArgs, output: Output) -> anyhow::Result<()> {
         ),
     );
     Ok(())
-}
-
-/// Where a device is, by one of `site`, `building` or `room`.
-fn at<'a>(device: &'a Device, part: &str) -> Option<&'a str> {
-    let location = &device.location;
-    match part {
-        "site" => Some(&location.site),
-        "building" => Some(&location.building),
-        "room" => Some(&location.room),
-        _ => None,
-    }
 }
 
 /// An RFC 3339 time given on the command line.

@@ -1,5 +1,6 @@
 //! `trellis`: the one binary of the platform.
 
+mod bindable;
 mod client;
 mod collect;
 mod console;
@@ -87,6 +88,9 @@ enum Command {
     /// App components (app developers).
     #[command(subcommand)]
     App(push::AppCommand),
+    /// What you may bind into a deployment (end users): the instances of a type you may use,
+    /// or the places holding them (--places).
+    Bindable(bindable::BindableArgs),
     /// Deploy an app, bound to sensors and controllers, on a schedule (end users).
     Deploy(deploy::DeployArgs),
     /// One deployment's life: list, show, stop, start, delete, set, history, upgrade, rollback.
@@ -142,6 +146,7 @@ fn main() -> std::process::ExitCode {
         Command::Controller(command) => registry::device("controllers", command, output),
         Command::Model(command) => push::model(command, output),
         Command::App(command) => push::app(command, output),
+        Command::Bindable(args) => bindable::bindable(args, output),
         Command::Deploy(args) => deploy::deploy(args, output),
         Command::Deployment(command) => deployment::deployment(command, output),
         Command::Status => status::status(output),

@@ -202,6 +202,18 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     ]);
     assert!(pushed.contains("pushed app smart-classroom"), "{pushed}");
 
+    // The end user sees where the app's roles can be bound, and what is there.
+    let places = eve.ok(&["bindable", "sensor", "--type", "temperature", "--places"]);
+    assert!(
+        places.contains("north") && places.contains("south"),
+        "{places}"
+    );
+    let there = eve.ok(&["bindable", "controller", "--type", "fan", "--site", "north"]);
+    assert!(
+        there.contains("north-fan") && !there.contains("south-fan"),
+        "{there}"
+    );
+
     // The end user deploys it at one location, on a schedule.
     let wrong = eve.refused(&[
         "deploy",

@@ -35,7 +35,8 @@ pub async fn check_bindings(
                 "bindings: `{role}` is not a role of {}; its roles are {}",
                 manifest.name,
                 roles.join(", ")
-            )));
+            ))
+            .on_field(format!("bindings.{role}")));
         }
     }
     let roles = manifest
@@ -61,7 +62,8 @@ pub async fn check_bindings(
                 "bindings: role `{name}` takes {wanted} {} instance(s) of type `{}`; {count} given",
                 kind.as_str(),
                 role.kind
-            )));
+            ))
+            .on_field(format!("bindings.{name}")));
         }
         for id in ids {
             let device = db::devices::find(&state.db, kind, id)
@@ -71,6 +73,7 @@ pub async fn check_bindings(
                         "bindings: role `{name}`: there is no {} `{id}`",
                         kind.as_str()
                     ))
+                    .on_field(format!("bindings.{name}"))
                 })?
                 .into_api()?;
             if device.type_name != role.kind {
@@ -80,7 +83,8 @@ pub async fn check_bindings(
                     kind.as_str(),
                     device.name,
                     device.type_name
-                )));
+                ))
+                .on_field(format!("bindings.{name}")));
             }
             let allowed = device.users.is_empty()
                 || caller.role == Role::Admin
@@ -90,7 +94,8 @@ pub async fn check_bindings(
                     "bindings: role `{name}`: {} `{}` ({id}) is reserved for other users; ask a platform configurer to add you",
                     kind.as_str(),
                     device.name
-                )));
+                ))
+                .on_field(format!("bindings.{name}")));
             }
         }
     }
@@ -104,9 +109,17 @@ pub fn checked_config(
     set: &BTreeMap<String, String>,
 ) -> ApiResult<serde_json::Map<String, serde_json::Value>> {
     let overrides: Vec<(String, String)> = set.clone().into_iter().collect();
-    let params = manifest
-        .config_values(&overrides)
-        .map_err(|e| ApiError::bad_request(format!("config: {e}")))?;
+    let params = manifest.config_values(&overrides).map_err(|e| {
+        // The parameter at fault: the first that is refused on its own.
+        let field = overrides
+            .iter()
+            .find(|one| manifest.config_values(std::slice::from_ref(one)).is_err())
+            .map_or_else(
+                || "config".to_string(),
+                |(name, _)| format!("config.{name}"),
+            );
+        ApiError::bad_request(format!("config: {e}")).on_field(field)
+    })?;
     Ok(params
         .into_iter()
         .map(|param| (param.name, Value::from(param.value).to_json()))
@@ -115,7 +128,9 @@ pub fn checked_config(
 
 /// The schedule, if it makes sense; the error starts with `schedule:`.
 pub fn check_schedule(schedule: &Schedule) -> ApiResult<()> {
-    schedule.check().map_err(ApiError::bad_request)
+    schedule
+        .check()
+        .map_err(|e| ApiError::bad_request(e).on_field("schedule"))
 }
 
 /// A stored parameter value as the text an owner would have given.

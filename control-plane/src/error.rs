@@ -10,6 +10,8 @@ pub use trellis_protocol::api::ErrorBody;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// The request's field at fault, where the error concerns one.
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -17,6 +19,16 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The same error, naming the request's `field` it concerns (`bindings.fan`), so a form can
+    /// show it there.
+    pub fn on_field(self, field: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field.into()),
+            ..self
         }
     }
 
@@ -85,6 +97,7 @@ impl IntoResponse for ApiError {
             self.status,
             Json(ErrorBody {
                 error: self.message,
+                field: self.field,
             }),
         )
             .into_response()

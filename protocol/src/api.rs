@@ -3,6 +3,7 @@
 
 mod apps;
 mod auth;
+mod bindable;
 mod collect;
 mod deployments;
 mod device_types;
@@ -19,6 +20,7 @@ mod sessions;
 
 pub use apps::{AppVersion, RoleInfo};
 pub use auth::{Login, Me, NewUser, PasswordChange, Role, Session, User, UserChange};
+pub use bindable::{BindableFilter, BindableKind, BindablePlace, PlaceFilter};
 pub use collect::{Collected, Tally};
 pub use deployments::{
     Deployment, DeploymentChanges, DeploymentEvent, EventKind, FieldChange, NewDeployment,

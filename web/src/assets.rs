@@ -43,6 +43,12 @@ const FILES: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/charts.js"),
     },
+    // End users: the deploy form's pickers and schedule preview, and deployments' live rows.
+    Asset {
+        name: "deploy.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/deploy.js"),
+    },
     Asset {
         name: "uPlot.iife.min.js",
         content_type: "text/javascript; charset=utf-8",

@@ -71,5 +71,10 @@ pub fn portal(config: PortalConfig) -> Router {
         .route("/nodes/join", axum::routing::post(pages::nodes::join))
         .route("/users", get(pages::users::show))
         .route("/assets/{name}", get(assets::serve))
+        // End users: the catalogue, the deploy form, and their deployments.
+        .route("/catalogue", get(pages::catalogue::show))
+        .route("/deploy/{app}", get(pages::deploy::show))
+        .route("/deployments", get(pages::deployments::list))
+        .route("/deployments/{id}", get(pages::deployments::show))
         .with_state(portal)
 }

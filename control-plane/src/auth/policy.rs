@@ -148,6 +148,14 @@ pub const POLICY: &[(&str, &str, Access)] = &[
         Access::Roles(&[EndUser]),
     ),
     ("GET", "/api/v1/deployments/{id}/history", ANYONE),
+    // End users: what they may bind into a deployment (the answer depends on who asks).
+    ("GET", "/api/v1/bindable/sensors", Access::Roles(&[EndUser])),
+    (
+        "GET",
+        "/api/v1/bindable/controllers",
+        Access::Roles(&[EndUser]),
+    ),
+    ("GET", "/api/v1/bindable/places", Access::Roles(&[EndUser])),
     (
         "GET",
         "/api/v1/artifacts/{sha256}",

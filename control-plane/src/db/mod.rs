@@ -5,6 +5,7 @@
 
 pub mod app_state;
 pub mod apps;
+pub mod bindable;
 pub mod controller_commands;
 pub mod controller_types;
 pub mod deployment_models;

@@ -5,6 +5,7 @@ mod admin;
 mod apps;
 mod artifacts;
 mod auth;
+mod bindable;
 mod deployment_lifecycle;
 mod deployments;
 mod device_types;
@@ -139,7 +140,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(live::stream))
         .routes(routes!(node_load::load))
         .routes(routes!(model_stats::stats))
-        .routes(routes!(schedules::preview));
+        .routes(routes!(schedules::preview))
+        // End users: what they may bind into a deployment, for the deploy form.
+        .routes(routes!(bindable::sensors))
+        .routes(routes!(bindable::controllers))
+        .routes(routes!(bindable::places));
     OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.

@@ -16,6 +16,7 @@ mod logs;
 mod metrics;
 mod notifications;
 mod portal_configurer;
+mod portal_enduser;
 mod portal_sign_in;
 mod readings;
 mod registry;
