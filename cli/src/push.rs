@@ -15,7 +15,7 @@ use crate::output::Output;
 #[derive(clap::Subcommand)]
 pub enum ModelCommand {
     /// Upload a model package: DIR holds model.toml and model.onnx, and contract.wasm unless
-    /// --contract names the contract component elsewhere.
+    /// --contract names the contract component elsewhere; or DIR is a .zip holding the three.
     Push {
         dir: PathBuf,
         #[arg(long)]
@@ -51,12 +51,24 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
     match command {
         ModelCommand::Push { dir, contract } => {
-            let contract = contract.unwrap_or_else(|| dir.join("contract.wasm"));
-            let files = [
-                ("model.toml", dir.join("model.toml")),
-                ("model.onnx", dir.join("model.onnx")),
-                ("contract.wasm", contract),
-            ];
+            let files = if dir
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+            {
+                anyhow::ensure!(
+                    contract.is_none(),
+                    "--contract names a file beside a directory; {} is a .zip, which holds the contract itself",
+                    dir.display()
+                );
+                vec![("package.zip", dir)]
+            } else {
+                let contract = contract.unwrap_or_else(|| dir.join("contract.wasm"));
+                vec![
+                    ("model.toml", dir.join("model.toml")),
+                    ("model.onnx", dir.join("model.onnx")),
+                    ("contract.wasm", contract),
+                ]
+            };
             let model = upload(&api, "/models", &files)?;
             output.done(
                 &model,

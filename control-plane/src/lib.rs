@@ -30,6 +30,7 @@ pub mod schedule;
 pub mod startup;
 mod state;
 mod upload;
+mod upload_zip;
 
 pub use configuration::{DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, Settings};
 pub use startup::Application;
