@@ -57,5 +57,10 @@ pub fn portal(config: PortalConfig) -> Router {
         )
         .route("/logout", axum::routing::post(pages::login::sign_out))
         .route("/assets/{name}", get(assets::serve))
+        // Data scientists and app developers.
+        .route("/models", get(pages::models::list))
+        .route("/models/{name}", get(pages::models::show))
+        .route("/apps", get(pages::apps::list))
+        .route("/apps/{name}", get(pages::apps::show))
         .with_state(portal)
 }

@@ -14,6 +14,7 @@ mod jobs;
 mod logs;
 mod metrics;
 mod notifications;
+mod portal_author;
 mod portal_sign_in;
 mod registry;
 mod tokens;

@@ -2,3 +2,7 @@
 
 pub mod home;
 pub mod login;
+// Data scientists and app developers.
+pub mod apps;
+pub mod models;
+mod upload_form;
