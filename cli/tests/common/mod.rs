@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 mod person;
 #[allow(unused_imports)]
 pub use person::Person;
