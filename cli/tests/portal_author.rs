@@ -138,6 +138,17 @@ fn a_data_scientist_uploads_digits_tries_it_and_sees_a_bad_upload_refused() {
         "server {server} ms, in all {took} ms"
     );
     eprintln!("figures: try it answered in {took} ms, {server} ms of it on the server");
+
+    // On a phone's width, the pages fit: only tables scroll, inside their own box.
+    browser.set_window_width(390);
+    for page in ["/models", "/models/digits"] {
+        browser.visit(page);
+        assert_eq!(
+            fits_the_width(&browser),
+            json!(true),
+            "{page} is wider than 390 px"
+        );
+    }
 }
 
 #[test]
@@ -214,8 +225,25 @@ fn an_app_developer_uploads_smart_classroom() {
     ] {
         assert!(browser.has_text(shown), "{shown} not on the page");
     }
+    browser.set_window_width(390);
+    for page in ["/apps", "/apps/smart-classroom"] {
+        browser.visit(page);
+        assert_eq!(
+            fits_the_width(&browser),
+            json!(true),
+            "{page} is wider than 390 px"
+        );
+    }
     let apps = admin.get("/apps/smart-classroom");
     assert_eq!(apps[0]["uploaded_by"], "pat", "{apps}");
+}
+
+/// Whether the page needs no sideways scrolling at the window's width.
+fn fits_the_width(browser: &Browser) -> Value {
+    browser.js(
+        "return document.documentElement.scrollWidth <= window.innerWidth",
+        vec![],
+    )
 }
 
 /// A session token for `name`, for an upload the common client does not make.

@@ -168,8 +168,8 @@ pub async fn show(
             }
             h2 { "Versions" }
             (versions_table(&viewer, &refs))
+            h2 #try-title { "Try it" }
             section.panel aria-labelledby="try-title" {
-                h2 #try-title { "Try it" }
                 form.stack #try-model data-model=(name) {
                     label for="try-version" { "Version" }
                     select #try-version name="version" {
