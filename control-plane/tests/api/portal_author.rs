@@ -72,17 +72,25 @@ async fn a_data_scientist_uploads_a_zip_sees_it_and_tries_it(db: Db) {
         ("__MACOSX/digits/._model.onnx", b"resource fork".to_vec()),
     ]);
 
-    // An end user may not upload, in any form; nothing is stored.
+    // An end user may not upload, in any form; nothing is stored. (Small bodies: the refusal
+    // comes before the body is read, and a large one would meet a closed connection.)
     let before = app.snapshot().await;
+    let small_zip = zip_of(&[("model.toml", parts[0].1.clone())]);
     let (status, answer) = app
-        .upload("/models", &eve, vec![("package.zip", zip.clone())])
+        .upload("/models", &eve, vec![("package.zip", small_zip)])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     let (status, answer) = app
         .upload(
             "/apps",
             &eve,
-            app_parts("smart-classroom", guests::SMART_CLASSROOM),
+            vec![
+                (
+                    "trellis.toml",
+                    workspace_file("examples/apps/smart-classroom/trellis.toml"),
+                ),
+                ("app.wasm", b"\0asm".to_vec()),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
@@ -280,6 +288,16 @@ async fn a_bad_model_upload_names_each_file_and_stores_nothing(db: Db) {
         message(&answer).contains("sensor type `nowhere`"),
         "{answer}"
     );
+
+    // The document says so: the error shape's optional `field` and `errors`.
+    let (_, document) = app.get("/openapi.json", &scientist).await;
+    let schemas = &document["components"]["schemas"];
+    let error = &schemas["ErrorBody"];
+    assert_eq!(error["required"], json!(["error"]), "{error}");
+    for property in ["error", "field", "errors"] {
+        assert!(error["properties"].get(property).is_some(), "{error}");
+    }
+    assert!(schemas.get("FieldError").is_some(), "{schemas}");
 
     // Nothing of any of it was kept.
     assert_eq!(app.snapshot().await, before_apps);
