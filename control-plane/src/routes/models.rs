@@ -340,7 +340,9 @@ pub(crate) async fn pipeline(
         content_type = "application/json"),
     responses((status = 200, description = "the contract's answer",
             headers(("server-timing" = String, description = "`predict;dur=<ms>`: the pipeline's time on the server, in milliseconds"))),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, description = "the body is not the JSON it says it is", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn predict(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
