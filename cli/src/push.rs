@@ -23,6 +23,15 @@ pub enum ModelCommand {
     },
     /// List models and their versions.
     List,
+    /// Run one input through a model, as the portal's "try it" does: MODEL is a name (its
+    /// newest version) or name@version; the input is --input JSON or --file PATH (e.g. a PNG).
+    Try {
+        model: String,
+        #[arg(long, value_name = "JSON", conflicts_with = "file")]
+        input: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Delete a model version (its owner or an admin), unless a deployment runs it; deleting the
     /// last version deletes the name.
     Delete { name: String, version: String },
@@ -91,6 +100,9 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
                 ("UPLOADED BY", "/uploaded_by"),
             ],
         ),
+        ModelCommand::Try { model, input, file } => {
+            crate::model_try::run(&api, output, &model, input, file.as_deref())?;
+        }
         ModelCommand::Delete { name, version } => {
             delete(&api, output, "model", &name, &version)?;
         }

@@ -163,6 +163,29 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
     assert!(both.contains("is a .zip"), "{both}");
     let pushed = dana.ok(&["model", "push", &zip]);
     assert!(pushed.contains("pushed model digits 1.0.0"), "{pushed}");
+    // ...and tries it with a fixture image, as the portal's "try it" does.
+    let images: Value = serde_json::from_slice(
+        &std::fs::read(example("models/digits/fixtures/images.json")).unwrap(),
+    )
+    .unwrap();
+    let image = &images[5];
+    let tried = dana.ok(&[
+        "model",
+        "try",
+        "digits@1.0.0",
+        "--file",
+        &example(&format!(
+            "models/digits/fixtures/images/{}",
+            image["file"].as_str().unwrap()
+        )),
+    ]);
+    assert!(
+        tried.contains(&format!("\"label\":{}", image["truth"])),
+        "{tried}"
+    );
+    assert!(tried.contains("ms on the server"), "{tried}");
+    let refused = dana.refused(&["model", "try", "digits", "--input", "[1, 2"]);
+    assert!(refused.contains("--input is not valid JSON"), "{refused}");
     dana.ok(&[
         "model",
         "push",
