@@ -12,6 +12,7 @@ mod logging;
 mod login;
 mod logs;
 mod metrics_args;
+mod model_try;
 mod node;
 mod notify;
 mod output;

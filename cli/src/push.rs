@@ -15,7 +15,7 @@ use crate::output::Output;
 #[derive(clap::Subcommand)]
 pub enum ModelCommand {
     /// Upload a model package: DIR holds model.toml and model.onnx, and contract.wasm unless
-    /// --contract names the contract component elsewhere.
+    /// --contract names the contract component elsewhere; or DIR is a .zip holding the three.
     Push {
         dir: PathBuf,
         #[arg(long)]
@@ -23,6 +23,15 @@ pub enum ModelCommand {
     },
     /// List models and their versions.
     List,
+    /// Run one input through a model, as the portal's "try it" does: MODEL is a name (its
+    /// newest version) or name@version; the input is --input JSON or --file PATH (e.g. a PNG).
+    Try {
+        model: String,
+        #[arg(long, value_name = "JSON", conflicts_with = "file")]
+        input: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Delete a model version (its owner or an admin), unless a deployment runs it; deleting the
     /// last version deletes the name.
     Delete { name: String, version: String },
@@ -53,12 +62,24 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
     let api = Api::from_saved_login()?;
     match command {
         ModelCommand::Push { dir, contract } => {
-            let contract = contract.unwrap_or_else(|| dir.join("contract.wasm"));
-            let files = [
-                ("model.toml", dir.join("model.toml")),
-                ("model.onnx", dir.join("model.onnx")),
-                ("contract.wasm", contract),
-            ];
+            let files = if dir
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+            {
+                anyhow::ensure!(
+                    contract.is_none(),
+                    "--contract names a file beside a directory; {} is a .zip, which holds the contract itself",
+                    dir.display()
+                );
+                vec![("package.zip", dir)]
+            } else {
+                let contract = contract.unwrap_or_else(|| dir.join("contract.wasm"));
+                vec![
+                    ("model.toml", dir.join("model.toml")),
+                    ("model.onnx", dir.join("model.onnx")),
+                    ("contract.wasm", contract),
+                ]
+            };
             let model = upload(&api, "/models", &files)?;
             output.done(
                 &model,
@@ -81,6 +102,9 @@ pub fn model(command: ModelCommand, output: Output) -> anyhow::Result<()> {
                 ("UPLOADED BY", "/uploaded_by"),
             ],
         ),
+        ModelCommand::Try { model, input, file } => {
+            crate::model_try::run(&api, output, &model, input, file.as_deref())?;
+        }
         ModelCommand::Delete { name, version } => {
             delete(&api, output, "model", &name, &version)?;
         }

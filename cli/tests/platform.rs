@@ -173,15 +173,49 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         "{refused}"
     );
 
-    // The data scientist pushes digits (and comfort, which the classroom app asks).
-    let pushed = dana.ok(&[
-        "model",
-        "push",
-        &example("models/digits"),
-        "--contract",
-        DIGITS_CONTRACT,
-    ]);
+    // The data scientist pushes digits as one .zip of its files (and comfort, which the
+    // classroom app asks, from its folder).
+    let zip = homes.path().join("digits.zip");
+    let mut archive = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, path) in [
+        ("digits/model.toml", example("models/digits/model.toml")),
+        ("digits/model.onnx", example("models/digits/model.onnx")),
+        ("digits/contract.wasm", DIGITS_CONTRACT.to_string()),
+    ] {
+        archive.start_file(name, options).unwrap();
+        std::io::Write::write_all(&mut archive, &std::fs::read(path).unwrap()).unwrap();
+    }
+    archive.finish().unwrap();
+    let zip = zip.display().to_string();
+    let both = dana.refused(&["model", "push", &zip, "--contract", DIGITS_CONTRACT]);
+    assert!(both.contains("is a .zip"), "{both}");
+    let pushed = dana.ok(&["model", "push", &zip]);
     assert!(pushed.contains("pushed model digits 1.0.0"), "{pushed}");
+    // ...and tries it with a fixture image, as the portal's "try it" does.
+    let images: Value = serde_json::from_slice(
+        &std::fs::read(example("models/digits/fixtures/images.json")).unwrap(),
+    )
+    .unwrap();
+    let image = &images[5];
+    let tried = dana.ok(&[
+        "model",
+        "try",
+        "digits@1.0.0",
+        "--file",
+        &example(&format!(
+            "models/digits/fixtures/images/{}",
+            image["file"].as_str().unwrap()
+        )),
+    ]);
+    assert!(
+        tried.contains(&format!("\"label\":{}", image["truth"])),
+        "{tried}"
+    );
+    assert!(tried.contains("ms on the server"), "{tried}");
+    let refused = dana.refused(&["model", "try", "digits", "--input", "[1, 2"]);
+    assert!(refused.contains("--input is not valid JSON"), "{refused}");
     dana.ok(&[
         "model",
         "push",

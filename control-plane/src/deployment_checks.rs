@@ -36,7 +36,7 @@ pub async fn check_bindings(
                 manifest.name,
                 roles.join(", ")
             ))
-            .on_field(format!("bindings.{role}")));
+            .on(format!("bindings.{role}")));
         }
     }
     let roles = manifest
@@ -63,7 +63,7 @@ pub async fn check_bindings(
                 kind.as_str(),
                 role.kind
             ))
-            .on_field(format!("bindings.{name}")));
+            .on(format!("bindings.{name}")));
         }
         for id in ids {
             let device = db::devices::find(&state.db, kind, id)
@@ -73,7 +73,7 @@ pub async fn check_bindings(
                         "bindings: role `{name}`: there is no {} `{id}`",
                         kind.as_str()
                     ))
-                    .on_field(format!("bindings.{name}"))
+                    .on(format!("bindings.{name}"))
                 })?
                 .into_api()?;
             if device.type_name != role.kind {
@@ -84,7 +84,7 @@ pub async fn check_bindings(
                     device.name,
                     device.type_name
                 ))
-                .on_field(format!("bindings.{name}")));
+                .on(format!("bindings.{name}")));
             }
             let allowed = device.users.is_empty()
                 || caller.role == Role::Admin
@@ -95,7 +95,7 @@ pub async fn check_bindings(
                     kind.as_str(),
                     device.name
                 ))
-                .on_field(format!("bindings.{name}")));
+                .on(format!("bindings.{name}")));
             }
         }
     }
@@ -118,7 +118,7 @@ pub fn checked_config(
                 || "config".to_string(),
                 |(name, _)| format!("config.{name}"),
             );
-        ApiError::bad_request(format!("config: {e}")).on_field(field)
+        ApiError::bad_request(format!("config: {e}")).on(field)
     })?;
     Ok(params
         .into_iter()
@@ -130,7 +130,7 @@ pub fn checked_config(
 pub fn check_schedule(schedule: &Schedule) -> ApiResult<()> {
     schedule
         .check()
-        .map_err(|e| ApiError::bad_request(e).on_field("schedule"))
+        .map_err(|e| ApiError::bad_request(e).on("schedule"))
 }
 
 /// A stored parameter value as the text an owner would have given.

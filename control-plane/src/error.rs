@@ -3,15 +3,17 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-pub use trellis_protocol::api::ErrorBody;
+pub use trellis_protocol::api::{ErrorBody, FieldError};
 
 /// A failed request.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    /// The request's field at fault, where the error concerns one.
+    /// The input it concerns (an upload's part), for a form to show it beside that input.
     pub field: Option<String>,
+    /// Every problem, when there were several.
+    pub errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -20,15 +22,35 @@ impl ApiError {
             status,
             message: message.into(),
             field: None,
+            errors: Vec::new(),
         }
     }
 
-    /// The same error, naming the request's `field` it concerns (`bindings.fan`), so a form can
-    /// show it there.
-    pub fn on_field(self, field: impl Into<String>) -> ApiError {
+    /// The same error, said to concern input `field`.
+    pub fn on(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// A 400 for several problems at once: the message says them all, `field` names the first
+    /// one's input and `errors` lists each. `problems` must not be empty.
+    pub fn several(problems: Vec<FieldError>) -> ApiError {
+        let message = problems
+            .iter()
+            .map(|p| p.error.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let field = problems.first().map(|p| p.field.clone());
+        let errors = if problems.len() > 1 {
+            problems
+        } else {
+            Vec::new()
+        };
         ApiError {
-            field: Some(field.into()),
-            ..self
+            status: StatusCode::BAD_REQUEST,
+            message,
+            field,
+            errors,
         }
     }
 
@@ -98,6 +120,7 @@ impl IntoResponse for ApiError {
             Json(ErrorBody {
                 error: self.message,
                 field: self.field,
+                errors: self.errors,
             }),
         )
             .into_response()

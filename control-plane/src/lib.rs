@@ -33,6 +33,7 @@ pub mod seed;
 pub mod startup;
 mod state;
 mod upload;
+mod upload_zip;
 
 pub use configuration::{
     DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_READINGS_RETENTION, Settings,

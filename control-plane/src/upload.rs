@@ -6,42 +6,70 @@ use std::collections::BTreeMap;
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 /// The parts of an upload, by field name.
 pub struct Parts(BTreeMap<String, Vec<u8>>);
 
 impl Parts {
     /// Reads every part of `multipart`. `expected` lists the field names it must have, exactly.
-    pub async fn read(mut multipart: Multipart, expected: &[&str]) -> Result<Parts, ApiError> {
+    pub async fn read(multipart: Multipart, expected: &[&str]) -> Result<Parts, ApiError> {
+        let parts = Parts::read_any(multipart, expected).await?;
+        parts.require(expected)?;
+        Ok(parts)
+    }
+
+    /// Reads every part of `multipart`, each named in `allowed` at most once; which must be
+    /// there is for the caller to say ([`Parts::require`]).
+    pub async fn read_any(mut multipart: Multipart, allowed: &[&str]) -> Result<Parts, ApiError> {
         let mut parts = BTreeMap::new();
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_string();
-            if !expected.contains(&name.as_str()) {
+            if !allowed.contains(&name.as_str()) {
                 return Err(ApiError::bad_request(format!(
-                    "unexpected part `{name}`; an upload has the parts {}",
-                    expected.join(", ")
-                )));
+                    "unexpected part `{name}`; the upload takes the parts {}",
+                    allowed.join(", ")
+                ))
+                .on(name));
             }
             let bytes = field.bytes().await.map_err(multipart_error)?;
             if parts.insert(name.clone(), bytes.to_vec()).is_some() {
-                return Err(ApiError::bad_request(format!(
-                    "part `{name}` appears twice"
-                )));
+                return Err(ApiError::bad_request(format!("part `{name}` appears twice")).on(name));
             }
         }
-        let missing: Vec<_> = expected
-            .iter()
-            .filter(|name| !parts.contains_key(**name))
-            .copied()
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "the upload lacks {}",
-                missing.join(", ")
-            )));
-        }
         Ok(Parts(parts))
+    }
+
+    /// Parts made otherwise than from a multipart body (the files of an unpacked archive).
+    pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Parts {
+        Parts(files)
+    }
+
+    /// Refuses the upload unless it has every part of `expected`, naming each one it lacks.
+    pub fn require(&self, expected: &[&str]) -> Result<(), ApiError> {
+        let missing: Vec<FieldError> = expected
+            .iter()
+            .filter(|name| !self.0.contains_key(**name))
+            .map(|name| FieldError {
+                field: name.to_string(),
+                error: format!("the upload lacks {name}"),
+            })
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::several(missing))
+        }
+    }
+
+    /// Whether the upload has part `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// How many parts the upload has.
+    pub fn count(&self) -> usize {
+        self.0.len()
     }
 
     /// The bytes of part `name` (one of those the upload was read with).
@@ -52,7 +80,7 @@ impl Parts {
     /// Part `name` as UTF-8 text.
     pub fn take_text(&mut self, name: &str) -> Result<String, ApiError> {
         String::from_utf8(self.take(name))
-            .map_err(|_| ApiError::bad_request(format!("{name}: not UTF-8 text")))
+            .map_err(|_| ApiError::bad_request(format!("{name}: not UTF-8 text")).on(name))
     }
 }
 

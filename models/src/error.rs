@@ -31,6 +31,20 @@ pub enum ModelError {
     },
 }
 
+impl ModelError {
+    /// The package file the error concerns, for an upload form to show it beside that file. A
+    /// mismatch between `model.toml` and `model.onnx` is ascribed to `model.toml`, which says
+    /// what the model should be; a runtime that is not available, too (it asks for it).
+    pub fn file(&self) -> &'static str {
+        match self {
+            ModelError::File { file, .. } => file,
+            ModelError::Mismatch(_) | ModelError::OnnxRuntimeUnavailable(_) => "model.toml",
+            ModelError::Contract(_) => "contract.wasm",
+            ModelError::TractUnsupported { .. } | ModelError::Backend { .. } => "model.onnx",
+        }
+    }
+}
+
 /// A prediction failed; the model and every other caller go on.
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {

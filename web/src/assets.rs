@@ -49,6 +49,22 @@ const FILES: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/deploy.js"),
     },
+    // Data scientists and app developers: uploads, trying a model, an app's deployments.
+    Asset {
+        name: "uploads.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/uploads.js"),
+    },
+    Asset {
+        name: "try_model.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/try_model.js"),
+    },
+    Asset {
+        name: "app_deployments.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/app_deployments.js"),
+    },
     Asset {
         name: "uPlot.iife.min.js",
         content_type: "text/javascript; charset=utf-8",

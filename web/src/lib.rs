@@ -76,5 +76,10 @@ pub fn portal(config: PortalConfig) -> Router {
         .route("/deploy/{app}", get(pages::deploy::show))
         .route("/deployments", get(pages::deployments::list))
         .route("/deployments/{id}", get(pages::deployments::show))
+        // Data scientists and app developers.
+        .route("/models", get(pages::models::list))
+        .route("/models/{name}", get(pages::models::show))
+        .route("/apps", get(pages::apps::list))
+        .route("/apps/{name}", get(pages::apps::show))
         .with_state(portal)
 }

@@ -19,7 +19,7 @@ use crate::db;
 use crate::db::apps::AppRow;
 use crate::db::devices::DeviceKind;
 use crate::db::owners::Owned;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use crate::ids::now_ms;
 use crate::state::AppState;
 use crate::upload::Parts;
@@ -68,11 +68,13 @@ pub async fn versions(
         .map(Json)
 }
 
-/// Upload an app: its manifest and its component. The first upload of a name makes the uploader
+/// Upload an app: its manifest and its component. A refusal names the file at fault in `field`,
+/// and lists each file's problem in `errors` when both have one. The first upload of a name makes the uploader
 /// its owner; only they and admins may upload further versions of it.
 #[utoipa::path(post, path = "/apps", tag = "apps", security(("token" = [])),
     request_body(content = AppUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = AppVersion), (status = 400, body = ErrorBody),
+    responses((status = 201, body = AppVersion),
+        (status = 400, description = "a file is missing or wrong; `field` names it, `errors` lists each problem", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn upload(
@@ -81,14 +83,24 @@ pub async fn upload(
     multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<AppVersion>)> {
     let mut parts = Parts::read(multipart, &[MANIFEST_FILE, COMPONENT_FILE]).await?;
-    let manifest_text = parts.take_text(MANIFEST_FILE)?;
+    let manifest_text = parts.take_text(MANIFEST_FILE);
     let component = parts.take(COMPONENT_FILE);
-    let manifest = AppManifest::parse(&manifest_text)
-        .map_err(|e| ApiError::bad_request(format!("{MANIFEST_FILE}: {e}")))?;
-    check_name(&format!("{MANIFEST_FILE}: name"), &manifest.name)?;
-    check_name(&format!("{MANIFEST_FILE}: version"), &manifest.version)?;
+    let parsed = manifest_text.and_then(|text| {
+        AppManifest::parse(&text)
+            .map(|manifest| (text, manifest))
+            .map_err(|e| ApiError::bad_request(format!("{MANIFEST_FILE}: {e}")).on(MANIFEST_FILE))
+    });
+    let (manifest_text, manifest) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return Err(with_component_problems(&state, error, &component).await),
+    };
+    let on_manifest = |e: ApiError| e.on(MANIFEST_FILE);
+    check_name(&format!("{MANIFEST_FILE}: name"), &manifest.name).map_err(on_manifest)?;
+    check_name(&format!("{MANIFEST_FILE}: version"), &manifest.version).map_err(on_manifest)?;
     check_owner(&state, &caller, Owned::App, &manifest.name, "upload").await?;
-    check_against_registry(&state, &manifest).await?;
+    if let Err(error) = check_against_registry(&state, &manifest).await {
+        return Err(with_component_problems(&state, error.on(MANIFEST_FILE), &component).await);
+    }
     if db::apps::find(&state.db, &manifest.name, Some(&manifest.version))
         .await?
         .is_some()
@@ -96,14 +108,12 @@ pub async fn upload(
         return Err(ApiError::conflict(format!(
             "app `{}` version {} already exists; raise `version` in {MANIFEST_FILE}",
             manifest.name, manifest.version
-        )));
+        ))
+        .on(MANIFEST_FILE));
     }
-    let host = state.host.clone();
-    let bytes = component.clone();
-    tokio::task::spawn_blocking(move || host.load_app(&bytes).map(|_| ()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request(format!("{COMPONENT_FILE}: {e}")))?;
+    if let Some(problem) = component_problem(&state, &component).await? {
+        return Err(ApiError::bad_request(problem).on(COMPONENT_FILE));
+    }
 
     // Held until the row that refers to the component is committed, so the collector cannot take
     // it for garbage meanwhile.
@@ -186,6 +196,34 @@ pub async fn delete(
     }
     crate::collector::collect_after_deletion(&state).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What is wrong with `component` as an app (a component of the `app` world), if anything.
+async fn component_problem(state: &AppState, component: &[u8]) -> ApiResult<Option<String>> {
+    let host = state.host.clone();
+    let bytes = component.to_vec();
+    let loaded = tokio::task::spawn_blocking(move || host.load_app(&bytes).map(|_| ()))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(loaded.err().map(|e| format!("{COMPONENT_FILE}: {e}")))
+}
+
+/// `error`, a refusal of the manifest, together with what is wrong with the component, if
+/// anything, so the uploader learns of both files to fix at once.
+async fn with_component_problems(state: &AppState, error: ApiError, component: &[u8]) -> ApiError {
+    let Ok(Some(problem)) = component_problem(state, component).await else {
+        return error;
+    };
+    ApiError::several(vec![
+        FieldError {
+            field: MANIFEST_FILE.into(),
+            error: error.message,
+        },
+        FieldError {
+            field: COMPONENT_FILE.into(),
+            error: problem,
+        },
+    ])
 }
 
 /// Every sensor type, controller type and model the manifest names must be registered; the

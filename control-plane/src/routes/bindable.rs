@@ -46,7 +46,7 @@ async fn instances(
         return Err(ApiError::bad_request(format!(
             "limit: {limit} is not between 1 and {MAX_LIMIT}"
         ))
-        .on_field("limit"));
+        .on("limit"));
     }
     let (rows, total) = db::bindable::instances(
         &state.db,
@@ -107,9 +107,7 @@ pub async fn places(
 ) -> ApiResult<Json<Vec<BindablePlace>>> {
     let filter = query_of(filter)?;
     if filter.building.is_some() && filter.site.is_none() {
-        return Err(
-            ApiError::bad_request("building: give the site it is at as well").on_field("site"),
-        );
+        return Err(ApiError::bad_request("building: give the site it is at as well").on("site"));
     }
     let kind = match filter.kind {
         BindableKind::Sensor => DeviceKind::Sensor,

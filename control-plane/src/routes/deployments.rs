@@ -32,9 +32,9 @@ pub async fn create(
         .ok_or_else(|| match &new.version {
             Some(version) => {
                 ApiError::bad_request(format!("app: `{}` has no version {version}", new.app))
-                    .on_field("version")
+                    .on("version")
             }
-            None => ApiError::bad_request(format!("app: no app `{}`", new.app)).on_field("app"),
+            None => ApiError::bad_request(format!("app: no app `{}`", new.app)).on("app"),
         })?;
     let manifest = app.parse_manifest()?;
     check_bindings(&state, &caller, &manifest, &new.bindings).await?;

@@ -23,7 +23,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::db::models::ModelRow;
 use crate::db::owners::Owned;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use crate::ids::now_ms;
 use crate::state::AppState;
 use crate::upload::Parts;
@@ -34,21 +34,27 @@ const PARTS: [&str; 3] = [
     ModelPackage::CONTRACT_FILE,
 ];
 
-/// The multipart form of a model upload.
+/// The part that carries a whole package as one `.zip` instead of its three files.
+pub const ZIP_PART: &str = "package.zip";
+
+/// The multipart form of a model upload: the three files, or `package.zip` holding them.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct ModelUpload {
     #[serde(rename = "model.toml")]
-    #[schema(value_type = String, format = Binary)]
-    config: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    config: Option<Vec<u8>>,
     #[serde(rename = "model.onnx")]
-    #[schema(value_type = String, format = Binary)]
-    onnx: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    onnx: Option<Vec<u8>>,
     #[serde(rename = "contract.wasm")]
-    #[schema(value_type = String, format = Binary)]
-    contract: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    contract: Option<Vec<u8>>,
+    /// Instead of the three parts: a zip archive holding them (at its top or in one folder).
+    #[serde(rename = "package.zip")]
+    #[schema(value_type = Option<String>, format = Binary)]
+    package: Option<Vec<u8>>,
 }
-
 /// Every version of every model, newest first within each model.
 #[utoipa::path(get, path = "/models", tag = "models", security(("token" = [])),
     responses((status = 200, body = Vec<ModelVersion>)))]
@@ -78,14 +84,17 @@ pub async fn versions(
         .map(Json)
 }
 
-/// Upload a model package. All three files are checked (the ONNX parses and matches
-/// `model.toml`, the contract implements the `contract` world, the model loads) before
-/// anything is stored. The version must be a semantic version (apps ask for versions by semver
-/// requirement). The first upload of a name makes the uploader its owner; only they and admins
-/// may upload further versions of it.
+/// Upload a model package: its three files as parts, or one part `package.zip` holding them.
+/// All three files are checked (the ONNX parses and matches `model.toml`, the contract
+/// implements the `contract` world, the model loads) before anything is stored; a refusal names
+/// the file at fault in `field`, and lists every file's problem in `errors` when several have
+/// one. The version must be a semantic version (apps ask for versions by semver requirement).
+/// The first upload of a name makes the uploader its owner; only they and admins may upload
+/// further versions of it.
 #[utoipa::path(post, path = "/models", tag = "models", security(("token" = [])),
     request_body(content = ModelUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = ModelVersion), (status = 400, body = ErrorBody),
+    responses((status = 201, body = ModelVersion),
+        (status = 400, description = "a file is missing or wrong; `field` names it, `errors` lists each problem", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn upload(
@@ -93,19 +102,28 @@ pub async fn upload(
     axum::Extension(caller): axum::Extension<Caller>,
     multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<ModelVersion>)> {
-    let mut parts = Parts::read(multipart, &PARTS).await?;
-    let config_text = parts.take_text(ModelPackage::CONFIG_FILE)?;
+    let mut parts = read_package(&state, multipart).await?;
+    let config_text = parts.take_text(ModelPackage::CONFIG_FILE);
     let onnx = parts.take(ModelPackage::ONNX_FILE);
     let contract = parts.take(ModelPackage::CONTRACT_FILE);
-    let package = ModelPackage::from_parts(&config_text, onnx.clone(), contract.clone())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let package = config_text.and_then(|text| {
+        ModelPackage::from_parts(&text, onnx.clone(), contract.clone())
+            .map(|package| (text, package))
+            .map_err(|e| ApiError::bad_request(e.to_string()).on(e.file()))
+    });
+    let (config_text, package) = match package {
+        Ok(parsed) => parsed,
+        Err(error) => return Err(with_contract_problems(&state, error, &contract).await),
+    };
     let (name, version) = (package.config.name.clone(), package.config.version.clone());
-    check_name("model.toml: name", &name)?;
-    check_name("model.toml: version", &version)?;
+    let on_config = |e: ApiError| e.on(ModelPackage::CONFIG_FILE);
+    check_name("model.toml: name", &name).map_err(on_config)?;
+    check_name("model.toml: version", &version).map_err(on_config)?;
     if let Err(e) = semver::Version::parse(&version) {
         return Err(ApiError::bad_request(format!(
             "model.toml: version `{version}` is not a semantic version such as 1.0.0 ({e}); apps ask for model versions by semver requirement"
-        )));
+        ))
+        .on(ModelPackage::CONFIG_FILE));
     }
     check_owner(&state, &caller, Owned::Model, &name, "upload").await?;
     if db::models::find(&state.db, &name, &version)
@@ -114,13 +132,20 @@ pub async fn upload(
     {
         return Err(ApiError::conflict(format!(
             "model `{name}` version {version} already exists; raise `version` in model.toml"
-        )));
+        ))
+        .on(ModelPackage::CONFIG_FILE));
     }
     let models = state.models.clone();
-    let pipeline = tokio::task::spawn_blocking(move || models.load(package))
+    let loaded = tokio::task::spawn_blocking(move || models.load(package))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(ApiError::internal)?;
+    let pipeline = match loaded {
+        Ok(pipeline) => pipeline,
+        Err(e) => {
+            let error = ApiError::bad_request(e.to_string()).on(e.file());
+            return Err(with_contract_problems(&state, error, &contract).await);
+        }
+    };
 
     // Held until the row that refers to the artifacts is committed, so the collector cannot
     // take them for garbage meanwhile.
@@ -173,6 +198,55 @@ pub async fn upload(
         .await?
         .ok_or_else(|| ApiError::internal("the stored model version vanished"))?;
     Ok((StatusCode::CREATED, Json(stored.into_api()?)))
+}
+
+/// The parts of a model upload: the three files, or the files of `package.zip`.
+async fn read_package(state: &AppState, multipart: Multipart) -> ApiResult<Parts> {
+    let mut allowed = PARTS.to_vec();
+    allowed.push(ZIP_PART);
+    let mut parts = Parts::read_any(multipart, &allowed).await?;
+    if parts.has(ZIP_PART) {
+        if parts.count() > 1 {
+            return Err(ApiError::bad_request(format!(
+                "send either {ZIP_PART} or the package's three files, not both"
+            ))
+            .on(ZIP_PART));
+        }
+        let zip = parts.take(ZIP_PART);
+        let limit = state.settings.max_upload_bytes;
+        parts = tokio::task::spawn_blocking(move || {
+            crate::upload_zip::unpack(ZIP_PART, &zip, &PARTS, limit)
+        })
+        .await
+        .map_err(ApiError::internal)??;
+    }
+    parts.require(&PARTS)?;
+    Ok(parts)
+}
+
+/// `error`, a refusal of `model.toml` or `model.onnx`, together with what is wrong with the
+/// contract, if anything: the package was refused before its contract was looked at, and the
+/// uploader should learn of every file to fix at once rather than one upload at a time.
+async fn with_contract_problems(state: &AppState, error: ApiError, contract: &[u8]) -> ApiError {
+    if error.field.as_deref() == Some(ModelPackage::CONTRACT_FILE) {
+        return error;
+    }
+    let host = state.host.clone();
+    let contract = contract.to_vec();
+    let checked =
+        tokio::task::spawn_blocking(move || host.load_contract(&contract).map(|_| ())).await;
+    let Ok(Err(problem)) = checked else {
+        return error;
+    };
+    let first = FieldError {
+        field: error.field.clone().unwrap_or_default(),
+        error: error.message,
+    };
+    let second = FieldError {
+        field: ModelPackage::CONTRACT_FILE.into(),
+        error: format!("{}: {problem}", ModelPackage::CONTRACT_FILE),
+    };
+    ApiError::several(vec![first, second])
 }
 
 /// Delete a model version: its owner or an admin, and only while no deployment runs it. Deleting
@@ -264,7 +338,10 @@ pub(crate) async fn pipeline(
     params(("name" = String, Path), ("version" = String, Path, description = "a version, or `latest`")),
     request_body(content = String, description = "the contract's input: JSON, or bytes such as a PNG",
         content_type = "application/json"),
-    responses((status = 200, description = "the contract's answer"), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "the contract's answer",
+            headers(("server-timing" = String, description = "`predict;dur=<ms>`: the pipeline's time on the server, in milliseconds"))),
+        (status = 400, description = "the body is not the JSON it says it is", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn predict(
     State(state): State<AppState>,
@@ -294,9 +371,9 @@ pub async fn predict(
     let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input.into()))
         .await
         .map_err(ApiError::internal)?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if answer.is_ok() {
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        state.live.prediction(&name, &version, latency_ms);
+        state.live.prediction(&name, &version, elapsed_ms);
     }
     let answer = answer.map_err(|e| match e {
         PredictError::Preprocess(_) | PredictError::Tensors(_) => {
@@ -304,11 +381,18 @@ pub async fn predict(
         }
         other => ApiError::internal(other),
     })?;
-    Ok(match Value::from(answer) {
+    // The standard header for how long the server took, so a caller (the portal's "try it")
+    // can tell the pipeline's time from the network's.
+    let timing = format!("predict;dur={elapsed_ms:.3}");
+    let mut response = match Value::from(answer) {
         Value::Json(text) => ([(CONTENT_TYPE, "application/json")], text).into_response(),
         Value::Number(n) => Json(n).into_response(),
         Value::Numbers(ns) => Json(ns).into_response(),
         Value::Text(text) => Json(text).into_response(),
         Value::Bytes(blob) => ([(CONTENT_TYPE, blob.media_type)], blob.data).into_response(),
-    })
+    };
+    if let Ok(value) = timing.parse() {
+        response.headers_mut().insert("server-timing", value);
+    }
+    Ok(response)
 }

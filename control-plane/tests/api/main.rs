@@ -15,6 +15,7 @@ mod live;
 mod logs;
 mod metrics;
 mod notifications;
+mod portal_author;
 mod portal_configurer;
 mod portal_enduser;
 mod portal_sign_in;

@@ -13,3 +13,7 @@ pub mod nodes;
 pub mod register_instance;
 mod shown;
 pub mod users;
+// Data scientists and app developers.
+pub mod apps;
+pub mod models;
+mod upload_form;
