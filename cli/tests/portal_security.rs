@@ -190,3 +190,46 @@ fn another_sites_page_changes_nothing() {
     browser.visit("/");
     browser.wait_for_text("Welcome, admin", WAIT);
 }
+
+#[test]
+fn an_end_user_cannot_open_the_admins_or_configurers_pages_by_their_address() {
+    let _one = one_at_a_time();
+    if !browser::installed() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let (_plane, url) = running_control_plane(data.path());
+    let admin = Api::login(&url, "admin", ADMIN_PASSWORD);
+    admin.post(
+        "/users",
+        json!({ "name": "eve", "password": common::PASSWORD, "role": "end-user" }),
+    );
+    let browser = Browser::start(
+        "an_end_user_cannot_open_the_admins_or_configurers_pages_by_their_address",
+        &url,
+    )
+    .unwrap();
+    sign_in(&browser, "eve", common::PASSWORD);
+    browser.wait_for_text("Welcome, eve", WAIT);
+    let offered: Vec<String> = browser
+        .js(
+            "return [...document.querySelectorAll('nav a')].map(a => a.getAttribute('href'))",
+            vec![],
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|href| href.as_str().unwrap().to_string())
+        .collect();
+    for page in ["/users", "/nodes"] {
+        assert!(
+            !offered.iter().any(|href| href == page),
+            "{page} offered: {offered:?}"
+        );
+        // Typed in anyway: the server refuses it, and shows none of what the page holds.
+        browser.visit(page);
+        browser.wait_for_text("Not yours to see", WAIT);
+        assert!(!browser.has_text("admin"), "{page} showed the admin's name");
+        assert_eq!(browser.count("table"), 0, "{page} showed a table");
+    }
+}
