@@ -7,19 +7,8 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use common::browser::{self, Browser};
-use common::{ADMIN_PASSWORD, Api, control_plane, free_port, one_at_a_time, wait_for};
+use common::{ADMIN_PASSWORD, one_at_a_time, running_platform};
 use serde_json::{Value, json};
-
-/// `trellis up` with one node, answering; returns it with its URL.
-fn running_platform(data: &std::path::Path) -> (common::Process, String) {
-    let port = free_port();
-    let plane = control_plane(data, port, 1);
-    let url = format!("http://127.0.0.1:{port}");
-    wait_for(Duration::from_secs(30), "the control plane", || {
-        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
-    });
-    (plane, url)
-}
 
 #[test]
 fn the_api_docs_page_lists_every_operation_and_logs_in_from_chromium() {
@@ -28,7 +17,7 @@ fn the_api_docs_page_lists_every_operation_and_logs_in_from_chromium() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url) = running_platform(data.path());
+    let (_plane, url, _admin) = running_platform(data.path(), 1);
 
     let started = Instant::now();
     let browser = Browser::start(
@@ -115,7 +104,7 @@ fn a_failing_browser_test_leaves_its_screenshot_and_page() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url) = running_platform(data.path());
+    let (_plane, url, _admin) = running_platform(data.path(), 1);
     let name = "a_failing_browser_test_leaves_its_screenshot_and_page";
     let dir = browser::artifacts_dir(name);
     let _ = std::fs::remove_dir_all(&dir);

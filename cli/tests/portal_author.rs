@@ -9,34 +9,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::browser::{self, Browser};
-use common::{
-    ADMIN_PASSWORD, Api, PASSWORD, control_plane, free_port, one_at_a_time, wait_for, workspace,
-};
+use common::{Api, PASSWORD, one_at_a_time, running_platform, workspace};
 use reqwest::blocking::multipart::{Form, Part};
 use serde_json::{Value, json};
 use trellis_guest_artifacts as guests;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// `trellis up` with one node, answering; returns it, its URL and the admin.
-fn running_platform(data: &Path) -> (common::Process, String, Api) {
-    let port = free_port();
-    let plane = control_plane(data, port, 1);
-    let url = format!("http://127.0.0.1:{port}");
-    let admin = wait_for(WAIT, "the control plane", || {
-        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
-    });
-    (plane, url, admin)
-}
-
-/// Signs `name` in through the sign-in page.
-fn sign_in(browser: &Browser, name: &str) {
-    browser.visit("/login");
-    browser.fill("User name", name);
-    browser.fill("Password", PASSWORD);
-    browser.click("Sign in");
-    browser.wait_for_text(&format!("Welcome, {name}"), WAIT);
-}
 
 #[test]
 fn a_data_scientist_uploads_digits_tries_it_and_sees_a_bad_upload_refused() {
@@ -45,14 +23,14 @@ fn a_data_scientist_uploads_digits_tries_it_and_sees_a_bad_upload_refused() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url, admin) = running_platform(data.path());
+    let (_plane, url, admin) = running_platform(data.path(), 1);
     admin.post(
         "/users",
         json!({ "name": "dana", "password": PASSWORD, "role": "data-scientist" }),
     );
     let name = "a_data_scientist_uploads_digits_tries_it_and_sees_a_bad_upload_refused";
     let browser = Browser::start(name, &url).unwrap();
-    sign_in(&browser, "dana");
+    browser.sign_in("dana", PASSWORD);
     browser.click("Models");
     browser.wait_for_text("Upload a model package", WAIT);
 
@@ -158,7 +136,7 @@ fn an_app_developer_uploads_smart_classroom() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url, admin) = running_platform(data.path());
+    let (_plane, url, admin) = running_platform(data.path(), 1);
     for (name, role) in [
         ("carol", "platform-configurer"),
         ("dana", "data-scientist"),
@@ -205,7 +183,7 @@ fn an_app_developer_uploads_smart_classroom() {
     assert!(answer.status().is_success(), "{}", answer.text().unwrap());
 
     let browser = Browser::start("an_app_developer_uploads_smart_classroom", &url).unwrap();
-    sign_in(&browser, "pat");
+    browser.sign_in("pat", PASSWORD);
     browser.click("Apps");
     browser.wait_for_text("Upload an app", WAIT);
     browser.upload(

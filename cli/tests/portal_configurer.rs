@@ -12,14 +12,6 @@ use common::{ADMIN_PASSWORD, Api, PASSWORD, control_plane, free_port, one_at_a_t
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn sign_in(browser: &Browser, name: &str, password: &str) {
-    browser.visit("/login");
-    browser.fill("User name", name);
-    browser.fill("Password", password);
-    browser.click("Sign in");
-    browser.wait_for_text(&format!("Welcome, {name}"), WAIT);
-}
-
 /// Registers a device with the form of `kind` on the registration page; returns the token the
 /// page shows for it.
 fn register(browser: &Browser, kind: &str, type_label: &str, name: &str, room: &str) -> String {
@@ -74,7 +66,7 @@ fn a_configurer_registers_types_a_rooms_sensors_and_a_controller_through_the_bro
     let started = Instant::now();
 
     // The admin gives the configurer an account on the users page, and signs out.
-    sign_in(&browser, "admin", ADMIN_PASSWORD);
+    browser.sign_in("admin", ADMIN_PASSWORD);
     browser.visit("/users");
     browser.fill("#new-user [name=name]", "carol");
     browser.fill("#new-user [name=password]", PASSWORD);
@@ -85,7 +77,7 @@ fn a_configurer_registers_types_a_rooms_sensors_and_a_controller_through_the_bro
         WAIT,
     );
     browser.click("Sign out");
-    sign_in(&browser, "carol", PASSWORD);
+    browser.sign_in("carol", PASSWORD);
 
     // A sensor type: the API's objection appears beside the field it concerns, then it goes in.
     browser.visit("/device-types");

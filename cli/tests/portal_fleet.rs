@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::browser::{self, Browser};
-use common::{ADMIN_PASSWORD, Api, control_plane, free_port, one_at_a_time, wait_for};
+use common::{ADMIN_PASSWORD, one_at_a_time, running_platform, wait_for};
 use serde_json::{Value, json};
 
 const SENSORS: usize = 10_000;
@@ -40,12 +40,7 @@ fn ten_thousand_sensors_and_ninety_days_of_readings() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _plane = control_plane(data.path(), port, 1);
-    let url = format!("http://127.0.0.1:{port}");
-    let admin = wait_for(WAIT, "the control plane", || {
-        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
-    });
+    let (_plane, url, admin) = running_platform(data.path(), 1);
 
     // Set-up through the API: a type, 10,000 sensors over 10 sites, and 90 days of one sensor.
     let started = Instant::now();
@@ -107,11 +102,7 @@ fn ten_thousand_sensors_and_ninety_days_of_readings() {
     });
 
     let browser = Browser::start("ten_thousand_sensors_and_ninety_days_of_readings", &url).unwrap();
-    browser.visit("/login");
-    browser.fill("User name", "admin");
-    browser.fill("Password", ADMIN_PASSWORD);
-    browser.click("Sign in");
-    browser.wait_for_text("Welcome, admin", WAIT);
+    browser.sign_in("admin", ADMIN_PASSWORD);
 
     // The instances page: one page of rows, and the total.
     let opened = Instant::now();

@@ -8,29 +8,11 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::browser::{self, Browser};
-use common::{ADMIN_PASSWORD, Api, control_plane, free_port, one_at_a_time, wait_for};
+use common::{ADMIN_PASSWORD, Api, one_at_a_time, running_platform};
 use fantoccini::actions::InputSource;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// `trellis up` without nodes (these tests run nothing), answering; returns it with its URL.
-fn running_control_plane(data: &std::path::Path) -> (common::Process, String) {
-    let port = free_port();
-    let plane = control_plane(data, port, 0);
-    let url = format!("http://127.0.0.1:{port}");
-    wait_for(Duration::from_secs(30), "the control plane", || {
-        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
-    });
-    (plane, url)
-}
-
-fn sign_in(browser: &Browser, name: &str, password: &str) {
-    browser.visit("/login");
-    browser.fill("User name", name);
-    browser.fill("Password", password);
-    browser.click("Sign in");
-}
 
 #[test]
 fn signing_in_and_out_guards_every_page() {
@@ -39,7 +21,7 @@ fn signing_in_and_out_guards_every_page() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url) = running_control_plane(data.path());
+    let (_plane, url, _admin) = running_platform(data.path(), 0);
     let browser = Browser::start("signing_in_and_out_guards_every_page", &url).unwrap();
 
     // Signed out, a page shows only the sign-in form, and brings the person back afterwards.
@@ -60,7 +42,7 @@ fn signing_in_and_out_guards_every_page() {
 
     // A wrong password is said beside the form; what was typed is shown as text, never as markup.
     let hostile = r#""><img src=x onerror="window.__injected=1">"#;
-    sign_in(&browser, hostile, "wrong-password");
+    browser.send_sign_in(hostile, "wrong-password");
     browser.wait_for_text("wrong user name or password", WAIT);
     assert_eq!(browser.value_of("User name"), hostile);
     assert_eq!(
@@ -73,8 +55,7 @@ fn signing_in_and_out_guards_every_page() {
         json!(null)
     );
 
-    sign_in(&browser, "admin", ADMIN_PASSWORD);
-    browser.wait_for_text("Welcome, admin", WAIT);
+    browser.sign_in("admin", ADMIN_PASSWORD);
     let cookie = browser
         .cookie("trellis_session")
         .expect("the session cookie");
@@ -138,11 +119,10 @@ fn another_sites_page_changes_nothing() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url) = running_control_plane(data.path());
+    let (_plane, url, _admin) = running_platform(data.path(), 0);
     let admin = Api::login(&url, "admin", ADMIN_PASSWORD);
     let browser = Browser::start("another_sites_page_changes_nothing", &url).unwrap();
-    sign_in(&browser, "admin", ADMIN_PASSWORD);
-    browser.wait_for_text("Welcome, admin", WAIT);
+    browser.sign_in("admin", ADMIN_PASSWORD);
 
     // The attacker's page posts a form the browser sends with its cookies, and tries a script
     // call the same way: to create a user, and to sign the victim out.
@@ -198,7 +178,7 @@ fn an_end_user_cannot_open_the_admins_or_configurers_pages_by_their_address() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let (_plane, url) = running_control_plane(data.path());
+    let (_plane, url, _admin) = running_platform(data.path(), 0);
     let admin = Api::login(&url, "admin", ADMIN_PASSWORD);
     admin.post(
         "/users",
@@ -209,8 +189,7 @@ fn an_end_user_cannot_open_the_admins_or_configurers_pages_by_their_address() {
         &url,
     )
     .unwrap();
-    sign_in(&browser, "eve", common::PASSWORD);
-    browser.wait_for_text("Welcome, eve", WAIT);
+    browser.sign_in("eve", common::PASSWORD);
     let offered: Vec<String> = browser
         .js(
             "return [...document.querySelectorAll('nav a')].map(a => a.getAttribute('href'))",

@@ -16,58 +16,37 @@ struct Asset {
     bytes: &'static [u8],
 }
 
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// One of our own files in `web/assets/`.
+macro_rules! ours {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            bytes: include_bytes!(concat!("../assets/", $name)),
+        }
+    };
+}
+
 const FILES: &[Asset] = &[
-    Asset {
-        name: "portal.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../assets/portal.css"),
-    },
-    Asset {
-        name: "portal.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/portal.js"),
-    },
+    ours!("portal.css", CSS),
+    ours!("portal.js", JS),
+    ours!("charts.js", JS),
     // Platform configurers' pages.
-    Asset {
-        name: "instances.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/instances.js"),
-    },
-    Asset {
-        name: "nodes.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/nodes.js"),
-    },
-    Asset {
-        name: "charts.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/charts.js"),
-    },
+    ours!("instances.js", JS),
+    ours!("nodes.js", JS),
     // End users: the deploy form's pickers and schedule preview, and deployments' live rows.
-    Asset {
-        name: "deploy.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/deploy.js"),
-    },
+    ours!("deploy.js", JS),
     // Data scientists and app developers: uploads, trying a model, an app's deployments.
-    Asset {
-        name: "uploads.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/uploads.js"),
-    },
-    Asset {
-        name: "try_model.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/try_model.js"),
-    },
-    Asset {
-        name: "app_deployments.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../assets/app_deployments.js"),
-    },
+    ours!("uploads.js", JS),
+    ours!("try_model.js", JS),
+    ours!("app_deployments.js", JS),
+    // The chart library, as npm installed it (build.rs).
     Asset {
         name: "uPlot.iife.min.js",
-        content_type: "text/javascript; charset=utf-8",
+        content_type: JS,
         bytes: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/npm/node_modules/uplot/dist/uPlot.iife.min.js"
@@ -75,7 +54,7 @@ const FILES: &[Asset] = &[
     },
     Asset {
         name: "uPlot.min.css",
-        content_type: "text/css; charset=utf-8",
+        content_type: CSS,
         bytes: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/npm/node_modules/uplot/dist/uPlot.min.css"

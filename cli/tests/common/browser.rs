@@ -215,6 +215,20 @@ impl Browser {
             .unwrap_or_else(|_| panic!("the browser did not answer within {COMMAND_TIMEOUT:?}"))
     }
 
+    /// Fills in and sends the portal's sign-in form, without waiting for what follows.
+    pub fn send_sign_in(&self, name: &str, password: &str) {
+        self.visit("/login");
+        self.fill("User name", name);
+        self.fill("Password", password);
+        self.click("Sign in");
+    }
+
+    /// Signs `name` in to the portal and waits for the home page to greet them.
+    pub fn sign_in(&self, name: &str, password: &str) {
+        self.send_sign_in(name, password);
+        self.wait_for_text(&format!("Welcome, {name}"), 3 * FIND_TIMEOUT);
+    }
+
     /// Opens `path` under the base URL (or `path` itself when it is a whole URL) and waits for
     /// the page to load.
     pub fn visit(&self, path: &str) {

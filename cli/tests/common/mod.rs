@@ -155,6 +155,18 @@ pub fn node_with(url: &str, token: &str, data: &Path, extra: &[&str]) -> Process
     Process(child)
 }
 
+/// `trellis up` with `nodes` nodes on a free port, once it answers: the process, its URL and
+/// the admin's API.
+pub fn running_platform(data: &Path, nodes: u32) -> (Process, String, Api) {
+    let port = free_port();
+    let plane = control_plane(data, port, nodes);
+    let url = format!("http://127.0.0.1:{port}");
+    let admin = wait_for(Duration::from_secs(30), "the control plane", || {
+        std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
+    });
+    (plane, url, admin)
+}
+
 /// Polls `check` until it gives a value or `limit` passes.
 pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
