@@ -1,6 +1,7 @@
-//! Builds every guest crate (example apps and test guests) for `wasm32-wasip2`, where rustc's
-//! output is already a component, and writes a constant with each component's path, so tests
-//! always run the current guest code against the current WIT.
+//! Builds every guest (example apps and test guests) and writes a constant with each component's
+//! path, so tests always run the current guest code against the current WIT. Rust guests are
+//! built for `wasm32-wasip2`, where rustc's output is already a component; Python and JavaScript
+//! guests go through `trellis-guest-build`, exactly as `trellis build` builds a user's project.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,8 +25,17 @@ const GUESTS: &[(&str, &str)] = &[
     ("tests/guests/log-ticker", "log-ticker"),
 ];
 
-/// What to watch besides the guest crates themselves.
-const INPUTS: &[&str] = &["wit", "guest-sdk/rust", "guest-sdk/rust-contract"];
+/// Python and JavaScript guests: folders relative to the workspace root. Each constant is named
+/// after the folder.
+const SCRIPTED_GUESTS: &[&str] = &["examples/apps/classroom-thermostat-python"];
+
+/// What to watch besides the guests themselves.
+const INPUTS: &[&str] = &[
+    "wit",
+    "guest-sdk/rust",
+    "guest-sdk/rust-contract",
+    "guest-sdk/python",
+];
 
 fn main() {
     // Read when the script runs, not baked in when it compiled: the compiled script is shared
@@ -71,6 +81,20 @@ fn main() {
             wasm.display().to_string()
         ));
         println!("cargo:rerun-if-changed={}", root.join(guest).display());
+    }
+    for guest in SCRIPTED_GUESTS {
+        let dir = root.join(guest);
+        let project = trellis_guest_build::Project::detect(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let built = project
+            .build(Some(&target_dir.join("components")))
+            .unwrap_or_else(|e| panic!("building {guest}: {e}"));
+        consts.push_str(&format!(
+            "/// The `{}` component, built from `{guest}`.\npub const {}: &str = {:?};\n",
+            project.name,
+            project.name.replace('-', "_").to_uppercase(),
+            built.path.display().to_string()
+        ));
+        println!("cargo:rerun-if-changed={}", dir.display());
     }
     for input in INPUTS {
         println!("cargo:rerun-if-changed={}", root.join(input).display());

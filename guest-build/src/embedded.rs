@@ -1,0 +1,68 @@
+//! The WIT package and the SDKs, embedded so `trellis` can build a project anywhere, and written
+//! into the project's `.trellis/` folder before a build (and by `trellis new`, for editors).
+
+use std::path::Path;
+
+use crate::{BuildError, io_error};
+
+/// Where, inside a project, the WIT package and the SDKs are written.
+pub const SDK_DIR: &str = ".trellis";
+
+macro_rules! files {
+    ($($dest:literal => $source:literal),* $(,)?) => {
+        &[$(($dest, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../", $source)))),*]
+    };
+}
+
+/// (path under `.trellis/`, contents)
+const FILES: &[(&str, &str)] = files![
+    "wit/types.wit" => "wit/types.wit",
+    "wit/config.wit" => "wit/config.wit",
+    "wit/controllers.wit" => "wit/controllers.wit",
+    "wit/inference.wit" => "wit/inference.wit",
+    "wit/log.wit" => "wit/log.wit",
+    "wit/notify.wit" => "wit/notify.wit",
+    "wit/sensors.wit" => "wit/sensors.wit",
+    "wit/state.wit" => "wit/state.wit",
+    "wit/worlds.wit" => "wit/worlds.wit",
+    "python/trellis/__init__.py" => "guest-sdk/python/trellis/__init__.py",
+    "python/trellis/app.py" => "guest-sdk/python/trellis/app.py",
+    "python/trellis/app_world.py" => "guest-sdk/python/trellis/app_world.py",
+    "python/trellis/config.py" => "guest-sdk/python/trellis/config.py",
+    "python/trellis/contract.py" => "guest-sdk/python/trellis/contract.py",
+    "python/trellis/contract_world.py" => "guest-sdk/python/trellis/contract_world.py",
+    "python/trellis/controllers.py" => "guest-sdk/python/trellis/controllers.py",
+    "python/trellis/errors.py" => "guest-sdk/python/trellis/errors.py",
+    "python/trellis/exported.py" => "guest-sdk/python/trellis/exported.py",
+    "python/trellis/inference.py" => "guest-sdk/python/trellis/inference.py",
+    "python/trellis/log.py" => "guest-sdk/python/trellis/log.py",
+    "python/trellis/notifications.py" => "guest-sdk/python/trellis/notifications.py",
+    "python/trellis/sensors.py" => "guest-sdk/python/trellis/sensors.py",
+    "python/trellis/state.py" => "guest-sdk/python/trellis/state.py",
+    "python/trellis/tensors.py" => "guest-sdk/python/trellis/tensors.py",
+    "python/trellis/values.py" => "guest-sdk/python/trellis/values.py",
+];
+
+/// Every embedded file, for fingerprinting a build.
+pub(crate) fn all() -> &'static [(&'static str, &'static str)] {
+    FILES
+}
+
+/// Writes the WIT package and the SDKs under `project/.trellis/`, leaving files that are already
+/// current untouched (so cargo does not rebuild a Rust project for nothing).
+pub fn write_sdk(project: &Path) -> Result<(), BuildError> {
+    let root = project.join(SDK_DIR);
+    for (dest, contents) in FILES {
+        let path = root.join(dest);
+        if std::fs::read(&path).is_ok_and(|old| old == contents.as_bytes()) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io_error(format_args!("creating {}", parent.display()), e))?;
+        }
+        std::fs::write(&path, contents)
+            .map_err(|e| io_error(format_args!("writing {}", path.display()), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+"""Write Trellis apps and model contracts in Python.
+
+An app subclasses `App` in `app.py`:
+
+    from trellis import App, controllers, log
+
+    class Echo(App):
+        def on_reading(self, reading):
+            log.info(reading.role, "says", reading.value)
+            controllers.send("out", "echo", value=reading.value)
+
+and a contract subclasses `Contract` in `contract.py`. `trellis build` turns either into a
+component with componentize-py. Values are plain Python: numbers, lists of numbers, str, bytes
+(`Blob` keeps a media type), and dicts or lists as JSON. A failed platform call raises a
+`TrellisError`; an exception that leaves `on_reading` (or any export) is the call's error, with
+its type, message and line.
+"""
+
+from .app import App
+from .contract import Contract
+from .errors import InvalidInput, LimitExceeded, TrellisError, Unavailable, UnknownModel, UnknownRole
+from .tensors import Tensor, output
+from .values import Blob, Reading
+
+# Only the app world has these interfaces, so they load when first used.
+_APP_ONLY = {"sensors", "controllers", "inference", "state", "config", "notify"}
+
+
+def __getattr__(name):
+    if name == "notify":
+        from .notifications import notify
+
+        return notify
+    if name in _APP_ONLY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    if name == "log":
+        from . import log
+
+        return log
+    raise AttributeError(f"module 'trellis' has no attribute {name!r}")
