@@ -22,21 +22,13 @@ from .errors import InvalidInput, LimitExceeded, TrellisError, Unavailable, Unkn
 from .tensors import Tensor, output
 from .values import Blob, Reading
 
-# Only the app world has these interfaces, so they load when first used.
-_APP_ONLY = {"sensors", "controllers", "inference", "state", "config", "notify"}
+# `sensors`, `controllers`, `inference`, `state`, `config` and `log` are submodules:
+# `from trellis import sensors`. Only the app world has most of them, so none is imported here.
 
 
-def __getattr__(name):
-    if name == "notify":
-        from .notifications import notify
+def notify(title, body="", urgency="normal"):
+    """Sends one notification to the end user who deployed the app; `urgency` is "low",
+    "normal" or "high"."""
+    from .notifications import notify as send
 
-        return notify
-    if name in _APP_ONLY:
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
-    if name == "log":
-        from . import log
-
-        return log
-    raise AttributeError(f"module 'trellis' has no attribute {name!r}")
+    send(title, body, urgency)
