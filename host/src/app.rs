@@ -89,4 +89,10 @@ impl AppInstance {
     pub fn is_stopped(&self) -> bool {
         self.sandbox.is_stopped()
     }
+
+    /// Bytes of linear memory the instance holds now (what it costs a node, besides the
+    /// compiled code every instance of the component shares).
+    pub fn memory_in_use(&self) -> usize {
+        self.sandbox.memory_in_use()
+    }
 }

@@ -97,6 +97,8 @@ pub(crate) struct Limiter {
     tables: usize,
     memories: usize,
     refused: Option<String>,
+    /// Bytes of linear memory the instance holds now, across all its memories.
+    memory_in_use: usize,
 }
 
 impl Limiter {
@@ -108,6 +110,7 @@ impl Limiter {
             tables: limits.max_tables,
             memories: limits.max_memories,
             refused: None,
+            memory_in_use: 0,
         }
     }
 
@@ -115,12 +118,17 @@ impl Limiter {
     pub(crate) fn take_refusal(&mut self) -> Option<String> {
         self.refused.take()
     }
+
+    /// Bytes of linear memory the instance holds now.
+    pub(crate) fn memory_in_use(&self) -> usize {
+        self.memory_in_use
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -131,6 +139,7 @@ impl ResourceLimiter for Limiter {
             ));
             return Ok(false);
         }
+        self.memory_in_use += desired.saturating_sub(current);
         Ok(true)
     }
 

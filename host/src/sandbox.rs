@@ -86,10 +86,22 @@ impl Sandbox {
                     limit: self.limits.max_message_bytes,
                 })
             }
-            Ok(Err(message)) => Err(CallError::Failed {
-                export: export.into(),
-                message,
-            }),
+            Ok(Err(message)) => match self.store.data_mut().limiter.take_refusal() {
+                // The guest's runtime caught the refused allocation (CPython's MemoryError, a
+                // JavaScript RangeError) and reported it: still the memory limit, so say so, and
+                // start afresh rather than go on with a heap that could not grow.
+                Some(refused) => {
+                    self.stopped = true;
+                    Err(CallError::ResourceLimit {
+                        export: export.into(),
+                        detail: format!("{refused} (the guest reported: {message})"),
+                    })
+                }
+                None => Err(CallError::Failed {
+                    export: export.into(),
+                    message,
+                }),
+            },
             Err(error) => {
                 self.stopped = true;
                 Err(explain(
@@ -100,6 +112,11 @@ impl Sandbox {
                 ))
             }
         }
+    }
+
+    /// Bytes of linear memory the instance holds now.
+    pub(crate) fn memory_in_use(&self) -> usize {
+        self.store.data().limiter.memory_in_use()
     }
 
     pub(crate) fn limits(&self) -> &InstanceLimits {

@@ -6,8 +6,8 @@ use trellis_host_test_support as common;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use common::{RecordingLog, host, load, quick_limits, reading, recorded, temperature};
-use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, HOSTILE};
+use common::{RecordingLog, host, load, quick_limits, reading, temperature};
+use trellis_guest_artifacts::HOSTILE;
 use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Value;
 /// Mirrors `SHOUT_BYTES` in the hostile guest.
@@ -15,35 +15,12 @@ const SHOUT_BYTES: usize = 2 << 20;
 
 use trellis_host::{AppInstance, CallError, Host, InstanceLimits};
 
-/// Runs one attack in a fresh hostile instance while a thermostat runs beside it, checks the
-/// thermostat still works afterwards, and returns the attack's outcome and its log.
 fn attack(
     host: &Host,
     what: &str,
     limits: InstanceLimits,
 ) -> (Result<(), CallError>, Arc<RecordingLog>) {
-    let neighbour_rec = recorded(&[]);
-    let mut neighbour = load(host, CLASSROOM_THERMOSTAT)
-        .instantiate(neighbour_rec.caps.clone(), quick_limits())
-        .unwrap();
-    neighbour.init().unwrap();
-
-    let log = Arc::new(RecordingLog::default());
-    let caps = Capabilities {
-        log: log.clone(),
-        ..Capabilities::default()
-    };
-    let mut hostile = load(host, HOSTILE).instantiate(caps, limits).unwrap();
-    hostile.init().unwrap();
-    let outcome = hostile.on_reading(&reading("attack", 1, Value::Text(what.into())));
-
-    neighbour.on_reading(&temperature(1, 29.0)).unwrap();
-    assert_eq!(
-        neighbour_rec.controllers.sent().len(),
-        2,
-        "the neighbour stopped working after `{what}`"
-    );
-    (outcome, log)
+    common::attack(host, HOSTILE, what, limits)
 }
 
 fn assert_stopped_for_good(instance: &mut AppInstance) {

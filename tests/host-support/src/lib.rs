@@ -159,6 +159,39 @@ pub fn quick_limits() -> InstanceLimits {
     }
 }
 
+/// Runs the attack `what` (a text reading) in a fresh instance of the hostile guest `component`
+/// while a thermostat runs beside it, checks the thermostat still works afterwards, and returns
+/// the attack's outcome and the hostile instance's log.
+pub fn attack(
+    host: &Host,
+    component: &str,
+    what: &str,
+    limits: InstanceLimits,
+) -> (Result<(), trellis_host::CallError>, Arc<RecordingLog>) {
+    let neighbour_rec = recorded(&[]);
+    let mut neighbour = load(host, trellis_guest_artifacts::CLASSROOM_THERMOSTAT)
+        .instantiate(neighbour_rec.caps.clone(), quick_limits())
+        .unwrap();
+    neighbour.init().unwrap();
+
+    let log = Arc::new(RecordingLog::default());
+    let caps = Capabilities {
+        log: log.clone(),
+        ..Capabilities::default()
+    };
+    let mut hostile = load(host, component).instantiate(caps, limits).unwrap();
+    hostile.init().unwrap();
+    let outcome = hostile.on_reading(&reading("attack", 1, Value::Text(what.into())));
+
+    neighbour.on_reading(&temperature(1, 29.0)).unwrap();
+    assert_eq!(
+        neighbour_rec.controllers.sent().len(),
+        2,
+        "the neighbour stopped working after `{what}`"
+    );
+    (outcome, log)
+}
+
 /// Starts a thermostat from `app`, sends it one hot reading, and checks it switched the room to
 /// cooling: the quickest proof that a loaded component works end to end.
 pub fn assert_thermostat_cools(app: &AppComponent) {
