@@ -26,8 +26,12 @@ const GUESTS: &[(&str, &str)] = &[
 ];
 
 /// Python and JavaScript guests: folders relative to the workspace root. Each constant is named
-/// after the folder.
-const SCRIPTED_GUESTS: &[&str] = &["examples/apps/classroom-thermostat-python"];
+/// after the folder (a model's `contract/` after the model: `PERSON_CONTRACT`).
+const SCRIPTED_GUESTS: &[&str] = &[
+    "examples/apps/classroom-thermostat-python",
+    "examples/models/person/contract",
+    "examples/apps/intruder-alarm",
+];
 
 /// What to watch besides the guests themselves.
 const INPUTS: &[&str] = &[
