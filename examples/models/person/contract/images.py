@@ -51,6 +51,8 @@ def decode_png(data):
         elif kind == b"IEND":
             break
         pos += 12 + length
+    else:
+        raise ValueError("bad PNG: the data is cut short before its IEND chunk")
     if header is None:
         raise ValueError("bad PNG: no IHDR chunk")
     width, height, depth, colour, _, _, interlace = header
