@@ -22,6 +22,8 @@ impl Pattern {
             "light" => (0.0, 800.0, "lx"),
             "occupancy" => (0.0, 30.0, "people"),
             "co2" => (400.0, 1600.0, "ppm"),
+            // Half of each swing at or above 0.5: something moves, then all is still.
+            "motion" => (0.0, 1.0, ""),
             _ => (0.0, 100.0, ""),
         };
         let period = 24;

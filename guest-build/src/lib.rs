@@ -73,7 +73,9 @@ pub struct Project {
     pub dir: PathBuf,
     pub language: Language,
     pub world: World,
-    /// The component's name: the folder's name, or the Rust package's.
+    /// The component's name: the folder's name, or the Rust package's. A model package's
+    /// `contract/` folder (beside its `model.toml`) is named after the model, as
+    /// `digits-contract`, so components of different models do not share a name.
     pub name: String,
 }
 
@@ -129,7 +131,16 @@ impl Project {
         let name = dir
             .canonicalize()
             .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .and_then(|d| {
+                let folder = d.file_name()?.to_string_lossy().into_owned();
+                let model = d.parent().filter(|p| p.join("model.toml").exists());
+                Some(match model.and_then(|p| p.file_name()) {
+                    Some(model) if folder == "contract" => {
+                        format!("{}-contract", model.to_string_lossy())
+                    }
+                    _ => folder,
+                })
+            })
             .unwrap_or_else(|| "component".into());
         if dir.join("Cargo.toml").exists() {
             return rust::detect(dir);

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT, read};
+use trellis_guest_artifacts::{
+    COMFORT_CONTRACT, DIGITS_CONTRACT, PERSON_CONTRACT, VISION_CONTRACT, read,
+};
 use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Blob, Level, Tensor, TensorType, Value};
 use trellis_host::{Host, HostConfig};
@@ -46,6 +48,7 @@ fn main() {
             3,
         ),
         ("vision", VISION_CONTRACT, rgb_image(), 3 * 224 * 224),
+        ("person", PERSON_CONTRACT, person_frame(), 576),
     ];
     println!(
         "{:<8} {:<13} {:<10} {:>10} {:>10} {:>12}",
@@ -113,6 +116,17 @@ fn rgb_image() -> Value {
     Value::Bytes(Blob {
         media_type: "application/octet-stream".into(),
         data: (0..224 * 224 * 3).map(|i| (i * 31 % 251) as u8).collect(),
+    })
+}
+
+/// A 48x48 camera frame with a person, as the intruder alarm's camera sends it; the contract
+/// (Python) decodes the PNG itself.
+fn person_frame() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/models/person/fixtures/frames/01-person-empty.png");
+    Value::Bytes(Blob {
+        media_type: "image/png".into(),
+        data: std::fs::read(path).unwrap(),
     })
 }
 

@@ -26,9 +26,11 @@ const GUESTS: &[(&str, &str)] = &[
 ];
 
 /// Python and JavaScript guests: folders relative to the workspace root. Each constant is named
-/// after the folder.
+/// after the folder (a model's `contract/` after the model: `PERSON_CONTRACT`).
 const SCRIPTED_GUESTS: &[&str] = &[
     "examples/apps/classroom-thermostat-python",
+    "examples/apps/intruder-alarm",
+    "examples/models/person/contract",
     "tests/guests/hostile-python",
 ];
 
