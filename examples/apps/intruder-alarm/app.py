@@ -4,8 +4,7 @@ person; if it does, the alarm sounds (the command carries the frame's sequence n
 looks can find the frame) and the people who deployed the app are notified. Otherwise it stays
 silent and only logs what it saw. Each frame is judged once, however many motions follow it."""
 
-from trellis import App, config, controllers, inference, log, sensors
-from trellis.notifications import notify
+from trellis import App, config, controllers, inference, log, notify, sensors
 
 
 class IntruderAlarm(App):
