@@ -41,7 +41,10 @@ pub(crate) fn detect(dir: &Path) -> Result<Project, BuildError> {
             .and_then(|d| d.as_table())
             .is_some_and(|d| d.contains_key(sdk))
     };
-    let world = match (depends_on("trellis-sdk"), depends_on("trellis-contract-sdk")) {
+    let world = match (
+        depends_on("trellis-sdk"),
+        depends_on("trellis-contract-sdk"),
+    ) {
         (true, false) => World::App,
         (false, true) => World::Contract,
         (both, _) => {
@@ -165,7 +168,10 @@ mod tests {
         let package = &workspace["workspace"]["package"];
         let bindgen = &workspace["workspace"]["dependencies"]["wit-bindgen"];
         for (sdk, vendored) in [
-            ("guest-sdk/rust/Cargo.toml", "guest-build/sdk-manifests/trellis-sdk.toml"),
+            (
+                "guest-sdk/rust/Cargo.toml",
+                "guest-build/sdk-manifests/trellis-sdk.toml",
+            ),
             (
                 "guest-sdk/rust-contract/Cargo.toml",
                 "guest-build/sdk-manifests/trellis-contract-sdk.toml",
@@ -178,7 +184,10 @@ mod tests {
                 "{vendored}"
             );
             for field in ["version", "edition", "license"] {
-                assert_eq!(package[field], copy["package"][field], "{vendored}: {field}");
+                assert_eq!(
+                    package[field], copy["package"][field],
+                    "{vendored}: {field}"
+                );
             }
             let copied = &copy["dependencies"]["wit-bindgen"];
             assert_eq!(bindgen["version"], copied["version"], "{vendored}");
