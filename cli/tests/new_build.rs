@@ -70,7 +70,11 @@ fn build(project: &Path) -> (PathBuf, bool, String) {
         summary.contains(&format!("({size} bytes)")),
         "the size printed is the file's: {stdout}"
     );
-    (path, summary.contains("reused"), format!("{stdout}\n{stderr}"))
+    (
+        path,
+        summary.contains("reused"),
+        format!("{stdout}\n{stderr}"),
+    )
 }
 
 /// The app the templates write logs each reading and sets the fan's speed by the `threshold`
