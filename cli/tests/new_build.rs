@@ -44,17 +44,17 @@ fn fails(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A fresh `trellis new KIND hello --lang LANG` in a folder of its own; returns the project.
+/// A fresh `trellis new KIND NAME --lang LANG` in a folder of its own; returns the project.
+/// Apps and contracts have different names: in the Rust projects' shared target directory, two
+/// packages of one name would overwrite each other's `NAME.wasm`.
 fn new_project(kind: &str, lang: &str) -> PathBuf {
+    let name = if kind == "app" { "hello" } else { "numbers" };
     let parent = tmp().join(format!("new-{kind}-{lang}"));
     let _ = std::fs::remove_dir_all(&parent);
     std::fs::create_dir_all(&parent).unwrap();
-    let (stdout, _) = run(&mut trellis(
-        &parent,
-        &["new", kind, "hello", "--lang", lang],
-    ));
+    let (stdout, _) = run(&mut trellis(&parent, &["new", kind, name, "--lang", lang]));
     assert!(stdout.contains("trellis build"), "{stdout}");
-    parent.join("hello")
+    parent.join(name)
 }
 
 /// `trellis build` in `project`: the component's path, whether it was reused, and what it printed.
