@@ -61,7 +61,9 @@ const RUST_TOOLCHAIN: &str = include_str!(concat!(
     "/../rust-toolchain.toml"
 ));
 
-/// The files of a project: (path in the project, template).
+/// The files of a project: (path in the project, template). A JavaScript project gets no
+/// `package.json` here: its first `trellis build` writes the SDK's, with the lockfile that pins
+/// every build tool, and installs them.
 fn files(language: Language, world: World) -> Vec<(&'static str, &'static str)> {
     let mut files = vec![(".gitignore", template!("common/gitignore"))];
     files.extend(match world {
@@ -89,24 +91,21 @@ fn files(language: Language, world: World) -> Vec<(&'static str, &'static str)> 
         (Language::Python, World::Contract) => {
             &[("contract.py", template!("python-contract/contract.py"))]
         }
-        (Language::JavaScript, World::App) => &[
-            ("app.js", template!("js-app/app.js")),
-            ("package.json", template!("common/package.json")),
-        ],
-        (Language::JavaScript, World::Contract) => &[
-            ("contract.js", template!("js-contract/contract.js")),
-            ("package.json", template!("common/package.json")),
-        ],
+        (Language::JavaScript, World::App) => &[("app.js", template!("js-app/app.js"))],
+        (Language::JavaScript, World::Contract) => {
+            &[("contract.js", template!("js-contract/contract.js"))]
+        }
     });
     files
 }
 
-/// Linear memory the component needs, in MiB: CPython and StarlingMonkey start with tens of MiB
-/// of heap, a Rust component with almost none.
+/// Linear memory the component needs, in MiB: CPython and StarlingMonkey start with MiBs of
+/// heap (the Python thermostat asks for 64, the JavaScript one for 32), Rust with almost none.
 fn memory_mb(language: Language) -> u32 {
     match language {
         Language::Rust => 16,
-        Language::Python | Language::JavaScript => 64,
+        Language::Python => 64,
+        Language::JavaScript => 32,
     }
 }
 
