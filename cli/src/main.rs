@@ -29,6 +29,9 @@ mod status;
 mod up;
 mod users;
 mod watch;
+// Starting a project and building it into a component.
+mod build;
+mod new;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +60,12 @@ enum Command {
     /// Run one app component on this machine against simulated (or recorded) sensor readings,
     /// printing its logs, state changes and controller commands as they happen.
     Run(run::RunArgs),
+    /// Start an app or a model contract in Rust, Python or JavaScript: a folder that builds and
+    /// runs as it is written.
+    New(new::NewArgs),
+    /// Build the app or contract project in DIR (default: here) into a component with its
+    /// language's toolchain, and print the component's path and size.
+    Build(build::BuildArgs),
     /// Start the control plane on this machine (SQLite and local files; nothing else needed).
     Up(up::UpArgs),
     /// Run a node daemon that runs what the control plane assigns it (`trellis node join`
@@ -136,6 +145,8 @@ fn main() -> std::process::ExitCode {
     let output = Output { json: cli.json };
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::New(args) => new::new(args),
+        Command::Build(args) => build::build(args, output),
         Command::Up(args) => up::up(args),
         Command::Node(args) => node::node(args, output),
         Command::Login(args) => login::login(args),

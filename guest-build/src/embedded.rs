@@ -41,6 +41,12 @@ const FILES: &[(&str, &str)] = files![
     "python/trellis/state.py" => "guest-sdk/python/trellis/state.py",
     "python/trellis/tensors.py" => "guest-sdk/python/trellis/tensors.py",
     "python/trellis/values.py" => "guest-sdk/python/trellis/values.py",
+    // The Rust SDKs, path dependencies of a project made by `trellis new`. Their sources name the
+    // WIT as `../../wit` from their manifest, which here is `.trellis/wit`, as in the workspace.
+    "rust/trellis-sdk/Cargo.toml" => "guest-build/sdk-manifests/trellis-sdk.toml",
+    "rust/trellis-sdk/src/lib.rs" => "guest-sdk/rust/src/lib.rs",
+    "rust/trellis-contract-sdk/Cargo.toml" => "guest-build/sdk-manifests/trellis-contract-sdk.toml",
+    "rust/trellis-contract-sdk/src/lib.rs" => "guest-sdk/rust-contract/src/lib.rs",
 ];
 
 /// Every embedded file, for fingerprinting a build.

@@ -165,7 +165,8 @@ impl Project {
     }
 
     /// Builds the component into `out_dir` (the project's `target/trellis` unless given),
-    /// reusing an earlier build of the same sources.
+    /// reusing an earlier build of the same sources. A Rust component stays where cargo puts
+    /// it (`target/wasm32-wasip2/release/`, or under `CARGO_TARGET_DIR`).
     pub fn build(&self, out_dir: Option<&Path>) -> Result<Built, BuildError> {
         let started = Instant::now();
         let out_dir = out_dir
@@ -174,7 +175,7 @@ impl Project {
         std::fs::create_dir_all(&out_dir)
             .map_err(|e| io_error(format_args!("creating {}", out_dir.display()), e))?;
         let (path, reused) = match self.language {
-            Language::Rust => (rust::build(self)?, false),
+            Language::Rust => rust::build(self)?,
             Language::Python => python::build(self, &out_dir)?,
             Language::JavaScript => js::build(self, &out_dir)?,
         };
