@@ -27,7 +27,10 @@ const GUESTS: &[(&str, &str)] = &[
 
 /// Python and JavaScript guests: folders relative to the workspace root. Each constant is named
 /// after the folder.
-const SCRIPTED_GUESTS: &[&str] = &["examples/apps/classroom-thermostat-python"];
+const SCRIPTED_GUESTS: &[&str] = &[
+    "examples/apps/classroom-thermostat-python",
+    "examples/models/digits/digits-contract-python",
+];
 
 /// What to watch besides the guests themselves.
 const INPUTS: &[&str] = &[
