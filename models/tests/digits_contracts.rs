@@ -153,6 +153,25 @@ fn bad_inputs_are_refused_naming_the_problem_by_both_contracts() {
     }
 }
 
+/// Pure Python reads an image in the contract's memory and time: one larger than a VGA frame
+/// (the largest fixture, read by the tests above within the package's limits) is refused before
+/// its pixels are read, with the limit named.
+#[test]
+fn the_python_contract_refuses_an_image_over_its_size_limit_naming_it() {
+    let host = common::host();
+    let python = DIGITS[1];
+    let model = python.load(&host, trellis_models::BackendChoice::Tract);
+    let mut png = fixture_png();
+    png[16..24].copy_from_slice(&[0, 0, 2, 0x81, 0, 0, 1, 0xe0]); // IHDR: 641×480.
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let why = refusal(&python, &model, &image(png));
+    assert!(
+        why.contains("the image is 641×480; this contract reads images of up to 307200 pixels"),
+        "{why}"
+    );
+}
+
 /// CRC-32 as PNG chunks use it (ISO 3309).
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;

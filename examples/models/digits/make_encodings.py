@@ -2,7 +2,7 @@
 check that the Rust contract (the `png` crate) and the Python one (its own decoder) read them
 alike: each PNG colour type and bit depth, palettes with and without transparency, all five row
 filters, Adam7 interlacing, colour ink on colour paper, light ink on dark paper, sizes that are
-not multiples of 8, and PGM as text and binary, 8 and 16 bits.
+not multiples of 8, a VGA frame (the largest the Python contract reads), and PGM as text and binary, 8 and 16 bits.
 
 PIL writes neither interlaced PNG nor chosen filters, so the PNG writer is here; the tests'
 check of it is that the `png` crate reads what it writes.
@@ -150,6 +150,11 @@ def encodings(stem, grey):
     png("37x29-rgba8", grid(odd, lambda v: (v, v // 2, 255 - v, 255)), 6, 8, False)
     thin = np.asarray(Image.fromarray(grey).resize((9, 50), Image.BILINEAR))
     png("9x50-grey8-adam7", grid(thin, lambda v: (v,)), 0, 8, False, interlace=True)
+
+    if stem == "digit-3":
+        # A VGA camera frame, the largest image the Python contract reads: blue ink on yellow.
+        frame = np.asarray(Image.fromarray(grey).resize((640, 480), Image.BILINEAR))
+        png("640x480-rgb8", grid(frame, lambda v: mix(v, (20, 40, 160), (250, 220, 60))), 2, 8, False)
 
     inverted = 255 - grey
     png("light-on-dark", grid(inverted, lambda v: (v,)), 0, 8, False)

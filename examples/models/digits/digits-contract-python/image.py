@@ -7,6 +7,11 @@ from array import array
 import png
 from f32 import f32
 
+# Pure Python holds an image in the contract's memory as 4 bytes a pixel (more while a PNG is
+# inflated) and reads one at 1 to 3 µs a pixel, so an image larger than a VGA frame is refused up
+# front, with the limit named, rather than run out of memory or time (see model.toml).
+MAX_PIXELS = 640 * 480
+
 
 class Grey:
     """A greyscale image, row by row: `pixels` is an `array('f')` of `width * height` levels."""
@@ -20,7 +25,7 @@ class Grey:
 def decode(data):
     """Decodes PNG or PGM bytes, telling them apart by their first bytes."""
     if data.startswith(b"\x89PNG"):
-        width, height, pixels = png.decode(data)
+        width, height, pixels = png.decode(data, MAX_PIXELS)
         return Grey(width, height, pixels)
     if data.startswith(b"P5") or data.startswith(b"P2"):
         return decode_pgm(data)
@@ -37,6 +42,8 @@ def decode_pgm(data):
     if maximum == 0 or maximum > 65535:
         raise ValueError(f"bad PGM maximum value {maximum}")
     count = width * height
+    if count > MAX_PIXELS:
+        raise ValueError(f"the image is {width}×{height}; this contract reads images of up to {MAX_PIXELS} pixels")
     if binary:
         start = reader.pos + 1  # The single whitespace byte after the header.
         size = 2 if maximum > 255 else 1

@@ -24,9 +24,8 @@ COLOUR_TYPES = {
 # Adam7's passes: first column, first row, column step, row step.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
-# Pure Python holds an image in the contract's memory and reads it at about a microsecond a pixel,
-# so larger images are refused up front rather than run out of memory or time (model.toml).
-MAX_PIXELS = 1 << 20
+# How many colours' grey levels are remembered while reading one image.
+_CACHED_COLOURS = 1 << 16
 
 # The f32 weights of the Rust contract's luma, 0.299 R + 0.587 G + 0.114 B.
 _WEIGHTS = (f32(0.299), f32(0.587), f32(0.114))
@@ -37,11 +36,12 @@ class PngError(ValueError):
         super().__init__(f"bad PNG: {why}")
 
 
-def decode(data):
-    """(width, height, grey levels as an f32 array, row by row) of PNG bytes."""
+def decode(data, max_pixels):
+    """(width, height, grey levels as an f32 array, row by row) of PNG bytes, refusing an image
+    of more than `max_pixels` before reading its pixels."""
     if not data.startswith(SIGNATURE):
         raise PngError("the signature is not PNG's")
-    header, palette, compressed = _chunks(data)
+    header, palette, compressed = _chunks(data, max_pixels)
     width, height, depth, colour, interlaced = header
     _, channels, _ = COLOUR_TYPES[colour]
     if colour == 3 and palette is None:
@@ -71,7 +71,7 @@ def decode(data):
     return width, height, pixels
 
 
-def _chunks(data):
+def _chunks(data, max_pixels):
     """The header fields, the palette (or None) and the concatenated IDAT data."""
     header, palette, idat, pos = None, None, [], len(SIGNATURE)
     while True:
@@ -93,7 +93,7 @@ def _chunks(data):
         if header is None and kind != b"IHDR":
             raise PngError(f"the first chunk is {kind.decode('latin-1')}, not IHDR")
         if kind == b"IHDR":
-            header = _header(body)
+            header = _header(body, max_pixels)
         elif kind == b"PLTE":
             palette = [tuple(body[i : i + 3]) for i in range(0, len(body) - 2, 3)]
         elif kind == b"IDAT":
@@ -105,7 +105,7 @@ def _chunks(data):
     return header, palette, b"".join(idat)
 
 
-def _header(body):
+def _header(body, max_pixels):
     if len(body) != 13:
         raise PngError(f"IHDR is {len(body)} bytes long; it must be 13")
     width = int.from_bytes(body[0:4], "big")
@@ -113,8 +113,8 @@ def _header(body):
     depth, colour, compression, filtering, interlace = body[8:13]
     if width == 0 or height == 0:
         raise PngError(f"the image is {width}×{height}")
-    if width * height > MAX_PIXELS:
-        raise PngError(f"the image is {width}×{height}; this contract reads up to {MAX_PIXELS} pixels")
+    if width * height > max_pixels:
+        raise PngError(f"the image is {width}×{height}; this contract reads images of up to {max_pixels} pixels")
     if colour not in COLOUR_TYPES:
         raise PngError(f"unknown colour type {colour}")
     name, _, depths = COLOUR_TYPES[colour]
@@ -177,16 +177,19 @@ def _levels(colour, depth, palette):
     """A function from one unfiltered scanline and its width in pixels to their grey levels."""
     _, channels, _ = COLOUR_TYPES[colour]
     if colour in (2, 3, 6):
-        table = {}
+        wr, wg, wb = ([f32(w * v) for v in range(256)] for w in _WEIGHTS)
+        cache = {}
 
         def luma(r, g, b):
-            # The Rust contract's f32 luma, step by step; a picture has few colours, so cache.
+            # The Rust contract's f32 luma, step by step. A picture has few colours, so the levels
+            # are cached, up to a bound that keeps a noisy photo's cache small.
             key = r << 16 | g << 8 | b
-            level = table.get(key)
+            level = cache.get(key)
             if level is None:
-                wr, wg, wb = _WEIGHTS
-                level = f32(f32(f32(f32(wr * r) + f32(wg * g)) + f32(wb * b)) / 255.0)
-                table[key] = level
+                level = f32(f32(f32(wr[r] + wg[g]) + wb[b]) / 255.0)
+                if len(cache) >= _CACHED_COLOURS:
+                    cache.clear()
+                cache[key] = level
             return level
 
     if colour == 3:
