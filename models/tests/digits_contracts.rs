@@ -101,7 +101,11 @@ fn bad_inputs_are_refused_naming_the_problem_by_both_contracts() {
     let crc = crc32(&wrong_depth[12..29]);
     wrong_depth[29..33].copy_from_slice(&crc.to_be_bytes());
     let cases: Vec<(&str, Value, &[&str])> = vec![
-        ("a GIF", image(b"GIF89a....".to_vec()), &["neither PNG nor PGM"]),
+        (
+            "a GIF",
+            image(b"GIF89a....".to_vec()),
+            &["neither PNG nor PGM"],
+        ),
         ("a PNG with a bad CRC", image(bad_crc), &["bad PNG", "CRC"]),
         ("half a PNG", image(truncated), &["bad PNG"]),
         ("a 3-bit PNG", image(wrong_depth), &["bad PNG"]),
