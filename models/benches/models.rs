@@ -4,7 +4,7 @@
 //! inference.
 //!
 //! Then, for the digits model's two contracts (Rust, 1.0.0; Python, 1.1.0), each component's size
-//! and `predict` through the pipeline (p50) on 64 numbers and on a fixture PNG.
+//! and `predict` through the pipeline (p50) on 64 numbers, on a fixture PNG and on a VGA frame.
 //!
 //! Run with `cargo bench -p trellis-models --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
 
@@ -98,6 +98,10 @@ fn main() {
 /// difference in `predict` is the contracts'.
 fn compare_digits_contracts(host: &Host, runtimes: &Runtimes, backends: &[BackendChoice]) {
     let png = std::fs::read(examples_dir().join("digits/fixtures/images/digit-3.png")).unwrap();
+    // The largest image the Python contract reads.
+    let frame =
+        std::fs::read(examples_dir().join("digits/fixtures/encodings/digit-3-640x480-rgb8.png"))
+            .unwrap();
     let inputs = [
         ("64 numbers", Value::Numbers(digit_features())),
         (
@@ -107,10 +111,17 @@ fn compare_digits_contracts(host: &Host, runtimes: &Runtimes, backends: &[Backen
                 data: png,
             }),
         ),
+        (
+            "640x480 RGB PNG",
+            Value::Bytes(Blob {
+                media_type: "image/png".into(),
+                data: frame,
+            }),
+        ),
     ];
     println!();
     println!(
-        "{:<9} {:>10} {:<13} {:<11} {:>10} {:>10}",
+        "{:<9} {:>10} {:<13} {:<16} {:>10} {:>10}",
         "contract", "size", "backend", "input", "p50", "p99"
     );
     for (language, config, contract) in [
@@ -129,7 +140,7 @@ fn compare_digits_contracts(host: &Host, runtimes: &Runtimes, backends: &[Backen
                     model.predict(input).unwrap();
                 }));
                 println!(
-                    "{language:<9} {:>10} {:<13} {what:<11} {:>10} {:>10}",
+                    "{language:<9} {:>10} {:<13} {what:<16} {:>10} {:>10}",
                     format!("{:.1} MB", size as f64 / 1e6),
                     model.backend().name(),
                     format!("{p50:.1?}"),
