@@ -3,13 +3,17 @@
 //! the whole pipeline with the contract (`predict`), and the pipeline's overhead over bare
 //! inference.
 //!
+//! Then, for the digits model's two contracts (Rust, 1.0.0; Python, 1.1.0), each component's size
+//! and `predict` through the pipeline (p50) on 64 numbers, on a fixture PNG and on a VGA frame.
+//!
 //! Run with `cargo bench -p trellis-models --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trellis_guest_artifacts::{
-    COMFORT_CONTRACT, DIGITS_CONTRACT, PERSON_CONTRACT, VISION_CONTRACT, read,
+    COMFORT_CONTRACT, DIGITS_CONTRACT, DIGITS_CONTRACT_PYTHON, PERSON_CONTRACT, VISION_CONTRACT,
+    read,
 };
 use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Blob, Level, Tensor, TensorType, Value};
@@ -56,7 +60,7 @@ fn main() {
     );
     for (name, contract, input, width) in models {
         for &backend in &backends {
-            let model = load(&host, &runtimes, name, contract, backend);
+            let model = load(&host, &runtimes, name, "model.toml", contract, backend);
             let dims = if name == "vision" {
                 vec![1, 3, 224, 224]
             } else {
@@ -89,19 +93,80 @@ fn main() {
             );
         }
     }
+    compare_digits_contracts(&host, &runtimes, &backends);
+}
+
+/// The digits package with its Rust contract and with its Python one: the same model, so the
+/// difference in `predict` is the contracts'.
+fn compare_digits_contracts(host: &Host, runtimes: &Runtimes, backends: &[BackendChoice]) {
+    let png = std::fs::read(examples_dir().join("digits/fixtures/images/digit-3.png")).unwrap();
+    // The largest image the Python contract reads.
+    let frame =
+        std::fs::read(examples_dir().join("digits/fixtures/encodings/digit-3-640x480-rgb8.png"))
+            .unwrap();
+    let inputs = [
+        ("64 numbers", Value::Numbers(digit_features())),
+        (
+            "32x32 PNG",
+            Value::Bytes(Blob {
+                media_type: "image/png".into(),
+                data: png,
+            }),
+        ),
+        (
+            "640x480 RGB PNG",
+            Value::Bytes(Blob {
+                media_type: "image/png".into(),
+                data: frame,
+            }),
+        ),
+    ];
+    println!();
+    println!(
+        "{:<9} {:>10} {:<13} {:<16} {:>10} {:>10}",
+        "contract", "size", "backend", "input", "p50", "p99"
+    );
+    for (language, config, contract) in [
+        ("Rust", "model.toml", DIGITS_CONTRACT),
+        (
+            "Python",
+            "digits-contract-python/model.toml",
+            DIGITS_CONTRACT_PYTHON,
+        ),
+    ] {
+        let size = std::fs::metadata(contract).unwrap().len();
+        for &backend in backends {
+            let model = load(host, runtimes, "digits", config, contract, backend);
+            for (what, input) in &inputs {
+                let (p50, p99, _) = summary(&measure(|| {
+                    model.predict(input).unwrap();
+                }));
+                println!(
+                    "{language:<9} {:>10} {:<13} {what:<16} {:>10} {:>10}",
+                    format!("{:.1} MB", size as f64 / 1e6),
+                    model.backend().name(),
+                    format!("{p50:.1?}"),
+                    format!("{p99:.1?}"),
+                );
+            }
+        }
+    }
+}
+
+fn examples_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/models")
 }
 
 fn load(
     host: &Host,
     runtimes: &Runtimes,
     name: &str,
+    config: &str,
     contract: &str,
     backend: BackendChoice,
 ) -> ModelPipeline {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/models")
-        .join(name);
-    let config = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    let dir = examples_dir().join(name);
+    let config = std::fs::read_to_string(dir.join(config)).unwrap();
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let mut package = ModelPackage::from_parts(&config, onnx, read(contract)).unwrap();
     package.config.backend = backend;

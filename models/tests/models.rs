@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::models::{
-    TOLERANCE, assert_close, backends, f32_tensor, f32s, fixture, floats, i64s, load, versions,
+    TOLERANCE, assert_close, backends, digits_on_every_backend, f32_tensor, f32s, fixture, floats,
+    i64s, load, versions,
 };
 use serde_json::Value as Json;
 use trellis_guest_artifacts::{COMFORT_CONTRACT, DIGITS_CONTRACT, VISION_CONTRACT};
@@ -93,8 +94,8 @@ fn digits_pipeline_reproduces_the_heldout_accuracy() {
     let recorded = metrics["heldout_accuracy"].as_f64().unwrap();
     let features = heldout["features"].as_array().unwrap();
     let truth = heldout["labels"].as_array().unwrap();
-    for backend in backends() {
-        let model = load(&host, "digits", DIGITS_CONTRACT, backend);
+    for (digits, backend) in digits_on_every_backend() {
+        let model = digits.load(&host, backend);
         let correct = features
             .iter()
             .zip(truth)
@@ -111,7 +112,8 @@ fn digits_pipeline_reproduces_the_heldout_accuracy() {
         let accuracy = correct as f64 / features.len() as f64;
         assert!(
             (accuracy - recorded).abs() < 1e-6,
-            "accuracy {accuracy} on {backend:?}; metrics.json records {recorded}"
+            "accuracy {accuracy} with the {} contract on {backend:?}; metrics.json records {recorded}",
+            digits.language
         );
     }
 }
@@ -121,8 +123,9 @@ fn digits_pipeline_reads_images_as_python_did() {
     let host = common::host();
     let images = fixture("digits", "images.json");
     let dir = common::models::example_dir("digits").join("fixtures/images");
-    for backend in backends() {
-        let model = load(&host, "digits", DIGITS_CONTRACT, backend);
+    for (digits, backend) in digits_on_every_backend() {
+        let model = digits.load(&host, backend);
+        let contract = digits.language;
         for image in images.as_array().unwrap() {
             let file = image["file"].as_str().unwrap();
             let png = std::fs::read(dir.join(file)).unwrap();
@@ -135,11 +138,14 @@ fn digits_pipeline_reads_images_as_python_did() {
                     .unwrap(),
             );
             let expected = &image["onnxruntime"];
-            assert_eq!(got["label"], expected["label"], "{file} on {backend:?}");
+            assert_eq!(
+                got["label"], expected["label"],
+                "{file}, {contract} contract on {backend:?}"
+            );
             assert_close(
                 &floats(&got["scores"]),
                 &floats(&expected["probabilities"]),
-                &format!("{file} on {backend:?}"),
+                &format!("{file}, {contract} contract on {backend:?}"),
             );
         }
     }
@@ -378,25 +384,26 @@ fn digits_batch_answers_each_input_as_predict_does() {
         .collect();
     inputs.insert(7, Value::Numbers(vec![1.0; 3]));
     inputs.insert(20, Value::Text("seven".into()));
-    for backend in backends() {
-        let model = load(&host, "digits", DIGITS_CONTRACT, backend);
+    for (digits, backend) in digits_on_every_backend() {
+        let model = digits.load(&host, backend);
+        let backend = format!("{} contract on {backend:?}", digits.language);
         let batch = model.predict_batch(&inputs);
         assert_eq!(batch.len(), inputs.len());
         for (input, batched) in inputs.iter().zip(batch) {
             match (model.predict(input), batched) {
                 (Ok(alone), Ok(batched)) => {
                     let (alone, batched) = (answer(alone), answer(batched));
-                    assert_eq!(alone["label"], batched["label"], "{backend:?}");
+                    assert_eq!(alone["label"], batched["label"], "{backend}");
                     // A batch may sum in another order than a single row: the last digit of
                     // a probability may differ, within the runtimes' tolerance.
                     assert_close(
                         &floats(&batched["scores"]),
                         &floats(&alone["scores"]),
-                        &format!("{backend:?} batched scores"),
+                        &format!("{backend} batched scores"),
                     );
                 }
                 (Err(alone), Err(batched)) => assert_eq!(alone.to_string(), batched.to_string()),
-                (alone, batched) => panic!("{backend:?}: alone {alone:?}, in a batch {batched:?}"),
+                (alone, batched) => panic!("{backend}: alone {alone:?}, in a batch {batched:?}"),
             }
         }
     }

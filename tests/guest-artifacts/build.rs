@@ -30,6 +30,7 @@ const GUESTS: &[(&str, &str)] = &[
 const SCRIPTED_GUESTS: &[&str] = &[
     "examples/apps/classroom-thermostat-python",
     "examples/apps/intruder-alarm",
+    "examples/models/digits/digits-contract-python",
     "examples/models/person/contract",
     "tests/guests/hostile-python",
 ];

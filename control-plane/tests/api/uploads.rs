@@ -11,6 +11,7 @@ use crate::helpers::{Db, TestApp, message, on_both_databases, workspace_file};
 on_both_databases!(
     a_model_package_is_checked_stored_and_served,
     an_app_is_checked_against_its_world_and_the_registry,
+    the_python_digits_contract_is_a_second_version_answering_as_the_first,
 );
 
 /// The parts of a model package from `examples/models/<name>`.
@@ -199,6 +200,67 @@ async fn a_model_package_is_checked_stored_and_served(db: Db) {
 
     let (_, versions) = app.get("/models/digits", &user).await;
     assert_eq!(versions.as_array().unwrap().len(), 1);
+}
+
+/// digits 1.1.0 is the example's Python contract with the same model.onnx: uploaded beside the
+/// Rust 1.0.0, it becomes the latest version and answers every fixture image as 1.0.0 does.
+async fn the_python_digits_contract_is_a_second_version_answering_as_the_first(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let scientist = app.user("dana", "data-scientist").await;
+    let (status, answer) = app
+        .upload(
+            "/models",
+            &scientist,
+            model_parts("digits", guests::DIGITS_CONTRACT),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let python = vec![
+        (
+            "model.toml",
+            workspace_file("examples/models/digits/digits-contract-python/model.toml"),
+        ),
+        (
+            "model.onnx",
+            workspace_file("examples/models/digits/model.onnx"),
+        ),
+        (
+            "contract.wasm",
+            guests::read(guests::DIGITS_CONTRACT_PYTHON),
+        ),
+    ];
+    let (status, model) = app.upload("/models", &scientist, python).await;
+    assert_eq!(status, StatusCode::CREATED, "{model}");
+    assert_eq!(model["version"], "1.1.0", "{model}");
+
+    let user = app.user("eve", "end-user").await;
+    let images: Value = serde_json::from_slice(&workspace_file(
+        "examples/models/digits/fixtures/images.json",
+    ))
+    .unwrap();
+    for image in images.as_array().unwrap() {
+        let file = image["file"].as_str().unwrap();
+        let png = workspace_file(&format!("examples/models/digits/fixtures/images/{file}"));
+        let mut answers = Vec::new();
+        for version in ["1.0.0", "1.1.0", "latest"] {
+            let response = app
+                .client
+                .post(app.url(&format!("/models/digits/{version}/predict")))
+                .bearer_auth(&user)
+                .header("content-type", "image/png")
+                .body(png.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{file} on {version}");
+            answers.push(response.json::<Value>().await.unwrap());
+        }
+        assert_eq!(answers[0]["label"], image["onnxruntime"]["label"], "{file}");
+        assert_eq!(answers[1], answers[0], "{file}: 1.1.0, then 1.0.0");
+        assert_eq!(answers[2], answers[1], "{file}: latest is 1.1.0");
+    }
 }
 
 async fn an_app_is_checked_against_its_world_and_the_registry(db: Db) {

@@ -22,8 +22,18 @@ pub fn example_dir(name: &str) -> PathBuf {
 
 /// An example package with its contract from the guest build, pinned to `backend`.
 pub fn package(name: &str, contract: &str, backend: BackendChoice) -> ModelPackage {
+    package_with(name, "model.toml", contract, backend)
+}
+
+/// An example package whose `model.toml` is `config` (relative to the example's folder).
+pub fn package_with(
+    name: &str,
+    config: &str,
+    contract: &str,
+    backend: BackendChoice,
+) -> ModelPackage {
     let dir = example_dir(name);
-    let config = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    let config = std::fs::read_to_string(dir.join(config)).unwrap();
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let mut package =
         ModelPackage::from_parts(&config, onnx, trellis_guest_artifacts::read(contract)).unwrap();
@@ -51,13 +61,64 @@ pub fn versions(models: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> ModelPipeline {
+    load_package(host, package(name, contract, backend))
+}
+
+fn load_package(host: &Host, package: ModelPackage) -> ModelPipeline {
+    let what = format!(
+        "{} {} on {:?}",
+        package.config.name, package.config.version, package.config.backend
+    );
     ModelPipeline::load(
         host,
         &runtimes(),
-        package(name, contract, backend),
+        package,
         Arc::new(RecordingLog::default()),
     )
-    .unwrap_or_else(|e| panic!("loading {name} on {backend:?}: {e}"))
+    .unwrap_or_else(|e| panic!("loading {what}: {e}"))
+}
+
+/// One version of the digits package: the same model.onnx with a contract in one language.
+#[derive(Clone, Copy, Debug)]
+pub struct Digits {
+    pub language: &'static str,
+    /// Its `model.toml`, relative to `examples/models/digits`.
+    pub config: &'static str,
+    /// Its contract's component.
+    pub contract: &'static str,
+}
+
+/// Every version of the digits package: each must give the fixtures' answers.
+pub const DIGITS: [Digits; 2] = [
+    Digits {
+        language: "Rust",
+        config: "model.toml",
+        contract: trellis_guest_artifacts::DIGITS_CONTRACT,
+    },
+    Digits {
+        language: "Python",
+        config: "digits-contract-python/model.toml",
+        contract: trellis_guest_artifacts::DIGITS_CONTRACT_PYTHON,
+    },
+];
+
+/// Each digits package on each backend of [`backends`].
+pub fn digits_on_every_backend() -> Vec<(Digits, BackendChoice)> {
+    let backends = backends();
+    DIGITS
+        .iter()
+        .flat_map(|digits| backends.iter().map(|&backend| (*digits, backend)))
+        .collect()
+}
+
+impl Digits {
+    pub fn package(&self, backend: BackendChoice) -> ModelPackage {
+        package_with("digits", self.config, self.contract, backend)
+    }
+
+    pub fn load(&self, host: &Host, backend: BackendChoice) -> ModelPipeline {
+        load_package(host, self.package(backend))
+    }
 }
 
 /// The backends to test on: tract always, ONNX Runtime where its library is configured. With
