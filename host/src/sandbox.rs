@@ -79,6 +79,21 @@ impl Sandbox {
         self.store.set_epoch_deadline(self.deadline_ticks);
         match call(&mut self.store) {
             Ok(Ok(result)) => Ok(result),
+            // An engine inside the guest (JavaScript, Python) turns refused memory into an
+            // exception, which reaches here as the guest's error: the limit is the cause, and a
+            // heap that ran out is not to be trusted with further calls.
+            Ok(Err(message)) if self.store.data().limiter.has_refusal() => {
+                self.stopped = true;
+                let refusal = self.store.data_mut().limiter.take_refusal();
+                Err(CallError::ResourceLimit {
+                    export: export.into(),
+                    detail: format!(
+                        "{} (the guest then failed with: {})",
+                        refusal.unwrap_or_default(),
+                        crate::capabilities::log::cut_line(&message, 200)
+                    ),
+                })
+            }
             Ok(Err(message)) if message.len() > self.limits.max_message_bytes => {
                 Err(CallError::ResultTooLarge {
                     export: export.into(),
