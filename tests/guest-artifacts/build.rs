@@ -32,6 +32,7 @@ const SCRIPTED_GUESTS: &[&str] = &[
     "examples/apps/classroom-thermostat-js",
     "examples/apps/smart-home",
     "tests/guests/hostile-js",
+    "tests/guests/tensors-js",
 ];
 
 /// What to watch besides the guests themselves.

@@ -38,7 +38,7 @@ export function wanted(isOn, lux, timestamp, s) {
 export default class SmartHome extends App {
   init() {
     const s = settings();
-    for (const [name, hour] of [["on-from", s.onFrom], ["on-until", s.onUntil]]) {
+    for (const [name, hour] of Object.entries({ "on-from": s.onFrom, "on-until": s.onUntil })) {
       if (!(hour >= 0 && hour <= 24)) throw new RangeError(`${name} (${hour}) must be an hour from 0 to 24`);
     }
     if (s.threshold < 0 || s.hysteresis < 0) {

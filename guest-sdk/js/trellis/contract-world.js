@@ -1,7 +1,7 @@
 // The `contract` world's exports, bound to the project's default export.
 
 import { Contract } from "./contract.js";
-import { Exported } from "./exported.js";
+import { Exported, converting } from "./exported.js";
 import { Tensor } from "./tensors.js";
 import { fromWit, toWit } from "./values.js";
 
@@ -9,7 +9,7 @@ export function contractExports(Impl) {
   const contract = new Exported(Impl, Contract, "contract.js");
   return {
     preprocess(input) {
-      let tensors = contract.call("preprocess", fromWit(input));
+      let tensors = contract.call("preprocess", converting("the input", () => fromWit(input)));
       if (tensors instanceof Tensor) tensors = [tensors];
       if (!Array.isArray(tensors) || !tensors.every((t) => t instanceof Tensor)) {
         throw "preprocess must return an array of Tensor (Tensor.fromArray(values, shape))";
@@ -17,12 +17,9 @@ export function contractExports(Impl) {
       return tensors.map((t) => t.toWit());
     },
     postprocess(outputs) {
-      const answer = contract.call("postprocess", outputs.map(Tensor.fromWit));
-      try {
-        return toWit(answer);
-      } catch (error) {
-        throw `postprocess returned a value that is not plain data: ${error.message}`;
-      }
+      const tensors = converting("the model's outputs", () => outputs.map(Tensor.fromWit));
+      const answer = contract.call("postprocess", tensors);
+      return converting("postprocess returned a value that is not plain data", () => toWit(answer));
     },
   };
 }

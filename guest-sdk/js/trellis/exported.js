@@ -39,3 +39,14 @@ function describeExport(value) {
   if (typeof value === "function") return `${value.name || "an anonymous function"}, which does not extend it`;
   return `a ${typeof value}`;
 }
+
+/** Runs a conversion before or after the project's method (a tensor whose bytes do not fill its
+ * shape, an answer that is not plain data, JSON that does not parse): what it throws becomes the
+ * export's error too, named after `what`. */
+export function converting(what, convert) {
+  try {
+    return convert();
+  } catch (error) {
+    throw typeof error === "string" ? error : `${what}: ${describe(error)}`;
+  }
+}

@@ -82,48 +82,48 @@ export function notify(title: string, body?: string, urgency?: "low" | "normal" 
 
 export namespace sensors {
   /** The most recent reading for `role`, or undefined if none has arrived yet. */
-  function latest(role: string): Reading | undefined;
+  export function latest(role: string): Reading | undefined;
   /** Up to `n` (10) recent readings for `role`, oldest first. */
-  function history(role: string, n?: number): Reading[];
-  function instances(role: string): InstanceInfo[];
+  export function history(role: string, n?: number): Reading[];
+  export function instances(role: string): InstanceInfo[];
 }
 
 export namespace controllers {
   /** Sends `command` to every instance bound to `role`. */
-  function send(role: string, command: string, params?: Record<string, Value>): void;
+  export function send(role: string, command: string, params?: Record<string, Value>): void;
   /** Sends `command` to the one instance `instanceId` bound to `role`. */
-  function sendTo(role: string, instanceId: string, command: string, params?: Record<string, Value>): void;
-  function instances(role: string): InstanceInfo[];
+  export function sendTo(role: string, instanceId: string, command: string, params?: Record<string, Value>): void;
+  export function instances(role: string): InstanceInfo[];
 }
 
 export namespace inference {
   /** The model's answer for `value`, through its contract. */
-  function predict(model: string, value: Value): Value;
+  export function predict(model: string, value: Value): Value;
   /** Runs the model alone on tensors, skipping its contract. */
-  function run(model: string, tensors: Tensor[]): Tensor[];
+  export function run(model: string, tensors: Tensor[]): Tensor[];
 }
 
 export namespace state {
   /** The bytes stored under `key`, or undefined. */
-  function get(key: string): Uint8Array | undefined;
+  export function get(key: string): Uint8Array | undefined;
   /** The value under `key` as UTF-8 text, or `fallback`. */
-  function getText(key: string, fallback?: string): string | undefined;
-  function set(key: string, value: string | Uint8Array): void;
-  function remove(key: string): void;
+  export function getText(key: string, fallback?: string): string | undefined;
+  export function set(key: string, value: string | Uint8Array): void;
+  export function remove(key: string): void;
   export { remove as delete };
-  function keys(): string[];
+  export function keys(): string[];
 }
 
 export namespace config {
   /** The parameter `name`, or `fallback` if the manifest does not declare it. */
-  function get<T extends Value = Value>(name: string, fallback?: T): T;
-  function all(): Record<string, Value>;
+  export function get<T extends Value = Value>(name: string, fallback?: T): T;
+  export function all(): Record<string, Value>;
 }
 
 export namespace log {
-  function trace(...parts: unknown[]): void;
-  function debug(...parts: unknown[]): void;
-  function info(...parts: unknown[]): void;
-  function warn(...parts: unknown[]): void;
-  function error(...parts: unknown[]): void;
+  export function trace(...parts: unknown[]): void;
+  export function debug(...parts: unknown[]): void;
+  export function info(...parts: unknown[]): void;
+  export function warn(...parts: unknown[]): void;
+  export function error(...parts: unknown[]): void;
 }
