@@ -13,7 +13,7 @@
 // 4. jco writes TypeScript declarations of the world into <sdk>/js/types/<world>/, for editors.
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const [projectArg, sdkArg, world, outArg, toolsArg] = process.argv.slice(2);
@@ -76,9 +76,54 @@ async function bundle() {
     logLevel: "warn",
   });
   const file = join(work, `${world}.bundle.js`);
-  await build.write({ file, format: "esm", sourcemap: false });
+  const { output } = await build.generate({ file, format: "esm", sourcemap: "hidden" });
   await build.close();
+  const [chunk] = output;
+  await writeFile(file, chunk.code + sourceLines(chunk.map) + "\n");
   return file;
+}
+
+// The engine's stack traces name lines of the bundle; a table appended after its last line
+// (so no line moves) lets the SDK name the project's file and line instead (errors.js).
+function sourceLines(map) {
+  const files = map.sources.map((source) => relative(project, resolve(work, source)));
+  const lines = [];
+  let source = 0;
+  let line = 0;
+  for (const segments of map.mappings.split(";")) {
+    let first = null;
+    for (const segment of segments.split(",").filter(Boolean)) {
+      const fields = vlq(segment);
+      if (fields.length < 4) continue;
+      source += fields[1];
+      line += fields[2];
+      first ??= [source, line + 1];
+    }
+    lines.push(first);
+  }
+  const table = JSON.stringify({ files, lines });
+  return `\nglobalThis[Symbol.for("trellis.source-lines")] = ${table};`;
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// One source-map segment: base64 VLQ numbers, each relative to the one before it.
+function vlq(segment) {
+  const numbers = [];
+  let value = 0;
+  let shift = 0;
+  for (const char of segment) {
+    const digit = BASE64.indexOf(char);
+    value += (digit & 31) << shift;
+    if (digit & 32) {
+      shift += 5;
+    } else {
+      numbers.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return numbers;
 }
 
 async function componentize(source) {

@@ -12,6 +12,9 @@ use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Value;
 use trellis_host::{CallError, Host, InstanceLimits};
 
+/// The hostile guest's source, to find the line an error names.
+const SOURCE: &str = include_str!("../../tests/guests/hostile-js/app.js");
+
 /// Limits a JavaScript instance runs within: StarlingMonkey's heap needs more linear memory
 /// than a Rust guest's, and its calls take longer in a debug host.
 fn js_limits() -> InstanceLimits {
@@ -98,8 +101,16 @@ fn an_uncaught_exception_is_the_calls_error_with_its_name_message_and_place() {
                 message.starts_with("Error: hostile guest throws on purpose"),
                 "{message}"
             );
-            // Where it was thrown: the attack's function, in the bundled app.
-            assert!(message.contains("(in throw at "), "{message}");
+            // Where it was thrown: the attack's function, at its line of the guest's source.
+            let line = SOURCE
+                .lines()
+                .position(|l| l.contains("throw new Error(\"hostile guest throws"))
+                .unwrap()
+                + 1;
+            assert!(
+                message.ends_with(&format!("(in throw at app.js:{line})")),
+                "{message}"
+            );
         }
         other => panic!("expected the guest's error, got {other:?}"),
     }

@@ -64,6 +64,15 @@ function whereThrown(error) {
   if (!frame) return "";
   const at = frame.lastIndexOf("@");
   const fn = at > 0 ? frame.slice(0, at) : "";
-  const place = frame.slice(at + 1).replace(/^.*\//, "");
+  const place = original(frame.slice(at + 1));
   return fn ? `in ${fn} at ${place}` : `at ${place}`;
+}
+
+// `bundle.js:87:9` as the project's `app.js:31`, through the table the build appends to the
+// bundle; as it is when there is none.
+function original(place) {
+  const match = /:(\d+):\d+$/.exec(place);
+  const table = globalThis[Symbol.for("trellis.source-lines")];
+  const found = match && table && table.lines[Number(match[1]) - 1];
+  return found ? `${table.files[found[0]]}:${found[1]}` : place.replace(/^.*\//, "");
 }
