@@ -85,6 +85,7 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
         ("temperature", "°C"),
         ("humidity", "%"),
         ("occupancy", "people"),
+        ("light", "lx"),
     ] {
         post(
             "/sensor-types",
@@ -108,6 +109,15 @@ pub fn start(url: &str, admin_password: &str, files: &DemoFiles) -> anyhow::Resu
                 ("mode", ValueKind::Text, true),
                 ("setpoint", ValueKind::Number, false),
             ],
+        )),
+    )?;
+    // The smart-home example's lamp.
+    post(
+        "/controller-types",
+        body(&controller_type(
+            "lamp",
+            "switch",
+            &[("power", ValueKind::Text, true)],
         )),
     )?;
     let models = files.examples.join("models");

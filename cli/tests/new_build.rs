@@ -145,6 +145,11 @@ fn a_new_python_app_builds_and_runs() {
     app_runs_without_edits("python");
 }
 
+#[test]
+fn a_new_js_app_builds_and_runs() {
+    app_runs_without_edits("js");
+}
+
 struct NoLog;
 
 impl LogSink for NoLog {
@@ -218,11 +223,17 @@ fn a_new_python_contract_builds_and_loads() {
 }
 
 #[test]
+fn a_new_js_contract_builds_and_loads() {
+    contract_passes_numbers_through("js");
+}
+
+#[test]
 fn a_missing_toolchain_names_the_command_that_installs_it() {
     let nowhere = tempfile::tempdir().unwrap();
     for (lang, install) in [
         ("python", "pip install componentize-py==0.25.1"),
         ("rust", "https://sh.rustup.rs"),
+        ("js", "apt-get install nodejs npm"),
     ] {
         let parent = tempfile::tempdir().unwrap();
         run(&mut trellis(

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use embedded::{SDK_DIR, write_sdk};
+pub use js::{COMPONENTIZE_JS, install_tools as install_js_tools};
 pub use tools::ToolError;
 
 /// The language a project is written in.
@@ -168,6 +169,24 @@ impl Project {
     /// reusing an earlier build of the same sources. A Rust component stays where cargo puts
     /// it (`target/wasm32-wasip2/release/`, or under `CARGO_TARGET_DIR`).
     pub fn build(&self, out_dir: Option<&Path>) -> Result<Built, BuildError> {
+        self.build_with(out_dir, None)
+    }
+
+    /// As [`Project::build`], with a JavaScript project's npm tools taken from `js_tools` (a
+    /// `node_modules` folder, such as [`install_js_tools`] makes) rather than the project's own.
+    pub fn build_with_js_tools(
+        &self,
+        out_dir: Option<&Path>,
+        js_tools: &Path,
+    ) -> Result<Built, BuildError> {
+        self.build_with(out_dir, Some(js_tools))
+    }
+
+    fn build_with(
+        &self,
+        out_dir: Option<&Path>,
+        js_tools: Option<&Path>,
+    ) -> Result<Built, BuildError> {
         let started = Instant::now();
         let out_dir = out_dir
             .map(Path::to_path_buf)
@@ -177,7 +196,7 @@ impl Project {
         let (path, reused) = match self.language {
             Language::Rust => rust::build(self)?,
             Language::Python => python::build(self, &out_dir)?,
-            Language::JavaScript => js::build(self, &out_dir)?,
+            Language::JavaScript => js::build(self, &out_dir, js_tools)?,
         };
         let size = std::fs::metadata(&path)
             .map_err(|e| io_error(format_args!("reading {}", path.display()), e))?

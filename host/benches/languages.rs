@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_PYTHON, read};
+use trellis_guest_artifacts::{
+    CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_JS, CLASSROOM_THERMOSTAT_PYTHON, read,
+};
 use trellis_host::capabilities::{Capabilities, ControllerSink, MemoryStateStore};
 use trellis_host::types::{Command, Error, InstanceInfo, Reading, Value};
 use trellis_host::{Host, HostConfig, InstanceLimits};
@@ -16,6 +18,7 @@ use trellis_host::{Host, HostConfig, InstanceLimits};
 const THERMOSTATS: &[(&str, &str)] = &[
     ("Rust", CLASSROOM_THERMOSTAT),
     ("Python", CLASSROOM_THERMOSTAT_PYTHON),
+    ("JavaScript", CLASSROOM_THERMOSTAT_JS),
 ];
 
 /// Drops commands, so the figure is the host's and the guest's cost, not a sink's.

@@ -114,6 +114,11 @@ impl Limiter {
         }
     }
 
+    /// Whether something was refused since the last call.
+    pub(crate) fn has_refusal(&self) -> bool {
+        self.refused.is_some()
+    }
+
     /// What was refused since the last call, if anything.
     pub(crate) fn take_refusal(&mut self) -> Option<String> {
         self.refused.take()

@@ -79,6 +79,21 @@ impl Sandbox {
         self.store.set_epoch_deadline(self.deadline_ticks);
         match call(&mut self.store) {
             Ok(Ok(result)) => Ok(result),
+            // An engine inside the guest (JavaScript, Python) turns refused memory into an
+            // exception, which reaches here as the guest's error: the limit is the cause, and a
+            // heap that ran out is not to be trusted with further calls.
+            Ok(Err(message)) if self.store.data().limiter.has_refusal() => {
+                self.stopped = true;
+                let refusal = self.store.data_mut().limiter.take_refusal();
+                Err(CallError::ResourceLimit {
+                    export: export.into(),
+                    detail: format!(
+                        "{} (the guest then failed with: {})",
+                        refusal.unwrap_or_default(),
+                        crate::capabilities::log::cut_line(&message, 200)
+                    ),
+                })
+            }
             Ok(Err(message)) if message.len() > self.limits.max_message_bytes => {
                 Err(CallError::ResultTooLarge {
                     export: export.into(),
@@ -86,22 +101,10 @@ impl Sandbox {
                     limit: self.limits.max_message_bytes,
                 })
             }
-            Ok(Err(message)) => match self.store.data_mut().limiter.take_refusal() {
-                // The guest's runtime caught the refused allocation (CPython's MemoryError, a
-                // JavaScript RangeError) and reported it: still the memory limit, so say so, and
-                // start afresh rather than go on with a heap that could not grow.
-                Some(refused) => {
-                    self.stopped = true;
-                    Err(CallError::ResourceLimit {
-                        export: export.into(),
-                        detail: format!("{refused} (the guest reported: {message})"),
-                    })
-                }
-                None => Err(CallError::Failed {
-                    export: export.into(),
-                    message,
-                }),
-            },
+            Ok(Err(message)) => Err(CallError::Failed {
+                export: export.into(),
+                message,
+            }),
             Err(error) => {
                 self.stopped = true;
                 Err(explain(

@@ -4,13 +4,16 @@
 use trellis_host_test_support as common;
 
 use common::{host, load, recorded, temperature};
-use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_PYTHON};
+use trellis_guest_artifacts::{
+    CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_JS, CLASSROOM_THERMOSTAT_PYTHON,
+};
 use trellis_host::{CallError, InstanceLimits};
 
 /// The thermostat in each language: (language, component).
 const THERMOSTATS: &[(&str, &str)] = &[
     ("Rust", CLASSROOM_THERMOSTAT),
     ("Python", CLASSROOM_THERMOSTAT_PYTHON),
+    ("JavaScript", CLASSROOM_THERMOSTAT_JS),
 ];
 
 /// `quick_limits`, with room for the Python and JavaScript runtimes' heaps.

@@ -28,11 +28,15 @@ const GUESTS: &[(&str, &str)] = &[
 /// Python and JavaScript guests: folders relative to the workspace root. Each constant is named
 /// after the folder (a model's `contract/` after the model: `PERSON_CONTRACT`).
 const SCRIPTED_GUESTS: &[&str] = &[
+    "examples/apps/classroom-thermostat-js",
     "examples/apps/classroom-thermostat-python",
     "examples/apps/intruder-alarm",
+    "examples/apps/smart-home",
     "examples/models/digits/digits-contract-python",
     "examples/models/person/contract",
+    "tests/guests/hostile-js",
     "tests/guests/hostile-python",
+    "tests/guests/tensors-js",
 ];
 
 /// What to watch besides the guests themselves.
@@ -41,6 +45,9 @@ const INPUTS: &[&str] = &[
     "guest-sdk/rust",
     "guest-sdk/rust-contract",
     "guest-sdk/python",
+    "guest-sdk/js/trellis",
+    "guest-sdk/js/build.mjs",
+    "guest-sdk/js/package-lock.json",
 ];
 
 fn main() {
@@ -88,12 +95,22 @@ fn main() {
         ));
         println!("cargo:rerun-if-changed={}", root.join(guest).display());
     }
+    // JavaScript guests build with the SDK's pinned npm tools, installed once beside them.
+    let mut js_tools = None;
     for guest in SCRIPTED_GUESTS {
         let dir = root.join(guest);
         let project = trellis_guest_build::Project::detect(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let built = project
-            .build(Some(&target_dir.join("components")))
-            .unwrap_or_else(|e| panic!("building {guest}: {e}"));
+        let out = target_dir.join("components");
+        let built = if project.language == trellis_guest_build::Language::JavaScript {
+            let tools = js_tools.get_or_insert_with(|| {
+                trellis_guest_build::install_js_tools(&target_dir.join("js-tools"))
+                    .unwrap_or_else(|e| panic!("installing the JavaScript build tools: {e}"))
+            });
+            project.build_with_js_tools(Some(&out), tools)
+        } else {
+            project.build(Some(&out))
+        }
+        .unwrap_or_else(|e| panic!("building {guest}: {e}"));
         consts.push_str(&format!(
             "/// The `{}` component, built from `{guest}`.\npub const {}: &str = {:?};\n",
             project.name,
