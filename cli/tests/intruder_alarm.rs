@@ -7,26 +7,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use common::*;
-
-/// `trellis simulate ARGS` as the device whose token is `token`.
-fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .arg("simulate")
-            .args(args)
-            .args(["--control-plane", url])
-            .env("TRELLIS_DEVICE_TOKEN", token)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting a simulated device"),
-    )
-}
 
 /// Whether each fixture frame shows a person, in the order of the frames' names (the order the
 /// simulated camera sends them in).

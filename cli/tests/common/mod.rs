@@ -341,3 +341,17 @@ pub fn deploy_thermostat(user: &Api, schedule: Value) -> String {
         .unwrap()
         .to_string()
 }
+
+/// `trellis simulate ARGS` as the device whose token is `token`.
+pub fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_trellis"))
+            .arg("simulate")
+            .args(args)
+            .args(["--control-plane", url])
+            .env("TRELLIS_DEVICE_TOKEN", token)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting a simulated device"),
+    )
+}
