@@ -7,21 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, ECHO, read};
-use trellis_host::capabilities::{Capabilities, ControllerSink};
-use trellis_host::types::{Command, Error, InstanceInfo, Reading, Value};
+use trellis_host::capabilities::Capabilities;
+use trellis_host::types::{Reading, Value};
 use trellis_host::{Host, HostConfig, InstanceLimits};
-
-/// Counts commands and drops them, so the figure is the host's cost, not a sink's.
-struct Discard;
-
-impl ControllerSink for Discard {
-    fn send(&self, _role: &str, _instance: Option<&str>, _command: Command) -> Result<(), Error> {
-        Ok(())
-    }
-    fn instances(&self, _role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        Ok(vec![])
-    }
-}
+use trellis_host_test_support::DiscardControllers;
 
 fn main() {
     let cache = tempfile::tempdir().unwrap();
@@ -50,7 +39,7 @@ fn main() {
 
     let echo = host.load_app(&read(ECHO)).unwrap();
     let caps = Capabilities {
-        controllers: Arc::new(Discard),
+        controllers: Arc::new(DiscardControllers),
         ..Capabilities::default()
     };
     let limits = InstanceLimits::default();

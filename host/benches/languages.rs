@@ -11,27 +11,16 @@ use std::time::{Duration, Instant};
 use trellis_guest_artifacts::{
     CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_JS, CLASSROOM_THERMOSTAT_PYTHON, read,
 };
-use trellis_host::capabilities::{Capabilities, ControllerSink, MemoryStateStore};
-use trellis_host::types::{Command, Error, InstanceInfo, Reading, Value};
+use trellis_host::capabilities::{Capabilities, MemoryStateStore};
+use trellis_host::types::{Reading, Value};
 use trellis_host::{Host, HostConfig, InstanceLimits};
+use trellis_host_test_support::DiscardControllers;
 
 const THERMOSTATS: &[(&str, &str)] = &[
     ("Rust", CLASSROOM_THERMOSTAT),
     ("Python", CLASSROOM_THERMOSTAT_PYTHON),
     ("JavaScript", CLASSROOM_THERMOSTAT_JS),
 ];
-
-/// Drops commands, so the figure is the host's and the guest's cost, not a sink's.
-struct Discard;
-
-impl ControllerSink for Discard {
-    fn send(&self, _role: &str, _instance: Option<&str>, _command: Command) -> Result<(), Error> {
-        Ok(())
-    }
-    fn instances(&self, _role: &str) -> Result<Vec<InstanceInfo>, Error> {
-        Ok(vec![])
-    }
-}
 
 fn main() {
     let cache = tempfile::tempdir().unwrap();
@@ -62,7 +51,7 @@ fn main() {
         });
         let app = host.load_app(&bytes).unwrap();
         let caps = || Capabilities {
-            controllers: Arc::new(Discard),
+            controllers: Arc::new(DiscardControllers),
             state: Arc::new(MemoryStateStore::default()),
             ..Capabilities::default()
         };

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use common::{RecordingLog, host, load, quick_limits, reading, temperature};
-use trellis_guest_artifacts::HOSTILE;
+use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, HOSTILE};
 use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Value;
 /// Mirrors `SHOUT_BYTES` in the hostile guest.
@@ -20,7 +20,8 @@ fn attack(
     what: &str,
     limits: InstanceLimits,
 ) -> (Result<(), CallError>, Arc<RecordingLog>) {
-    common::attack(host, HOSTILE, what, limits)
+    let (outcome, log, _) = common::attack(host, HOSTILE, CLASSROOM_THERMOSTAT, what, limits);
+    (outcome, log)
 }
 
 fn assert_stopped_for_good(instance: &mut AppInstance) {

@@ -4,11 +4,23 @@
 
 use trellis_host_test_support as common;
 
-use common::{attack, host, load, reading};
-use trellis_guest_artifacts::HOSTILE_PYTHON;
+use common::{host, load, reading};
+use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT_PYTHON, HOSTILE_PYTHON};
 use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Value;
 use trellis_host::{CallError, InstanceLimits};
+
+/// Runs one attack beside a Python thermostat.
+fn attack(what: &str) -> Result<(), CallError> {
+    common::attack(
+        &host(),
+        HOSTILE_PYTHON,
+        CLASSROOM_THERMOSTAT_PYTHON,
+        what,
+        limits(),
+    )
+    .0
+}
 
 /// `quick_limits`, with room for CPython's own heap.
 fn limits() -> InstanceLimits {
@@ -20,7 +32,7 @@ fn limits() -> InstanceLimits {
 
 #[test]
 fn an_endless_loop_is_stopped_at_the_deadline() {
-    match attack(&host(), HOSTILE_PYTHON, "spin", limits()).0 {
+    match attack("spin") {
         Err(CallError::DeadlineExceeded { export, deadline }) => {
             assert_eq!(export, "on-reading");
             assert_eq!(deadline, limits().call_deadline);
@@ -31,7 +43,7 @@ fn an_endless_loop_is_stopped_at_the_deadline() {
 
 #[test]
 fn unbounded_allocation_is_stopped_at_the_memory_limit() {
-    match attack(&host(), HOSTILE_PYTHON, "hoard", limits()).0 {
+    match attack("hoard") {
         // CPython turns the refused allocation into a MemoryError that leaves `on_reading`; the
         // host still reports the limit, and what the guest said.
         Err(CallError::ResourceLimit { detail, .. }) => {
@@ -77,7 +89,7 @@ fn an_uncaught_exception_is_the_calls_error_with_its_line_and_the_instance_goes_
 
 #[test]
 fn runaway_recursion_is_stopped_at_pythons_recursion_limit() {
-    match attack(&host(), HOSTILE_PYTHON, "recurse", limits()).0 {
+    match attack("recurse") {
         Err(CallError::Failed { message, .. }) => {
             assert!(
                 message.contains("RecursionError: maximum recursion depth exceeded"),
@@ -111,7 +123,7 @@ fn an_exit_traps_and_the_instance_stays_stopped() {
 
 #[test]
 fn files_are_out_of_reach() {
-    match attack(&host(), HOSTILE_PYTHON, "read-file", limits()).0 {
+    match attack("read-file") {
         Err(CallError::Failed { message, .. }) => {
             assert!(message.contains("read-file refused"), "{message}")
         }

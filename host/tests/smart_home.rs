@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{RecordingControllers, RecordingLog, host, load, quick_limits};
 use trellis_guest_artifacts::SMART_HOME;
 use trellis_host::capabilities::{Capabilities, MemoryStateStore, RecentReadings, StateStore};
-use trellis_host::types::{InstanceInfo, Param, Reading, Value};
+use trellis_host::types::{InstanceInfo, Reading, Value};
 use trellis_host::{AppInstance, CallError, InstanceLimits};
 
 /// 2026-01-01 00:00 UTC, in milliseconds.
@@ -49,13 +49,7 @@ fn start(config: &[(&str, f64)], state: Arc<MemoryStateStore>) -> Result<Home, C
         controllers: controllers.clone(),
         state: state.clone(),
         log: log.clone(),
-        config: config
-            .iter()
-            .map(|(name, n)| Param {
-                name: name.to_string(),
-                value: Value::Number(*n),
-            })
-            .collect(),
+        config: common::number_params(config),
         ..Capabilities::default()
     };
     let mut instance = load(&host(), SMART_HOME)

@@ -103,6 +103,20 @@ fn show(value: &Value) -> String {
     }
 }
 
+/// Accepts every command and drops it, so a benchmark's figure is the host's and the guest's
+/// cost, not a sink's.
+pub struct DiscardControllers;
+
+impl ControllerSink for DiscardControllers {
+    fn send(&self, _role: &str, _instance: Option<&str>, _command: Command) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn instances(&self, _role: &str) -> Result<Vec<InstanceInfo>, Error> {
+        Ok(vec![])
+    }
+}
+
 /// Capabilities for the thermostat, recording what it does.
 pub struct Recorded {
     pub caps: Capabilities,
@@ -119,13 +133,7 @@ pub fn recorded(config: &[(&str, f64)]) -> Recorded {
         log: log.clone(),
         controllers: controllers.clone(),
         state: state.clone(),
-        config: config
-            .iter()
-            .map(|(name, n)| Param {
-                name: name.to_string(),
-                value: Value::Number(*n),
-            })
-            .collect(),
+        config: number_params(config),
         ..Capabilities::default()
     };
     Recorded {
@@ -134,6 +142,17 @@ pub fn recorded(config: &[(&str, f64)]) -> Recorded {
         controllers,
         state,
     }
+}
+
+/// Deployment parameters that are all numbers: `[("fan-above", 25.0)]`.
+pub fn number_params(config: &[(&str, f64)]) -> Vec<Param> {
+    config
+        .iter()
+        .map(|(name, n)| Param {
+            name: name.to_string(),
+            value: Value::Number(*n),
+        })
+        .collect()
 }
 
 pub fn reading(role: &str, sequence: u64, value: Value) -> Reading {
@@ -159,18 +178,24 @@ pub fn quick_limits() -> InstanceLimits {
     }
 }
 
-/// Runs the attack `what` (a text reading) in a fresh instance of the hostile guest `component`
-/// while a thermostat runs beside it, checks the thermostat still works afterwards, and returns
-/// the attack's outcome and the hostile instance's log.
+/// Runs the attack `what` (a text reading) in a fresh instance of the hostile guest `hostile`
+/// while a thermostat (the component `neighbour`) runs beside it, checks the thermostat still
+/// works afterwards, and returns the attack's outcome, the hostile instance's log and the
+/// instance itself.
 pub fn attack(
     host: &Host,
-    component: &str,
+    hostile: &str,
+    neighbour: &str,
     what: &str,
     limits: InstanceLimits,
-) -> (Result<(), trellis_host::CallError>, Arc<RecordingLog>) {
+) -> (
+    Result<(), trellis_host::CallError>,
+    Arc<RecordingLog>,
+    trellis_host::AppInstance,
+) {
     let neighbour_rec = recorded(&[]);
-    let mut neighbour = load(host, trellis_guest_artifacts::CLASSROOM_THERMOSTAT)
-        .instantiate(neighbour_rec.caps.clone(), quick_limits())
+    let mut neighbour = load(host, neighbour)
+        .instantiate(neighbour_rec.caps.clone(), limits.clone())
         .unwrap();
     neighbour.init().unwrap();
 
@@ -179,17 +204,17 @@ pub fn attack(
         log: log.clone(),
         ..Capabilities::default()
     };
-    let mut hostile = load(host, component).instantiate(caps, limits).unwrap();
-    hostile.init().unwrap();
-    let outcome = hostile.on_reading(&reading("attack", 1, Value::Text(what.into())));
+    let mut instance = load(host, hostile).instantiate(caps, limits).unwrap();
+    instance.init().unwrap();
+    let outcome = instance.on_reading(&reading("attack", 1, Value::Text(what.into())));
 
     neighbour.on_reading(&temperature(1, 29.0)).unwrap();
     assert_eq!(
-        neighbour_rec.controllers.sent().len(),
-        2,
+        neighbour_rec.controllers.sent(),
+        ["fan:set-speed:speed=2", "ac:set-mode:mode=cool,setpoint=22"],
         "the neighbour stopped working after `{what}`"
     );
-    (outcome, log)
+    (outcome, log, instance)
 }
 
 /// Starts a thermostat from `app`, sends it one hot reading, and checks it switched the room to
