@@ -12,20 +12,6 @@ use serde_json::{Value, json};
 
 use common::*;
 
-/// `trellis simulate ARGS...` against the control plane at `url`.
-fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_trellis"))
-            .arg("simulate")
-            .args(args)
-            .args(["--control-plane", url])
-            .env("TRELLIS_DEVICE_TOKEN", token)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting a simulator"),
-    )
-}
-
 /// A simulated sensor sending readings 1, 2, ... `count`, each valued its own sequence number.
 fn counting_sensor(url: &str, token: &str, count: u64, rate_hz: u32) -> Process {
     let (count, rate_hz) = (count.to_string(), rate_hz.to_string());
