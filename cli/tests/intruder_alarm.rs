@@ -66,15 +66,8 @@ fn the_alarm_sounds_for_a_person_at_the_door_and_stays_silent_otherwise() {
             { "name": "confidence", "value": "number" }] }] }),
     );
     let door = json!({ "site": "home", "building": "house", "room": "front-door" });
-    let register = |collection: &str, name: &str, kind: &str| -> (String, String) {
-        let device = admin.post(
-            &format!("/{collection}"),
-            json!({ "name": name, "type": kind, "location": door }),
-        );
-        (
-            device["id"].as_str().unwrap().to_string(),
-            device["token"].as_str().unwrap().to_string(),
-        )
+    let register = |collection: &str, name: &str, kind: &str| {
+        register_device(&admin, collection, name, kind, &door)
     };
     let (_, camera) = register("sensors", "door-camera", "camera");
     let (_, motion) = register("sensors", "door-motion", "motion");

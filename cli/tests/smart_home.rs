@@ -43,15 +43,8 @@ fn the_lamp_follows_the_light_within_the_apps_hours() {
             { "name": "power", "value": "text" }] }] }),
     );
     let room = json!({ "site": "home", "building": "house", "room": "living-room" });
-    let register = |collection: &str, name: &str, kind: &str| -> (String, String) {
-        let device = admin.post(
-            &format!("/{collection}"),
-            json!({ "name": name, "type": kind, "location": room }),
-        );
-        (
-            device["id"].as_str().unwrap().to_string(),
-            device["token"].as_str().unwrap().to_string(),
-        )
+    let register = |collection: &str, name: &str, kind: &str| {
+        register_device(&admin, collection, name, kind, &room)
     };
     let (_, light) = register("sensors", "living-room-light", "light");
     let (lamp, lamp_token) = register("controllers", "living-room-lamp", "lamp");

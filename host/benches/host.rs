@@ -4,13 +4,13 @@
 //! Run with `cargo bench -p trellis-host --bench host`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use trellis_guest_artifacts::{CLASSROOM_THERMOSTAT, ECHO, read};
 use trellis_host::capabilities::Capabilities;
 use trellis_host::types::{Reading, Value};
 use trellis_host::{Host, HostConfig, InstanceLimits};
-use trellis_host_test_support::DiscardControllers;
+use trellis_host_test_support::{DiscardControllers, time_each};
 
 fn main() {
     let cache = tempfile::tempdir().unwrap();
@@ -70,16 +70,6 @@ fn main() {
         "  throughput: {:.0} readings/s on one core",
         round_trip.len() as f64 / total.as_secs_f64()
     );
-}
-
-fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect()
 }
 
 fn report(what: &str, samples: &[Duration]) {

@@ -6,7 +6,7 @@
 //! Run with `cargo bench -p trellis-host --bench languages` (a release build).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use trellis_guest_artifacts::{
     CLASSROOM_THERMOSTAT, CLASSROOM_THERMOSTAT_JS, CLASSROOM_THERMOSTAT_PYTHON, read,
@@ -14,7 +14,7 @@ use trellis_guest_artifacts::{
 use trellis_host::capabilities::{Capabilities, MemoryStateStore};
 use trellis_host::types::{Reading, Value};
 use trellis_host::{Host, HostConfig, InstanceLimits};
-use trellis_host_test_support::DiscardControllers;
+use trellis_host_test_support::{DiscardControllers, time_each};
 
 const THERMOSTATS: &[(&str, &str)] = &[
     ("Rust", CLASSROOM_THERMOSTAT),
@@ -90,16 +90,6 @@ fn main() {
             show(p50(&on_reading)),
         );
     }
-}
-
-fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect()
 }
 
 fn p50(samples: &[Duration]) -> Duration {

@@ -355,3 +355,22 @@ pub fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
             .expect("starting a simulated device"),
     )
 }
+
+/// Registers a sensor or controller (`collection` is `sensors` or `controllers`) of type `kind`
+/// at `location`, and returns its id and its device token.
+pub fn register_device(
+    admin: &Api,
+    collection: &str,
+    name: &str,
+    kind: &str,
+    location: &Value,
+) -> (String, String) {
+    let device = admin.post(
+        &format!("/{collection}"),
+        json!({ "name": name, "type": kind, "location": location }),
+    );
+    (
+        device["id"].as_str().unwrap().to_string(),
+        device["token"].as_str().unwrap().to_string(),
+    )
+}

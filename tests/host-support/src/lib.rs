@@ -103,6 +103,17 @@ fn show(value: &Value) -> String {
     }
 }
 
+/// Runs `f` `runs` times and returns how long each run took, for the benchmarks.
+pub fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    (0..runs)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect()
+}
+
 /// Accepts every command and drops it, so a benchmark's figure is the host's and the guest's
 /// cost, not a sink's.
 pub struct DiscardControllers;
