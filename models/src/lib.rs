@@ -19,6 +19,7 @@ mod metrics;
 mod onnx_graph;
 mod onnx_runtime;
 mod package;
+mod panic_guard;
 mod pipeline;
 mod tensor_data;
 mod tract;

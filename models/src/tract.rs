@@ -12,6 +12,7 @@ use crate::backend::Session;
 use crate::config::{ElementType, ModelConfig};
 use crate::error::ModelError;
 use crate::onnx_graph::OnnxGraph;
+use crate::panic_guard::caught;
 use crate::tensor_data::{Elements, TypedTensor};
 
 /// A model optimised and planned by tract. Running it takes `&self`, so callers run in parallel.
@@ -42,12 +43,17 @@ impl TractSession {
             backend: "tract",
             message: format!("{e:#}"),
         };
-        let plan = onnx
-            .model_for_proto_model(&graph.proto)
-            .and_then(|model| with_declared_inputs(model, graph, config))
-            .and_then(|model| model.into_optimized())
-            .and_then(|model| model.into_runnable())
-            .map_err(failed)?;
+        let plan = caught(|| {
+            onnx.model_for_proto_model(&graph.proto)
+                .and_then(|model| with_declared_inputs(model, graph, config))
+                .and_then(|model| model.into_optimized())
+                .and_then(|model| model.into_runnable())
+                .map_err(failed)
+        })
+        .map_err(|message| ModelError::Backend {
+            backend: "tract",
+            message,
+        })??;
         let feed = graph
             .inputs
             .iter()
@@ -120,7 +126,7 @@ impl Session for TractSession {
                 .map(|&i| from_tvalue(&outputs[i]))
                 .collect()
         };
-        run().map_err(|e| format!("{e:#}"))
+        caught(run)?.map_err(|e| format!("{e:#}"))
     }
 }
 
