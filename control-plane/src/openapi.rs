@@ -1,5 +1,9 @@
 //! The OpenAPI document (generated from the handlers' annotations) and the page that shows it.
 
+mod common_statuses;
+
+pub use common_statuses::add as add_common_statuses;
+
 use axum::Json;
 use axum::response::Html;
 use utoipa::openapi::OpenApi;

@@ -11,6 +11,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// Log in with a name and password; returns a session token. A disabled user is refused.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
@@ -18,7 +19,7 @@ use crate::state::AppState;
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    Json(login): Json<Login>,
+    JsonBody(login): JsonBody<Login>,
 ) -> ApiResult<Json<Session>> {
     let user = db::users::find_credentials(&state.db, &login.name).await?;
     let refused = || ApiError::unauthorized("wrong user name or password");

@@ -23,6 +23,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::lifecycle::{self, VersionChange};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// What a stopped deployment's instance says, from the moment it is stopped.
 pub const STOPPED: &str = "stopped; start it to run it again";
@@ -121,7 +122,7 @@ pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Json(wanted): Json<DeploymentChanges>,
+    JsonBody(wanted): JsonBody<DeploymentChanges>,
 ) -> ApiResult<Json<Deployment>> {
     let mut row = visible(&state, &caller, &id).await?;
     let app = db::apps::find(&state.db, &row.app_name, Some(&row.app_version))
@@ -241,7 +242,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Json(wanted): Json<Upgrade>,
+    JsonBody(wanted): JsonBody<Upgrade>,
 ) -> ApiResult<Json<Deployment>> {
     let row = visible(&state, &caller, &id).await?;
     if wanted.version == row.app_version {
@@ -282,7 +283,7 @@ pub async fn rollback(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Json(wanted): Json<Rollback>,
+    JsonBody(wanted): JsonBody<Rollback>,
 ) -> ApiResult<Json<Deployment>> {
     let row = visible(&state, &caller, &id).await?;
     let history = db::deployments::history(&state.db, &id).await?;

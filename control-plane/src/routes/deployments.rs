@@ -16,6 +16,7 @@ use crate::deployment_checks::{check_bindings, check_schedule, checked_config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// Create a deployment. Each model its app calls is resolved to the newest version meeting the
 /// manifest's requirement, and the deployment runs exactly that version from then on.
@@ -25,7 +26,7 @@ use crate::state::AppState;
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(new): Json<NewDeployment>,
+    JsonBody(new): JsonBody<NewDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
     let app = db::apps::find(&state.db, &new.app, new.version.as_deref())
         .await?

@@ -10,6 +10,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// List sensor types.
 #[utoipa::path(get, path = "/sensor-types", tag = "registry", security(("token" = [])),
@@ -38,7 +39,7 @@ pub async fn get_sensor_type(
     responses((status = 201, body = SensorType), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_sensor_type(
     State(state): State<AppState>,
-    Json(kind): Json<SensorType>,
+    JsonBody(kind): JsonBody<SensorType>,
 ) -> ApiResult<(StatusCode, Json<SensorType>)> {
     check_name("name", &kind.name)?;
     match (kind.value, &kind.media_type) {
@@ -99,7 +100,7 @@ pub async fn get_controller_type(
     responses((status = 201, body = ControllerType), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_controller_type(
     State(state): State<AppState>,
-    Json(kind): Json<ControllerType>,
+    JsonBody(kind): JsonBody<ControllerType>,
 ) -> ApiResult<(StatusCode, Json<ControllerType>)> {
     check_name("name", &kind.name)?;
     if kind.commands.is_empty() {

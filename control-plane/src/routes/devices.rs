@@ -15,6 +15,7 @@ use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// Commands shown with each controller.
 const LAST_COMMANDS: i64 = 5;
@@ -248,7 +249,7 @@ pub async fn get_sensor(
     responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_sensor(
     State(state): State<AppState>,
-    Json(new): Json<NewDevice>,
+    JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     create(&state, DeviceKind::Sensor, new).await
 }
@@ -296,7 +297,7 @@ pub async fn get_controller(
     responses((status = 201, body = Device), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_controller(
     State(state): State<AppState>,
-    Json(new): Json<NewDevice>,
+    JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     create(&state, DeviceKind::Controller, new).await
 }

@@ -20,6 +20,7 @@ use crate::db::controller_commands::SentCommandRow;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// Longest wait of a commands request.
 const LONG_POLL: Duration = Duration::from_secs(20);
@@ -32,7 +33,7 @@ const LONG_POLL: Duration = Duration::from_secs(20);
 pub async fn post_reading(
     State(state): State<AppState>,
     Extension(device): Extension<DeviceCaller>,
-    Json(reading): Json<NewReading>,
+    JsonBody(reading): JsonBody<NewReading>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     if device.kind != "sensor" {
         return Err(ApiError::forbidden(
@@ -99,7 +100,7 @@ pub async fn commands(
 pub async fn post_state(
     State(state): State<AppState>,
     Extension(device): Extension<DeviceCaller>,
-    Json(reported): Json<serde_json::Value>,
+    JsonBody(reported): JsonBody<serde_json::Value>,
 ) -> ApiResult<StatusCode> {
     if device.kind != "controller" {
         return Err(ApiError::forbidden("only controllers report a state"));

@@ -145,9 +145,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(bindable::sensors))
         .routes(routes!(bindable::controllers))
         .routes(routes!(bindable::places));
-    OpenApiRouter::with_openapi(crate::openapi::document())
+    let (router, mut document) = OpenApiRouter::with_openapi(crate::openapi::document())
         .nest("/api/v1", v1)
         // Prometheus metrics: beside /api/v1, where scrapers look for them.
         .routes(routes!(metrics::serve))
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::add_common_statuses(&mut document);
+    (router, document)
 }

@@ -20,6 +20,7 @@ use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// How long an assignments request waits for a change before answering anyway.
 const LONG_POLL: Duration = Duration::from_secs(20);
@@ -31,7 +32,7 @@ const LONG_POLL: Duration = Duration::from_secs(20);
 pub async fn heartbeat(
     State(state): State<AppState>,
     Extension(node): Extension<NodeCaller>,
-    Json(report): Json<NodeReport>,
+    JsonBody(report): JsonBody<NodeReport>,
 ) -> ApiResult<Json<HeartbeatAnswer>> {
     let now = now_ms();
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;

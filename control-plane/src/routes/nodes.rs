@@ -15,6 +15,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// List nodes.
 #[utoipa::path(get, path = "/nodes", tag = "nodes", security(("token" = [])),
@@ -32,7 +33,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Node>>> {
     responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    Json(new): Json<NewNode>,
+    JsonBody(new): JsonBody<NewNode>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
     check_name("name", &new.name)?;
     let id = new_id("node");

@@ -12,6 +12,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
+use super::json_body::JsonBody;
 
 /// The shortest password accepted.
 const MIN_PASSWORD: usize = 8;
@@ -33,7 +34,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<User>>> {
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    Json(user): Json<NewUser>,
+    JsonBody(user): JsonBody<NewUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     check_name("name", &user.name)?;
     check_password("password", &user.password)?;
@@ -63,7 +64,7 @@ pub async fn create(
 pub async fn change(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Json(change): Json<UserChange>,
+    JsonBody(change): JsonBody<UserChange>,
 ) -> ApiResult<Json<User>> {
     if change.role.is_none() && change.disabled.is_none() {
         return Err(ApiError::bad_request(
@@ -111,7 +112,7 @@ pub async fn set_password(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    Json(change): Json<PasswordChange>,
+    JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let own = name == caller.name;
     if !own && !caller.is_admin() {
