@@ -102,12 +102,12 @@ async fn an_assigned_app_gets_its_readings_and_its_commands_reach_the_controller
 
     // The test is the display: it polls the gateway for its commands, as a device would.
     let mut received: Vec<CommandRecord> = Vec::new();
-    let mut display = Controller::new(&display_token);
+    let mut device = Controller::new(&display_token);
     wait_for(
         Duration::from_secs(30),
         "an echo of every reading",
         async || {
-            let more = display.poll(&node, 500).await;
+            let more = device.poll(&node, 500).await;
             received.extend(more);
             if received.len() as u64 >= READINGS {
                 Ok(())
@@ -118,7 +118,7 @@ async fn an_assigned_app_gets_its_readings_and_its_commands_reach_the_controller
     )
     .await;
     // Anything still on its way would be a duplicate.
-    let late = display.poll(&node, 300).await;
+    let late = device.poll(&node, 300).await;
     received.extend(late);
 
     let sequences: Vec<u64> = received

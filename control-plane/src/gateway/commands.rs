@@ -9,8 +9,9 @@
 //!
 //! Waiting costs no thread: a poll awaits its mailbox's [`Notify`]. The bus readers block, so
 //! one pump thread reads for every mailbox with a poll waiting (or an acknowledgement to
-//! commit), without waiting on any one of them, every [`TICK`] and whenever a poll arrives.
-//! One poll per controller waits at a time: a newer one takes over and the older answers at once.
+//! commit), without waiting on any one of them, every [`TICK`] to [`IDLE`] and when a poll
+//! arrives. One poll per controller waits at a time: a newer one takes over and the older
+//! answers at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock, Weak};
@@ -26,9 +27,11 @@ use trellis_protocol::record::CommandRecord;
 /// so a backlog arrives in bounded answers and stays on the bus meanwhile.
 const MAX_COMMANDS: usize = 100;
 
-/// How often the pump reads for the polls that wait: the longest a command waits on the bus
-/// for a poll that is already waiting.
+/// How often the pump reads for the polls that wait while commands flow; each round that finds
+/// none doubles the pause, up to [`IDLE`], so thousands of idle controllers cost little. The
+/// longest a command waits on the bus for a poll that is already waiting.
 const TICK: Duration = Duration::from_millis(10);
+const IDLE: Duration = Duration::from_millis(80);
 
 /// What a poll comes back with.
 pub enum Polled {
@@ -262,14 +265,17 @@ impl CommandDelivery {
 
 /// Reads for each listed mailbox until its delivery is gone.
 fn pump(delivery: Weak<CommandDelivery>) {
+    let mut pause = TICK;
     loop {
         let Some(delivery) = delivery.upgrade() else {
             return;
         };
         let listed: Vec<Arc<Mailbox>> = delivery.pumped.lock().values().cloned().collect();
+        let mut came = false;
         for mailbox in listed {
             let mut inbox = mailbox.inbox.lock();
             if inbox.read(&mailbox.controller) {
+                came = true;
                 mailbox.changed.notify_waiters();
             }
             if !inbox.needs_pump() {
@@ -278,6 +284,7 @@ fn pump(delivery: Weak<CommandDelivery>) {
             }
         }
         drop(delivery);
-        std::thread::park_timeout(TICK);
+        pause = if came { TICK } else { (pause * 2).min(IDLE) };
+        std::thread::park_timeout(pause);
     }
 }

@@ -353,7 +353,7 @@ async fn thousands_of_waiting_polls_leave_logins_uploads_and_predictions_prompt(
     }
     tokens.extend(registering.join_all().await);
 
-    let some = tokens[0].0.clone();
+    let (first, last) = (tokens[0].0.clone(), tokens[tokens.len() - 1].0.clone());
     let mut polls = tokio::task::JoinSet::new();
     for (_, token) in tokens {
         let (client, url) = (
@@ -369,12 +369,14 @@ async fn thousands_of_waiting_polls_leave_logins_uploads_and_predictions_prompt(
                 .map(|r| r.status())
         });
     }
-    // Time for every poll to reach the gateway and wait there.
+    // Time for every poll to reach the gateway and wait there: the last one sent gets a command.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         polls.try_join_next().is_none(),
         "a poll answered before its wait was over"
     );
+    command(&app, &last, "on");
+    handed_within(&app, &configurer, &last, Duration::from_secs(20)).await;
 
     let timed = |what: &'static str, started: Instant| {
         let took = started.elapsed();
@@ -426,18 +428,25 @@ async fn thousands_of_waiting_polls_leave_logins_uploads_and_predictions_prompt(
     assert_eq!(predict.unwrap().unwrap().status(), StatusCode::OK);
 
     // The waiting controllers still get their commands.
-    command(&app, &some, "on");
+    command(&app, &first, "on");
+    handed_within(&app, &configurer, &first, PROMPT).await;
+    polls.abort_all();
+}
+
+/// Waits until the gateway has handed `controller` a command, at most `limit`.
+async fn handed_within(app: &TestApp, configurer: &str, controller: &str, limit: Duration) {
     let started = Instant::now();
-    while started.elapsed() < PROMPT {
-        let (_, shown) = app.get(&format!("/controllers/{some}"), &configurer).await;
+    while started.elapsed() < limit {
+        let (_, shown) = app
+            .get(&format!("/controllers/{controller}"), configurer)
+            .await;
         if shown["last_commands"]
             .as_array()
             .is_some_and(|c| !c.is_empty())
         {
-            polls.abort_all();
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("a waiting controller did not get its command");
+    panic!("waiting controller {controller} did not get its command within {limit:?}");
 }
