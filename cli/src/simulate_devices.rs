@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use reqwest::blocking::Client;
 use serde_json::{Map, json};
-use trellis_protocol::api::NewReading;
+use trellis_protocol::api::{DeliveredCommand, NewReading};
 use trellis_protocol::record::CommandRecord;
 use trellis_protocol::{Blob, Value};
 
@@ -230,15 +230,22 @@ pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> 
     let mut state = Map::new();
     state.insert("commands".into(), json!(0));
     report(&client, device, &state)?;
+    // The delivery of the last command received: each poll acknowledges it, and a command that
+    // comes again (its acknowledgement was lost) is not carried out twice.
+    let mut last: Option<u64> = None;
     loop {
-        let commands = match client
-            .get(device.url("/commands"))
+        let url = match last {
+            Some(ack) => device.url(&format!("/commands?ack={ack}")),
+            None => device.url("/commands"),
+        };
+        let delivered = match client
+            .get(url)
             .bearer_auth(&device.token)
             .send()
             .and_then(|r| r.error_for_status())
         {
             Ok(response) => response
-                .json::<Vec<CommandRecord>>()
+                .json::<Vec<DeliveredCommand>>()
                 .context("reading commands")?,
             Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
                 anyhow::bail!("the gateway refused this controller: {e}")
@@ -249,6 +256,13 @@ pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> 
                 continue;
             }
         };
+        let mut commands: Vec<CommandRecord> = Vec::new();
+        for command in delivered {
+            if last.is_none_or(|last| command.delivery > last) {
+                last = Some(command.delivery);
+                commands.push(command.record);
+            }
+        }
         for record in &commands {
             let command = &record.command;
             for param in &command.params {

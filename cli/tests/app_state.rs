@@ -117,6 +117,8 @@ struct Tally {
     client: reqwest::blocking::Client,
     url: String,
     token: String,
+    /// The delivery of the last command received, acknowledged by the next poll.
+    ack: Option<u64>,
     counts: BTreeMap<u64, Vec<u64>>,
 }
 
@@ -126,6 +128,7 @@ impl Tally {
             client: reqwest::blocking::Client::new(),
             url: format!("{url}/api/v1/device/commands?wait_ms=200"),
             token: token.to_string(),
+            ack: None,
             counts: BTreeMap::new(),
         }
     }
@@ -134,7 +137,10 @@ impl Tally {
     fn poll(&mut self) {
         let Ok(commands) = self
             .client
-            .get(&self.url)
+            .get(match self.ack {
+                Some(ack) => format!("{}&ack={ack}", self.url),
+                None => self.url.clone(),
+            })
             .bearer_auth(&self.token)
             .send()
             .and_then(|r| r.error_for_status())
@@ -143,6 +149,9 @@ impl Tally {
             std::thread::sleep(Duration::from_millis(200));
             return;
         };
+        if let Some(last) = commands.last() {
+            self.ack = last["delivery"].as_u64();
+        }
         for record in commands {
             let params = record["command"]["params"].as_array().unwrap();
             let param = |name: &str| {

@@ -368,6 +368,8 @@ struct Tally {
     client: reqwest::blocking::Client,
     url: String,
     token: String,
+    /// The delivery of the last command received, acknowledged by the next poll.
+    ack: Option<u64>,
     seen: std::collections::BTreeMap<u64, u64>,
 }
 
@@ -377,6 +379,7 @@ impl Tally {
             client: reqwest::blocking::Client::new(),
             url: format!("{url}/api/v1/device/commands?wait_ms=200"),
             token: token.to_string(),
+            ack: None,
             seen: Default::default(),
         }
     }
@@ -384,12 +387,18 @@ impl Tally {
     fn poll(&mut self) {
         let commands: Vec<Value> = self
             .client
-            .get(&self.url)
+            .get(match self.ack {
+                Some(ack) => format!("{}&ack={ack}", self.url),
+                None => self.url.clone(),
+            })
             .bearer_auth(&self.token)
             .send()
             .and_then(|r| r.error_for_status())
             .and_then(|r| r.json())
             .unwrap();
+        if let Some(last) = commands.last() {
+            self.ack = last["delivery"].as_u64();
+        }
         for record in commands {
             let params = record["command"]["params"].as_array().unwrap();
             let sequence =

@@ -1,29 +1,35 @@
 //! The device gateway: the way onto the bus for sensors and controllers that speak HTTP rather
 //! than Kafka. Readings go onto the bus exactly as Kafka producers would put them; each
 //! controller's commands are read as the gateway's consumer group and kept between the device's
-//! long-polls, so a command sent while no poll is waiting is not lost.
+//! long-polls, so a command sent while no poll is waiting is not lost, and until the device
+//! acknowledges it, so a command whose answer was lost comes again (`commands`).
 //!
-//! Bus calls may block (Kafka), so each runs on the blocking pool, never on the async workers.
+//! Bus calls may block (Kafka): publishing and subscribing run on the blocking pool for the
+//! moment they take, and waiting for commands takes no thread at all.
+
+mod commands;
+mod value_kinds;
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use trellis_bus::{Bus, BusError, Subscription, controller_topic, sensor_topic};
 use trellis_protocol::Value;
 use trellis_protocol::api::Accepted;
 use trellis_protocol::live::LiveEvent;
-use trellis_protocol::record::{CommandRecord, ReadingRecord};
+use trellis_protocol::record::ReadingRecord;
 
 use crate::error::ApiError;
 use crate::ids::{now_ms, rfc3339};
 use crate::live::LiveHub;
 use crate::metrics::SensorLabels;
 use crate::readings::Recorder;
-
-/// Most commands handed out by one poll, so a backlog arrives in bounded answers.
-const MAX_COMMANDS: usize = 100;
+use commands::CommandDelivery;
+pub use commands::Polled;
+pub use value_kinds::{Declared, DeclaredKinds};
 
 /// What the gateway has seen of a sensor since this process started.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +43,9 @@ pub enum GatewayError {
     /// The bus could not take it now; the device should try again.
     #[error("{0}; retry later")]
     Unavailable(BusError),
+    /// A reading the gateway does not take as it is; the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// A failure of ours (a bus call that panicked, a record that did not encode).
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +58,9 @@ impl From<GatewayError> for ApiError {
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 error.to_string(),
             ),
+            GatewayError::Refused(message) => {
+                ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, message)
+            }
             GatewayError::Internal(message) => ApiError::internal(message),
         }
     }
@@ -57,11 +69,12 @@ impl From<GatewayError> for ApiError {
 /// Readings in, commands out, for devices on HTTP; shared by every request.
 pub struct DeviceGateway {
     bus: Arc<dyn Bus>,
-    /// By sensor id. A std mutex: it is held only to count, never across an await.
+    /// By sensor id. Held only to count, never across an await; a panic cannot poison it.
     sensors: Mutex<HashMap<String, SensorCounters>>,
-    /// Each controller's command reader between long-polls, by controller id. A poll takes its
-    /// controller's reader out while it waits, so the lock is never held across a wait.
-    readers: tokio::sync::Mutex<HashMap<String, Box<dyn Subscription>>>,
+    /// What each sensor's readings must be.
+    declared: DeclaredKinds,
+    /// Each controller's commands, kept until its device acknowledges them.
+    commands: Arc<CommandDelivery>,
     /// Readings put on the bus, by sensor, for `/metrics`.
     passed_on: prometheus_client::metrics::family::Family<
         SensorLabels,
@@ -89,26 +102,46 @@ impl DeviceGateway {
         DeviceGateway {
             bus,
             sensors: Mutex::default(),
-            readers: tokio::sync::Mutex::default(),
+            declared: DeclaredKinds::default(),
+            commands: CommandDelivery::start(),
             passed_on,
             recorder,
             live,
         }
     }
 
-    /// Puts a reading of `sensor` on its topic. A reading without the device's own `sequence`
-    /// is numbered after the last one seen; one without `timestamp_ms` is stamped now.
+    /// What each sensor's readings must be, as far as the gateway has looked it up.
+    pub fn declared(&self) -> &DeclaredKinds {
+        &self.declared
+    }
+
+    /// Puts a reading of `sensor` on its topic, if it is of the kind `declared`. A reading
+    /// without the device's own `sequence` is numbered after the last one seen; one without
+    /// `timestamp_ms` is stamped now.
     pub async fn accept_reading(
         &self,
         sensor: &str,
+        declared: &Declared,
         value: Value,
         sequence: Option<u64>,
         timestamp_ms: Option<i64>,
     ) -> Result<Accepted, GatewayError> {
+        declared
+            .check(sensor, &value)
+            .map_err(GatewayError::Refused)?;
         let sequence = {
-            let mut sensors = self.sensors.lock().expect("device counters");
+            let mut sensors = self.sensors.lock();
             let seen = sensors.entry(sensor.to_string()).or_default();
-            let sequence = sequence.unwrap_or(seen.last_sequence + 1);
+            let sequence = match sequence {
+                Some(sequence) => sequence,
+                None => seen.last_sequence.checked_add(1).ok_or_else(|| {
+                    GatewayError::Refused(format!(
+                        "sequence: the last reading of sensor {sensor} was numbered {}, the \
+                         largest there is; send a `sequence` of your own to start again",
+                        seen.last_sequence
+                    ))
+                })?,
+            };
             seen.last_sequence = sequence;
             sequence
         };
@@ -146,53 +179,37 @@ impl DeviceGateway {
         })
     }
 
-    /// The next commands for `controller`, waiting up to `wait` for the first; once one has
-    /// arrived, what else is there is taken without waiting.
+    /// The commands of `controller` its device has not acknowledged, after dropping those up
+    /// to `ack`, waiting up to `wait` for one if there are none; each is told to the live views
+    /// the first time it is handed out. A newer poll of the same controller replaces this one.
     pub async fn commands(
         &self,
         controller: &str,
+        ack: Option<u64>,
         wait: Duration,
-    ) -> Result<Vec<CommandRecord>, GatewayError> {
-        // Not under the lock: subscribing may wait on the bus, and other devices poll meanwhile.
-        let kept = self.readers.lock().await.remove(controller);
-        let reader = match kept {
-            Some(reader) => reader,
-            None => self.subscribe(controller).await?,
-        };
-        let (reader, records) = tokio::task::spawn_blocking(move || {
-            let mut reader = reader;
-            let mut records = Vec::new();
-            let mut timeout = wait;
-            while let Some(delivery) = reader.next(timeout) {
-                if let Ok(record) = serde_json::from_slice::<CommandRecord>(&delivery.payload) {
-                    records.push(record);
-                }
-                reader.commit(&delivery);
-                timeout = Duration::ZERO;
-                if records.len() >= MAX_COMMANDS {
-                    break;
-                }
-            }
-            (reader, records)
-        })
-        .await
-        .map_err(internal)?;
-        self.keep(controller, reader).await;
-        for record in &records {
-            self.live.publish(LiveEvent::Command {
-                controller: controller.to_string(),
-                command: serde_json::to_value(&record.command).unwrap_or_default(),
-                at: rfc3339(now_ms()),
-            });
+    ) -> Result<Polled, GatewayError> {
+        if !self.commands.has_reader(controller) {
+            let reader = self.subscribe(controller).await?;
+            self.keep(controller, reader).await;
         }
-        Ok(records)
+        let polled = self.commands.poll(controller, ack, wait).await;
+        if let Polled::Commands(handed) = &polled {
+            for (command, _) in handed.iter().filter(|(_, first)| *first) {
+                self.live.publish(LiveEvent::Command {
+                    controller: controller.to_string(),
+                    command: serde_json::to_value(&command.record.command).unwrap_or_default(),
+                    at: rfc3339(now_ms()),
+                });
+            }
+        }
+        Ok(polled)
     }
 
     /// Starts keeping the commands of `controller` for its device, from now on, so a command
     /// sent before the device first polls is not lost. If the bus cannot be reached now, the
     /// device's first poll subscribes instead, and commands sent before that are not kept.
     pub async fn watch_controller(&self, controller: &str) {
-        if self.readers.lock().await.contains_key(controller) {
+        if self.commands.has_reader(controller) {
             return;
         }
         match self.subscribe(controller).await {
@@ -213,14 +230,7 @@ impl DeviceGateway {
 
     /// Keeps `reader` as `controller`'s, unless another request kept one first.
     async fn keep(&self, controller: &str, reader: Box<dyn Subscription>) {
-        let spare = match self.readers.lock().await.entry(controller.to_string()) {
-            Entry::Vacant(slot) => {
-                slot.insert(reader);
-                None
-            }
-            Entry::Occupied(_) => Some(reader),
-        };
-        if let Some(spare) = spare {
+        if let Some(spare) = self.commands.keep(controller, reader) {
             // Closing a reader commits what it handled, which may wait on the bus.
             let _ = tokio::task::spawn_blocking(move || drop(spare)).await;
         }

@@ -229,6 +229,9 @@ fn router(state: AppState) -> Router {
         public_url: state.settings.public_url.clone(),
     });
     api.merge(portal)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::error::panicked,
+        ))
         // Outermost, so every answer is counted, refusals by the layers above included.
         .layer(axum::middleware::from_fn_with_state(
             metrics,

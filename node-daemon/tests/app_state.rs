@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestNode, spawn_node, wait_for, workspace_file};
+use common::{Controller, TestNode, spawn_node, wait_for, workspace_file};
 use trellis_protocol::Value;
 use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
 use trellis_protocol::node::InstanceState;
@@ -106,15 +106,10 @@ fn number(command: &CommandRecord, param: &str) -> u64 {
 
 /// Collects what the counter says until it has spoken of reading `last`, then a moment longer
 /// (anything more would be a repeat).
-async fn hear_until(node: &TestNode, display_token: &str, last: u64) -> Vec<Said> {
+async fn hear_until(node: &TestNode, display: &mut Controller, last: u64) -> Vec<Said> {
     let mut heard: Vec<Said> = Vec::new();
-    let poll = async |heard: &mut Vec<Said>, wait_ms: u64| {
-        let more: Vec<CommandRecord> = node
-            .get(
-                &format!("/device/commands?wait_ms={wait_ms}"),
-                display_token,
-            )
-            .await;
+    let mut poll = async |heard: &mut Vec<Said>, wait_ms: u64| {
+        let more = display.poll(node, wait_ms).await;
         heard.extend(more.iter().map(|c| Said {
             sequence: number(c, "sequence"),
             count: number(c, "count"),
@@ -166,8 +161,9 @@ async fn the_count_goes_on_after_a_trap_without_the_trapping_reading() {
         config,
     )
     .await;
+    let mut display = Controller::new(&display);
     send(&node, &sensor, 1..=10).await;
-    let heard = hear_until(&node, &display, 10).await;
+    let heard = hear_until(&node, &mut display, 10).await;
     // Reading 5 counted, then trapped: its count was not kept, and it is not handled again.
     assert_eq!(pairs(&heard), counted(1..=10, Some(TRAP_ON)));
     let after = node.deployment(&deployment.id).await;
@@ -186,8 +182,9 @@ async fn the_count_goes_on_in_a_new_node_process_on_the_same_data_directory() {
         BTreeMap::new(),
     )
     .await;
+    let mut display = Controller::new(&display);
     send(&node, &sensor, 1..=10).await;
-    let before = hear_until(&node, &display, 10).await;
+    let before = hear_until(&node, &mut display, 10).await;
     assert_eq!(pairs(&before), counted(1..=10, None));
 
     node.restart_node().await;
@@ -195,7 +192,7 @@ async fn the_count_goes_on_in_a_new_node_process_on_the_same_data_directory() {
     send(&node, &sensor, 11..=15).await;
     running(&node, &deployment.id).await;
     send(&node, &sensor, 16..=20).await;
-    let after = hear_until(&node, &display, 20).await;
+    let after = hear_until(&node, &mut display, 20).await;
     // Each reading counted once, the count going on from where it was.
     assert_eq!(pairs(&after), counted(1..=20, None)[10..]);
 }
@@ -216,8 +213,9 @@ async fn the_store_refuses_writes_past_the_quota_its_manifest_sets() {
     .unwrap();
     let config = BTreeMap::from([("note-bytes".to_string(), NOTE_BYTES.to_string())]);
     let (_, sensor, display) = deploy_counter(&node, &manifest, config).await;
+    let mut display = Controller::new(&display);
     send(&node, &sensor, 1..=8).await;
-    let heard = hear_until(&node, &display, 8).await;
+    let heard = hear_until(&node, &mut display, 8).await;
 
     // The quota counts keys and values: the count, and each note kept so far.
     let mut kept_bytes = 0;

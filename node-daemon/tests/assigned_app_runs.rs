@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestNode, spawn_node, wait_for, workspace_file};
+use common::{Controller, TestNode, spawn_node, wait_for, workspace_file};
 use trellis_protocol::Value;
 use trellis_protocol::api::{Accepted, Deployment, Device, NewDeployment, NewReading, ValueKind};
 use trellis_protocol::node::InstanceState;
@@ -102,13 +102,12 @@ async fn an_assigned_app_gets_its_readings_and_its_commands_reach_the_controller
 
     // The test is the display: it polls the gateway for its commands, as a device would.
     let mut received: Vec<CommandRecord> = Vec::new();
+    let mut device = Controller::new(&display_token);
     wait_for(
         Duration::from_secs(30),
         "an echo of every reading",
         async || {
-            let more: Vec<CommandRecord> = node
-                .get("/device/commands?wait_ms=500", &display_token)
-                .await;
+            let more = device.poll(&node, 500).await;
             received.extend(more);
             if received.len() as u64 >= READINGS {
                 Ok(())
@@ -119,9 +118,7 @@ async fn an_assigned_app_gets_its_readings_and_its_commands_reach_the_controller
     )
     .await;
     // Anything still on its way would be a duplicate.
-    let late: Vec<CommandRecord> = node
-        .get("/device/commands?wait_ms=300", &display_token)
-        .await;
+    let late = device.poll(&node, 300).await;
     received.extend(late);
 
     let sequences: Vec<u64> = received

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{
-    TestNode, deploy_echo, echo_manifest, kafka_broker, spawn_node_with, wait_for, wait_running,
+    Controller, TestNode, deploy_echo, echo_manifest, kafka_broker, spawn_node_with, wait_for,
+    wait_running,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -106,11 +107,10 @@ async fn upgrade_and_roll_back_under_load(node: TestNode, bus: &str) {
     let collecting = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let collector = {
         let (node, echoes, collecting) = (node.clone(), echoes.clone(), collecting.clone());
-        let token = display.token.clone().expect("the display's token");
+        let mut display = Controller::new(display.token.as_deref().expect("the display's token"));
         tokio::spawn(async move {
             while collecting.load(std::sync::atomic::Ordering::Relaxed) {
-                let more: Vec<CommandRecord> =
-                    node.get("/device/commands?wait_ms=300", &token).await;
+                let more = display.poll(&node, 300).await;
                 echoes.lock().unwrap().extend(more.iter().map(echo_of));
             }
         })

@@ -1,8 +1,8 @@
 //! Each model version's predictions over the last minutes (when, and how long each took), kept
 //! in memory for `GET /models/{name}/stats` and the live stream's `model` events.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
 
 use trellis_protocol::live::VersionStats;
 
@@ -55,7 +55,7 @@ impl ModelStatsWindow {
         latency_ms: f64,
         now_ms: i64,
     ) -> Option<(u64, f64)> {
-        let mut models = self.models.lock().expect("model stats");
+        let mut models = self.models.lock();
         let entry = models
             .entry(model.to_string())
             .or_default()
@@ -75,7 +75,7 @@ impl ModelStatsWindow {
 
     /// Each version's figures over the window before `now_ms`, by version.
     pub fn of(&self, model: &str, now_ms: i64) -> Vec<VersionStats> {
-        let mut models = self.models.lock().expect("model stats");
+        let mut models = self.models.lock();
         let Some(versions) = models.get_mut(model) else {
             return Vec::new();
         };

@@ -1,8 +1,8 @@
 //! Each node's load over the last minutes, from its heartbeats, kept in memory so a chart of it
 //! starts filled; older points fall away as new ones come.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
 use trellis_protocol::live::LoadPoint;
 
@@ -20,7 +20,7 @@ pub struct LoadHistory {
 impl LoadHistory {
     /// Adds `point`, measured at `at_ms`, to node `node`'s history.
     pub fn record(&self, node: &str, at_ms: i64, point: LoadPoint) {
-        let mut nodes = self.nodes.lock().expect("load history");
+        let mut nodes = self.nodes.lock();
         let points = nodes.entry(node.to_string()).or_default();
         points.push_back((at_ms, point));
         while points.len() > MAX_POINTS
@@ -34,7 +34,7 @@ impl LoadHistory {
 
     /// Node `node`'s points within the window before `now_ms`, oldest first.
     pub fn of(&self, node: &str, now_ms: i64) -> Vec<LoadPoint> {
-        let nodes = self.nodes.lock().expect("load history");
+        let nodes = self.nodes.lock();
         nodes
             .get(node)
             .map(|points| {
@@ -49,6 +49,6 @@ impl LoadHistory {
 
     /// Forgets a removed node.
     pub fn forget(&self, node: &str) {
-        self.nodes.lock().expect("load history").remove(node);
+        self.nodes.lock().remove(node);
     }
 }

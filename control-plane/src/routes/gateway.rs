@@ -2,22 +2,25 @@
 //! controllers long-poll their commands and report their state, each with the token issued when
 //! a platform configurer registered it. The [`crate::gateway::DeviceGateway`] does the work.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_protocol::Value;
-use trellis_protocol::api::{Accepted, NewReading};
+use trellis_protocol::api::{Accepted, DeliveredCommand, NewReading};
 use trellis_protocol::live::LiveEvent;
-use trellis_protocol::record::CommandRecord;
 use utoipa::IntoParams;
 
 use crate::auth::policy::DeviceCaller;
 use crate::db;
 use crate::db::controller_commands::SentCommandRow;
+use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::gateway::{Declared, Polled};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
 use super::json_body::JsonBody;
@@ -25,11 +28,11 @@ use super::json_body::JsonBody;
 /// Longest wait of a commands request.
 const LONG_POLL: Duration = Duration::from_secs(20);
 
-/// Send a reading (sensor devices).
+/// Send a reading (sensor devices). Its value must be of the kind the sensor's type declares.
 #[utoipa::path(post, path = "/device/readings", tag = "devices", security(("token" = [])),
     request_body = NewReading,
-    responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn post_reading(
     State(state): State<AppState>,
     Extension(device): Extension<DeviceCaller>,
@@ -42,61 +45,118 @@ pub async fn post_reading(
     }
     let value: Value = serde_json::from_value(reading.value)
         .map_err(|e| ApiError::bad_request(format!("value: {e}")))?;
+    let declared = declared(&state, &device.id).await?;
     let accepted = state
         .gateway
-        .accept_reading(&device.id, value, reading.sequence, reading.timestamp_ms)
+        .accept_reading(
+            &device.id,
+            &declared,
+            value,
+            reading.sequence,
+            reading.timestamp_ms,
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
+/// What the readings of sensor `id` must be, looked up once.
+async fn declared(state: &AppState, id: &str) -> ApiResult<Arc<Declared>> {
+    if let Some(known) = state.gateway.declared().get(id) {
+        return Ok(known);
+    }
+    let sensor = db::devices::find(&state.db, DeviceKind::Sensor, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no sensor `{id}`")))?;
+    let kind = db::sensor_types::find(&state.db, &sensor.type_name)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "sensor {id}'s type `{}` is not registered",
+                sensor.type_name
+            ))
+        })?
+        .into_api()
+        .value;
+    Ok(state.gateway.declared().remember(
+        id,
+        Declared {
+            name: sensor.name,
+            type_name: sensor.type_name,
+            kind,
+        },
+    ))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct Wait {
+pub struct Poll {
     /// How long to wait for a command, in milliseconds (at most 20000); default 20000.
     #[serde(default)]
     pub wait_ms: Option<u64>,
+    /// The `delivery` of the last command received: it and every one before it are
+    /// acknowledged and not handed out again. Commands not acknowledged come again at each poll.
+    #[serde(default)]
+    pub ack: Option<u64>,
 }
 
-/// The next commands for this controller, waiting for one if there are none (controller devices).
+/// The commands this controller has not acknowledged, waiting for one if there are none
+/// (controller devices). Each comes with its `delivery`; send the last one received as `ack` on
+/// the next poll. One poll per controller waits at a time: a newer one replaces it, and it
+/// answers 409 at once.
 #[utoipa::path(get, path = "/device/commands", tag = "devices", security(("token" = [])),
-    params(Wait),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody)))]
+    params(Poll),
+    responses((status = 200, body = Vec<DeliveredCommand>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn commands(
     State(state): State<AppState>,
     Extension(device): Extension<DeviceCaller>,
-    Query(wait): Query<Wait>,
-) -> ApiResult<Json<Vec<CommandRecord>>> {
+    query: Result<Query<Poll>, QueryRejection>,
+) -> ApiResult<Json<Vec<DeliveredCommand>>> {
     if device.kind != "controller" {
         return Err(ApiError::forbidden(
             "only controllers poll commands; sensors send readings",
         ));
     }
-    let wait = wait
+    let Query(poll) =
+        query.map_err(|e| ApiError::bad_request(format!("query: {}", e.body_text())))?;
+    let wait = poll
         .wait_ms
         .map_or(LONG_POLL, Duration::from_millis)
         .min(LONG_POLL);
-    let records = state.gateway.commands(&device.id, wait).await?;
-    let handed = now_ms();
-    let sent: Vec<SentCommandRow> = records
+    let handed = match state.gateway.commands(&device.id, poll.ack, wait).await? {
+        Polled::Commands(handed) => handed,
+        Polled::Replaced => {
+            return Err(ApiError::conflict(format!(
+                "a newer poll of controller {} replaced this one: a controller polls once at a time",
+                device.id
+            )));
+        }
+    };
+    let at = now_ms();
+    let sent: Vec<SentCommandRow> = handed
         .iter()
-        .map(|record| SentCommandRow {
+        .filter(|(_, first)| *first)
+        .map(|(command, _)| SentCommandRow {
             controller_id: device.id.clone(),
-            at: handed,
-            deployment_id: record.deployment.clone(),
-            command: serde_json::to_string(&record.command).unwrap_or_default(),
+            at,
+            deployment_id: command.record.deployment.clone(),
+            command: serde_json::to_string(&command.record.command).unwrap_or_default(),
         })
         .collect();
-    // The commands are the controller's now; failing to note them must not lose them.
+    // Noted once, at the first delivery; failing to note them must not keep them from the device.
     if let Err(e) = db::controller_commands::insert(&state.db, &sent).await {
         tracing::warn!("noting the commands handed to {}: {e}", device.id);
     }
-    Ok(Json(records))
+    Ok(Json(
+        handed.into_iter().map(|(command, _)| command).collect(),
+    ))
 }
 
 /// Report the controller's state, e.g. `{"on": true, "speed": 2}` (controller devices).
 #[utoipa::path(post, path = "/device/state", tag = "devices", security(("token" = [])),
     request_body(content = Object),
-    responses((status = 204), (status = 403, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_state(
     State(state): State<AppState>,
     Extension(device): Extension<DeviceCaller>,

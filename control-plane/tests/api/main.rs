@@ -10,6 +10,7 @@ mod deployment_lifecycle;
 mod deployments;
 mod draining;
 mod fixtures;
+mod gateway;
 mod jobs;
 mod live;
 mod logs;

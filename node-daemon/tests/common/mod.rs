@@ -17,9 +17,10 @@ use tokio::task::JoinHandle;
 use trellis_control::{Application, Settings};
 use trellis_node::{NodeConfig, NodeMetrics};
 use trellis_protocol::api::{
-    AppVersion, CommandParam, CommandSpec, ControllerType, Deployment, Device, Location, Login,
-    NewDevice, NewNode, Node, SensorType, Session, ValueKind,
+    AppVersion, CommandParam, CommandSpec, ControllerType, DeliveredCommand, Deployment, Device,
+    Location, Login, NewDevice, NewNode, Node, SensorType, Session, ValueKind,
 };
+use trellis_protocol::record::CommandRecord;
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
 /// The bearer token the first node's `/metrics` asks for.
@@ -114,6 +115,38 @@ impl Drop for TestNode {
         }
         self.node.abort();
         self.plane.abort();
+    }
+}
+
+/// A controller device's side of the gateway: each poll acknowledges what the one before it
+/// received, as the protocol asks, so a command comes once unless an answer is lost.
+pub struct Controller {
+    pub token: String,
+    /// The delivery of the last command received.
+    ack: Option<u64>,
+}
+
+impl Controller {
+    pub fn new(token: &str) -> Controller {
+        Controller {
+            token: token.to_string(),
+            ack: None,
+        }
+    }
+
+    /// The next commands, waiting up to `wait_ms` for one.
+    pub async fn poll(&mut self, node: &TestNode, wait_ms: u64) -> Vec<CommandRecord> {
+        let ack = self.ack.map(|a| format!("&ack={a}")).unwrap_or_default();
+        let delivered: Vec<DeliveredCommand> = node
+            .get(
+                &format!("/device/commands?wait_ms={wait_ms}{ack}"),
+                &self.token,
+            )
+            .await;
+        if let Some(last) = delivered.last() {
+            self.ack = Some(last.delivery);
+        }
+        delivered.into_iter().map(|d| d.record).collect()
     }
 }
 

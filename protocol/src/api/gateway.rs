@@ -27,3 +27,15 @@ pub struct Accepted {
     pub id: String,
     pub sequence: u64,
 }
+
+/// A command as a poll hands it to its controller: the bus record and the number the device
+/// acknowledges it with (`ack` on its next poll). A command stays the device's until
+/// acknowledged, and comes again at each poll meanwhile, so one whose answer was lost is not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveredCommand {
+    /// Increases with each command for this controller; the same each time the command comes.
+    pub delivery: u64,
+    #[serde(flatten)]
+    pub record: crate::record::CommandRecord,
+}
