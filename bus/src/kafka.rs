@@ -118,56 +118,6 @@ fn client_config(brokers: &str, security: &KafkaSecurity) -> ClientConfig {
     config
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_and_sasl_settings_reach_every_kafka_client() {
-        let security = KafkaSecurity {
-            protocol: Some("sasl_ssl".into()),
-            ca_location: Some("/etc/kafka/ca.pem".into()),
-            sasl_mechanisms: Some("SCRAM-SHA-512".into()),
-            sasl_username: Some("trellis".into()),
-            sasl_password: Some("secret".into()),
-        };
-        let config = client_config("k1:9093,k2:9093", &security);
-        assert_eq!(config.get("bootstrap.servers"), Some("k1:9093,k2:9093"));
-        for (key, value) in security.properties() {
-            assert_eq!(config.get(key), Some(value), "{key}");
-        }
-        assert_eq!(security.properties().len(), 5);
-        // Unset settings leave librdkafka's defaults (plaintext, no SASL).
-        let plain = client_config("k1:9092", &KafkaSecurity::default());
-        for key in ["security.protocol", "ssl.ca.location", "sasl.mechanisms"] {
-            assert_eq!(plain.get(key), None, "{key}");
-        }
-    }
-
-    #[test]
-    fn a_bus_with_sasl_settings_makes_its_clients() {
-        // librdkafka checks the properties when a client is made (no broker needed: clients
-        // connect lazily), so a misspelt mechanism or protocol fails here, naming it.
-        let sasl = KafkaSecurity {
-            protocol: Some("sasl_plaintext".into()),
-            sasl_mechanisms: Some("PLAIN".into()),
-            sasl_username: Some("trellis".into()),
-            sasl_password: Some("secret".into()),
-            ..KafkaSecurity::default()
-        };
-        assert!(KafkaBus::connect_with("127.0.0.1:1", &sasl).is_ok());
-        let wrong = KafkaSecurity {
-            protocol: Some("sasl_carrier_pigeon".into()),
-            ..KafkaSecurity::default()
-        };
-        let error = KafkaBus::connect_with("127.0.0.1:1", &wrong)
-            .err()
-            .expect("an unknown protocol is refused")
-            .to_string();
-        assert!(error.contains("security.protocol"), "{error}");
-    }
-}
-
 impl Bus for KafkaBus {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError> {
         self.ensure_topic(topic)?;
@@ -334,5 +284,55 @@ impl Subscription for KafkaSubscription {
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.flush(CommitMode::Async);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_and_sasl_settings_reach_every_kafka_client() {
+        let security = KafkaSecurity {
+            protocol: Some("sasl_ssl".into()),
+            ca_location: Some("/etc/kafka/ca.pem".into()),
+            sasl_mechanisms: Some("SCRAM-SHA-512".into()),
+            sasl_username: Some("trellis".into()),
+            sasl_password: Some("secret".into()),
+        };
+        let config = client_config("k1:9093,k2:9093", &security);
+        assert_eq!(config.get("bootstrap.servers"), Some("k1:9093,k2:9093"));
+        for (key, value) in security.properties() {
+            assert_eq!(config.get(key), Some(value), "{key}");
+        }
+        assert_eq!(security.properties().len(), 5);
+        // Unset settings leave librdkafka's defaults (plaintext, no SASL).
+        let plain = client_config("k1:9092", &KafkaSecurity::default());
+        for key in ["security.protocol", "ssl.ca.location", "sasl.mechanisms"] {
+            assert_eq!(plain.get(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_bus_with_sasl_settings_makes_its_clients() {
+        // librdkafka checks the properties when a client is made (no broker needed: clients
+        // connect lazily), so a misspelt mechanism or protocol fails here, naming it.
+        let sasl = KafkaSecurity {
+            protocol: Some("sasl_plaintext".into()),
+            sasl_mechanisms: Some("PLAIN".into()),
+            sasl_username: Some("trellis".into()),
+            sasl_password: Some("secret".into()),
+            ..KafkaSecurity::default()
+        };
+        assert!(KafkaBus::connect_with("127.0.0.1:1", &sasl).is_ok());
+        let wrong = KafkaSecurity {
+            protocol: Some("sasl_carrier_pigeon".into()),
+            ..KafkaSecurity::default()
+        };
+        let error = KafkaBus::connect_with("127.0.0.1:1", &wrong)
+            .err()
+            .expect("an unknown protocol is refused")
+            .to_string();
+        assert!(error.contains("security.protocol"), "{error}");
     }
 }

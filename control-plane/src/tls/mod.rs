@@ -70,3 +70,61 @@ fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_tls_files_stop_the_start_naming_the_file_and_the_problem() {
+        let one = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let first = self_signed::ensure(one.path(), &[]).unwrap();
+        let second = self_signed::ensure(other.path(), &[]).unwrap();
+        assert!(server_config(&first.server).is_ok());
+
+        let mismatched = TlsFiles {
+            cert: first.server.cert.clone(),
+            key: second.server.key.clone(),
+        };
+        let error = format!("{:#}", server_config(&mismatched).unwrap_err());
+        assert!(error.contains("do not go together"), "{error}");
+        assert!(
+            error.contains(&second.server.key.display().to_string()),
+            "{error}"
+        );
+
+        let missing = TlsFiles {
+            cert: one.path().join("nowhere.pem"),
+            key: first.server.key.clone(),
+        };
+        let error = format!("{:#}", server_config(&missing).unwrap_err());
+        assert!(error.contains("nowhere.pem"), "{error}");
+
+        // A key where the certificate should be: no certificate in it.
+        let swapped = TlsFiles {
+            cert: first.server.key.clone(),
+            key: first.server.key.clone(),
+        };
+        let error = format!("{:#}", server_config(&swapped).unwrap_err());
+        assert!(error.contains("no `BEGIN CERTIFICATE`"), "{error}");
+    }
+
+    #[test]
+    fn the_self_signed_ca_is_made_once_and_its_key_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let made = self_signed::ensure(dir.path(), &["cp.example.net".into()]).unwrap();
+        assert!(made.created_ca);
+        let ca = std::fs::read(&made.ca_cert).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("ca-key.pem")), 0o600);
+        assert_eq!(mode(&made.server.key), 0o600);
+        // Restarted: the same CA; without its server certificate, a new one from that CA.
+        std::fs::remove_file(&made.server.cert).unwrap();
+        let again = self_signed::ensure(dir.path(), &[]).unwrap();
+        assert!(!again.created_ca);
+        assert_eq!(std::fs::read(&again.ca_cert).unwrap(), ca);
+        assert!(server_config(&again.server).is_ok());
+    }
+}
