@@ -17,7 +17,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{Bus, BusError, Delivery, Subscription};
+use crate::{Bus, BusError, Delivery, KafkaSecurity, Subscription};
 
 /// How long a request to the broker may take before the bus reports it unavailable.
 const BROKER_PATIENCE: Duration = Duration::from_secs(10);
@@ -34,6 +34,7 @@ const COMMIT_EVERY: Duration = Duration::from_millis(100);
 #[derive(Clone)]
 pub struct KafkaBus {
     brokers: String,
+    security: KafkaSecurity,
     producer: FutureProducer,
     admin: Arc<AdminClient<DefaultClientContext>>,
     /// Topics known to exist, so each is created at most once per process.
@@ -48,7 +49,12 @@ impl KafkaBus {
     /// A bus on the cluster at `brokers` (`host:port[,host:port...]`). Clients connect lazily,
     /// so this fails only on bad settings; [`Bus::check`] tells whether a broker answers.
     pub fn connect(brokers: &str) -> Result<KafkaBus, BusError> {
-        let producer: FutureProducer = client_config(brokers)
+        KafkaBus::connect_with(brokers, &KafkaSecurity::default())
+    }
+
+    /// A bus on the cluster at `brokers` whose clients use `security` (TLS, SASL).
+    pub fn connect_with(brokers: &str, security: &KafkaSecurity) -> Result<KafkaBus, BusError> {
+        let producer: FutureProducer = client_config(brokers, security)
             // Publishing waits for the broker's acknowledgement; do not hold messages back.
             .set("linger.ms", "1")
             .set(
@@ -57,11 +63,12 @@ impl KafkaBus {
             )
             .create()
             .map_err(|e| unavailable(&format!("Kafka producer for {brokers}"), e))?;
-        let admin = client_config(brokers)
+        let admin = client_config(brokers, security)
             .create()
             .map_err(|e| unavailable(&format!("Kafka admin client for {brokers}"), e))?;
         Ok(KafkaBus {
             brokers: brokers.to_string(),
+            security: security.clone(),
             producer,
             admin: Arc::new(admin),
             topics: Arc::default(),
@@ -96,8 +103,11 @@ impl KafkaBus {
 }
 
 /// Settings every client shares.
-fn client_config(brokers: &str) -> ClientConfig {
+fn client_config(brokers: &str, security: &KafkaSecurity) -> ClientConfig {
     let mut config = ClientConfig::new();
+    for (key, value) in security.properties() {
+        config.set(key, value);
+    }
     config
         .set("bootstrap.servers", brokers)
         .set("socket.nagle.disable", "true")
@@ -137,7 +147,7 @@ impl Bus for KafkaBus {
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
         self.ensure_topic(topic)?;
-        let consumer: BaseConsumer = client_config(&self.brokers)
+        let consumer: BaseConsumer = client_config(&self.brokers, &self.security)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -274,5 +284,55 @@ impl Subscription for KafkaSubscription {
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.flush(CommitMode::Async);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_and_sasl_settings_reach_every_kafka_client() {
+        let security = KafkaSecurity {
+            protocol: Some("sasl_ssl".into()),
+            ca_location: Some("/etc/kafka/ca.pem".into()),
+            sasl_mechanisms: Some("SCRAM-SHA-512".into()),
+            sasl_username: Some("trellis".into()),
+            sasl_password: Some("secret".into()),
+        };
+        let config = client_config("k1:9093,k2:9093", &security);
+        assert_eq!(config.get("bootstrap.servers"), Some("k1:9093,k2:9093"));
+        for (key, value) in security.properties() {
+            assert_eq!(config.get(key), Some(value), "{key}");
+        }
+        assert_eq!(security.properties().len(), 5);
+        // Unset settings leave librdkafka's defaults (plaintext, no SASL).
+        let plain = client_config("k1:9092", &KafkaSecurity::default());
+        for key in ["security.protocol", "ssl.ca.location", "sasl.mechanisms"] {
+            assert_eq!(plain.get(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_bus_with_sasl_settings_makes_its_clients() {
+        // librdkafka checks the properties when a client is made (no broker needed: clients
+        // connect lazily), so a misspelt mechanism or protocol fails here, naming it.
+        let sasl = KafkaSecurity {
+            protocol: Some("sasl_plaintext".into()),
+            sasl_mechanisms: Some("PLAIN".into()),
+            sasl_username: Some("trellis".into()),
+            sasl_password: Some("secret".into()),
+            ..KafkaSecurity::default()
+        };
+        assert!(KafkaBus::connect_with("127.0.0.1:1", &sasl).is_ok());
+        let wrong = KafkaSecurity {
+            protocol: Some("sasl_carrier_pigeon".into()),
+            ..KafkaSecurity::default()
+        };
+        let error = KafkaBus::connect_with("127.0.0.1:1", &wrong)
+            .err()
+            .expect("an unknown protocol is refused")
+            .to_string();
+        assert!(error.contains("security.protocol"), "{error}");
     }
 }

@@ -10,20 +10,29 @@
 
 pub mod embedded;
 pub mod kafka;
+mod kafka_security;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use embedded::EmbeddedBus;
 pub use kafka::KafkaBus;
+pub use kafka_security::KafkaSecurity;
 
 /// The bus a URL names: `embedded` (in this process) or `kafka://HOST:PORT[,HOST:PORT...]`.
 pub fn connect(url: &str) -> Result<Arc<dyn Bus>, BusError> {
+    connect_with(url, &KafkaSecurity::default())
+}
+
+/// The bus a URL names, as [`connect`] gives it, its Kafka clients using `security`.
+pub fn connect_with(url: &str, security: &KafkaSecurity) -> Result<Arc<dyn Bus>, BusError> {
     if url == "embedded" {
         return Ok(Arc::new(EmbeddedBus::default()));
     }
     match url.strip_prefix("kafka://") {
-        Some(brokers) if !brokers.is_empty() => Ok(Arc::new(KafkaBus::connect(brokers)?)),
+        Some(brokers) if !brokers.is_empty() => {
+            Ok(Arc::new(KafkaBus::connect_with(brokers, security)?))
+        }
         _ => Err(BusError::BadUrl(url.to_string())),
     }
 }

@@ -1,10 +1,11 @@
 //! Talking to a control plane: the saved login, and requests that turn refusals into errors
 //! that say what to fix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::blocking::{Client, ClientBuilder, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,6 +17,9 @@ pub struct Session {
     pub token: String,
     pub user: String,
     pub role: String,
+    /// The CA certificate `trellis login --ca-cert` trusted, trusted again by later commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where the CLI keeps its login: `$TRELLIS_HOME`, else `~/.config/trellis`.
@@ -47,6 +51,50 @@ impl Session {
     }
 }
 
+/// The CA certificate named by `--ca-cert` (or `TRELLIS_CA_CERT`), or the one `trellis up`
+/// made for itself, set once at the start of the command.
+static CA_CERT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Trusts the CA certificate at `ca_cert` (PEM) for HTTPS from now on, beside the public roots.
+pub fn trust(ca_cert: Option<PathBuf>) {
+    *CA_CERT.lock().unwrap_or_else(|p| p.into_inner()) = ca_cert;
+}
+
+/// The CA certificate given to this command (`--ca-cert`), if any.
+pub fn ca_cert_flag() -> Option<PathBuf> {
+    CA_CERT.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// A client builder that trusts the public roots and the CA certificate at `ca_cert` (PEM).
+pub fn builder_trusting(ca_cert: Option<&Path>) -> anyhow::Result<ClientBuilder> {
+    let mut builder = Client::builder();
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path).with_context(|| {
+            format!("reading the CA certificate {} (--ca-cert)", path.display())
+        })?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|bundle| !bundle.is_empty())
+            .with_context(|| {
+                format!(
+                    "the CA certificate {} (--ca-cert) holds no PEM certificate",
+                    path.display()
+                )
+            })?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    Ok(builder)
+}
+
+/// A client builder that trusts the public roots and `--ca-cert`, else the CA the saved login
+/// trusts.
+pub fn builder() -> anyhow::Result<ClientBuilder> {
+    let saved = || Session::load().ok().and_then(|session| session.ca_cert);
+    builder_trusting(ca_cert_flag().or_else(saved).as_deref())
+}
+
 /// A logged-in client.
 pub struct Api {
     pub session: Session,
@@ -55,9 +103,11 @@ pub struct Api {
 
 impl Api {
     pub fn from_saved_login() -> anyhow::Result<Api> {
+        let session = Session::load()?;
+        let ca_cert = ca_cert_flag().or_else(|| session.ca_cert.clone());
         Ok(Api {
-            session: Session::load()?,
-            client: client()?,
+            client: with_timeout(builder_trusting(ca_cert.as_deref())?)?,
+            session,
         })
     }
 
@@ -131,14 +181,32 @@ impl Api {
 }
 
 pub fn client() -> anyhow::Result<Client> {
+    with_timeout(builder()?)
+}
+
+fn with_timeout(builder: ClientBuilder) -> anyhow::Result<Client> {
     // Uploads and first model loads can take a while; a stuck server still ends the wait.
-    Ok(Client::builder()
+    Ok(builder
         .timeout(std::time::Duration::from_secs(600))
         .build()?)
 }
 
 pub fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
-    anyhow::anyhow!("cannot reach the control plane at {url} ({error}); is `trellis up` running?")
+    // reqwest says only "error sending request"; the reason is further down its sources.
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        reason = format!("{reason}: {cause}");
+        if cause.to_string().contains("invalid peer certificate") {
+            return anyhow::anyhow!(
+                "the control plane at {url} presented a certificate this CLI does not trust \
+                 ({cause}): give its CA certificate with --ca-cert FILE (or TRELLIS_CA_CERT), \
+                 e.g. the ca.pem `trellis up --tls self-signed` printed"
+            );
+        }
+        source = cause.source();
+    }
+    anyhow::anyhow!("cannot reach the control plane at {url} ({reason}); is `trellis up` running?")
 }
 
 /// An answer read as its API type; a mismatch means CLI and control plane differ in version.

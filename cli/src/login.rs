@@ -3,7 +3,7 @@
 use anyhow::Context;
 use trellis_protocol::api::{Login, Session as SessionAnswer};
 
-use crate::client::{Session, client, read_answer, typed, unreachable};
+use crate::client::{Session, builder_trusting, ca_cert_flag, read_answer, typed, unreachable};
 
 #[derive(clap::Args)]
 pub struct LoginArgs {
@@ -23,7 +23,17 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
         None => ask(&format!("password for {}", args.user))?,
     };
     let url = args.url.trim_end_matches('/').to_string();
-    let response = client()?
+    // The CA given now is remembered with the session; without one, only the public roots.
+    let ca_cert = match ca_cert_flag() {
+        Some(path) => Some(
+            std::fs::canonicalize(&path)
+                .with_context(|| format!("the CA certificate {} (--ca-cert)", path.display()))?,
+        ),
+        None => None,
+    };
+    let response = builder_trusting(ca_cert.as_deref())?
+        .timeout(std::time::Duration::from_secs(600))
+        .build()?
         .post(format!("{url}/api/v1/auth/login"))
         .json(&Login {
             name: args.user.clone(),
@@ -37,6 +47,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<()> {
         token: answer.token,
         user: args.user,
         role: answer.user.role.as_str().to_string(),
+        ca_cert,
     };
     session.save()?;
     println!(

@@ -153,7 +153,7 @@ pub(crate) fn streaming_get(
     query: &[(&str, String)],
     accept: Option<&str>,
 ) -> anyhow::Result<reqwest::blocking::Response> {
-    let client = reqwest::blocking::Client::builder().timeout(None).build()?;
+    let client = crate::client::builder()?.timeout(None).build()?;
     let mut request = client
         .get(api.url(path))
         .bearer_auth(&api.session.token)

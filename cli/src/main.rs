@@ -8,6 +8,7 @@ mod demo;
 mod deploy;
 mod deployment;
 mod jobs;
+mod kafka_args;
 mod logging;
 mod login;
 mod logs;
@@ -51,6 +52,11 @@ struct Cli {
     /// `RUST_LOG=trellis_node=debug`.
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
     log_format: logging::LogFormat,
+    /// A CA certificate (PEM) to trust for the control plane's HTTPS, beside the public roots:
+    /// the `ca.pem` that `trellis up --tls self-signed` printed. `trellis login` remembers it;
+    /// `trellis node` (the daemon) trusts it.
+    #[arg(long, global = true, env = "TRELLIS_CA_CERT")]
+    ca_cert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -142,6 +148,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     logging::install(cli.log_format);
+    client::trust(cli.ca_cert);
     let output = Output { json: cli.json };
     let result = match cli.command {
         Command::Run(args) => run::run(args),

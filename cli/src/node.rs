@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use trellis_protocol::api::{NewNode, Node, join_instructions};
+use trellis_protocol::api::{JOIN_CA_CERT_PATH, NewNode, Node, join_instructions};
 
 use crate::client::Api;
 use crate::output::Output;
@@ -43,6 +43,8 @@ pub struct NodeArgs {
     bus: Option<String>,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    #[command(flatten)]
+    kafka: crate::kafka_args::KafkaArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -105,6 +107,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         metrics: trellis_node::NodeMetrics::default(),
         metrics_listen: args.metrics.metrics_listen,
         metrics_token: args.metrics.metrics_token,
+        ca_cert: crate::client::ca_cert_flag(),
         log_buffer_lines: args.log_buffer_lines,
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
@@ -114,7 +117,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
                 "--bus embedded lives inside `trellis up`; a node process needs --bus kafka://HOST:PORT"
             ),
             Some(url) => {
-                let bus = trellis_bus::connect(url)?;
+                let bus = trellis_bus::connect_with(url, &args.kafka.security())?;
                 bus.check()?;
                 Some(bus)
             }
@@ -216,8 +219,20 @@ fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<
     };
     let node: Node = api.post_as("/nodes", &new)?;
     let token = node.token.unwrap_or_default();
-    let join = join_instructions(&api.session.url, &token, node.bus.as_deref());
+    let mut join = join_instructions(&api.session.url, &token, node.bus.as_deref());
     println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
+    // The CA this CLI trusts the control plane by is the one the node needs too.
+    if let Some(ca) = crate::client::ca_cert_flag().or_else(|| api.session.ca_cert.clone()) {
+        let pem = std::fs::read_to_string(&ca)
+            .with_context(|| format!("reading the CA certificate {}", ca.display()))?;
+        join = join.trusting_ca_cert();
+        println!("the control plane's CA certificate, saved as {JOIN_CA_CERT_PATH}:\n");
+        println!(
+            "  install -d /etc/trellis && cat > {JOIN_CA_CERT_PATH} <<'EOF'\n{}\nEOF\n",
+            pem.trim_end()
+        );
+        println!("then:\n");
+    }
     println!("  {}\n", join.command);
     println!("or as a service, {}:\n", join.unit_path);
     println!("{}", join.unit);

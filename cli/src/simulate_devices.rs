@@ -101,7 +101,9 @@ pub fn simulate(command: SimulateCommand) -> anyhow::Result<()> {
 
 /// Sends readings as `sim` says; `verbose` prints each.
 pub fn run_sensor(device: &DeviceArgs, sim: &SensorSim, verbose: bool) -> anyhow::Result<()> {
-    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let client = crate::client::builder()?
+        .timeout(Duration::from_secs(60))
+        .build()?;
     let wave = Pattern::for_type(&sim.type_name);
     let value_at = |n: u64| -> anyhow::Result<f64> {
         Ok(match sim.pattern.as_str() {
@@ -226,7 +228,9 @@ fn media_type(path: &Path) -> Option<&'static str> {
 
 /// Carries out commands and reports the state they set, forever; `verbose` prints each.
 pub fn run_controller(device: &DeviceArgs, verbose: bool) -> anyhow::Result<()> {
-    let client = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let client = crate::client::builder()?
+        .timeout(Duration::from_secs(60))
+        .build()?;
     let mut state = Map::new();
     state.insert("commands".into(), json!(0));
     report(&client, device, &state)?;

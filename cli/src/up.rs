@@ -81,6 +81,32 @@ pub struct UpArgs {
     components: Option<PathBuf>,
     #[command(flatten)]
     metrics: crate::metrics_args::MetricsArgs,
+    #[command(flatten)]
+    kafka: crate::kafka_args::KafkaArgs,
+    /// Serve HTTPS (API, portal, /metrics) with this certificate: PEM, the server's first, then
+    /// its chain. Needs --tls-key.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// `self-signed`: serve HTTPS with a certificate signed by a CA made for this control plane
+    /// on its first start and kept in DATA_DIR/tls; nodes and CLIs trust that CA (`ca.pem`) with
+    /// --ca-cert.
+    #[arg(long, value_enum)]
+    tls: Option<TlsMode>,
+    /// With --tls self-signed: a name (DNS name or IP address) nodes and people reach this
+    /// control plane by, for its certificate beside localhost, 127.0.0.1 and this host's name
+    /// (repeatable).
+    #[arg(long = "tls-name", requires = "tls")]
+    tls_names: Vec<String>,
+}
+
+/// How `trellis up --tls` gets its certificate.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TlsMode {
+    /// A CA and server certificate of its own, made once under the data directory.
+    SelfSigned,
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -94,6 +120,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     settings.missed_heartbeats = args.missed_heartbeats;
     settings.bus = args.bus.clone();
+    settings.kafka_security = args.kafka.security();
     settings.metrics_token = args.metrics.metrics_token.clone();
     settings.metrics_listen = args.metrics.metrics_listen;
     settings.notify_limit = trellis_control::notify::rate_limit::NotifyLimit {
@@ -106,20 +133,50 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
     settings.readings_retention =
         Duration::from_secs(args.readings_retention_days.saturating_mul(86_400));
+    // The CA the nodes started here trust: the one made for a self-signed setup, else the one
+    // given with --ca-cert (a private CA that signed --tls-cert).
+    let mut ca_cert = crate::client::ca_cert_flag();
+    if let Some(TlsMode::SelfSigned) = args.tls {
+        let mut names: Vec<String> = trellis_control::tls::self_signed::host_name()
+            .into_iter()
+            .collect();
+        if !args.listen.ip().is_unspecified() {
+            names.push(args.listen.ip().to_string());
+        }
+        names.extend(args.tls_names.iter().cloned());
+        let made =
+            trellis_control::tls::self_signed::ensure(&settings.data_dir.join("tls"), &names)?;
+        settings.tls = Some(made.server);
+        ca_cert = Some(std::path::absolute(&made.ca_cert)?);
+        crate::client::trust(ca_cert.clone());
+    } else if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        settings.tls = Some(trellis_control::tls::TlsFiles { cert, key });
+    }
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = Application::build(settings.clone()).await?;
-        let url = format!("http://{}", app.local_addr());
+        let url = app.url();
         println!("Trellis control plane on {url}");
+        let login_ca = match (&args.tls, &ca_cert) {
+            (Some(TlsMode::SelfSigned), Some(ca)) => {
+                println!(
+                    "  TLS CA certificate: {} (CLIs and nodes trust it with --ca-cert)",
+                    ca.display()
+                );
+                format!(" --ca-cert {}", ca.display())
+            }
+            _ => String::new(),
+        };
         println!("  portal: {url}/ (in a browser; sign in with a user's name and password)");
         println!("  API docs: {url}/api/v1/docs");
         println!("  registry: {}", redact(&settings.database_url));
+        let scheme = if settings.tls.is_some() { "https" } else { "http" };
         match (app.metrics_addr(), &settings.metrics_token) {
-            (Some(address), None) => println!("  metrics: http://{address}/metrics"),
+            (Some(address), None) => println!("  metrics: {scheme}://{address}/metrics"),
             (Some(address), Some(_)) => {
-                println!("  metrics: http://{address}/metrics and {url}/metrics (metrics token)")
+                println!("  metrics: {scheme}://{address}/metrics and {url}/metrics (metrics token)")
             }
             (None, Some(_)) => println!("  metrics: {url}/metrics (metrics token)"),
             (None, None) => println!("  metrics: {url}/metrics (an admin's session)"),
@@ -127,7 +184,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         if let Some(admin) = &app.first_admin {
             if admin.generated {
                 println!(
-                    "  first admin: `{}`, password `{}` (shown once; log in with `trellis login --url {url} --user {}`)",
+                    "  first admin: `{}`, password `{}` (shown once; log in with `trellis{login_ca} login --url {url} --user {}`)",
                     admin.name, admin.password, admin.name
                 );
             } else {
@@ -153,6 +210,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 metrics: trellis_node::NodeMetrics::with_inference(app.inference_metrics()),
                 metrics_listen: None,
                 metrics_token: None,
+                ca_cert: ca_cert.clone(),
             };
             if i == 1 {
                 app.register_metrics(|registry| config.metrics.register_instances(registry));
@@ -166,8 +224,11 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 let mut command = std::process::Command::new(std::env::current_exe()?);
                 command
                     .arg("--log-format")
-                    .arg(crate::logging::format_arg())
-                    .arg("node");
+                    .arg(crate::logging::format_arg());
+                if let Some(ca) = &config.ca_cert {
+                    command.arg("--ca-cert").arg(ca);
+                }
+                command.arg("node");
                 if args.bus != "embedded" {
                     command.arg("--bus").arg(&args.bus);
                 }
@@ -181,6 +242,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                     .arg("--checkpoint-ms")
                     .arg(args.checkpoint_ms.to_string())
                     .env("TRELLIS_NODE_TOKEN", &config.token)
+                    .envs(args.kafka.env())
                     .stdout(std::process::Stdio::null())
                     .spawn()?;
                 println!("  node {name}: process {}", child.id());

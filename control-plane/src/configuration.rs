@@ -64,6 +64,11 @@ pub struct Settings {
     pub readings_retention: Duration,
     /// How often readings older than that are removed.
     pub readings_retention_every: Duration,
+    /// The certificate and key to serve HTTPS with (the API, the portal and `/metrics`);
+    /// `None` serves plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// TLS and SASL for the Kafka bus's clients.
+    pub kafka_security: trellis_bus::KafkaSecurity,
 }
 
 /// How long log lines are kept unless configured otherwise: a week.
@@ -101,6 +106,8 @@ impl Settings {
             log_retention_every: Duration::from_secs(60),
             readings_retention: DEFAULT_READINGS_RETENTION,
             readings_retention_every: Duration::from_secs(60),
+            tls: None,
+            kafka_security: Default::default(),
         }
     }
 }

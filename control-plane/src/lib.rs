@@ -32,6 +32,7 @@ pub mod schedule;
 pub mod seed;
 pub mod startup;
 mod state;
+pub mod tls;
 mod upload;
 mod upload_zip;
 

@@ -40,6 +40,8 @@ pub struct Application {
     /// `/metrics` on an address of its own, when the operator asked for one.
     metrics_listener: Option<TcpListener>,
     router: Router,
+    /// Set when the control plane serves HTTPS.
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
     /// Where readings and commands flow, kept to share with an embedded node.
     bus: Arc<dyn trellis_bus::Bus>,
@@ -51,6 +53,12 @@ impl Application {
     /// Opens (or creates) the registry and artifact store and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&settings.data_dir)?;
+        // Bad certificate files stop the start with a clear error, before anything else happens.
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
         let db = crate::db::connect(&settings.database_url).await?;
         let artifacts = ArtifactStore::open(&settings.data_dir.join("artifacts"))?;
         let host = Arc::new(Host::new(HostConfig {
@@ -61,14 +69,14 @@ impl Application {
         let metrics = Arc::new(PlaneMetrics::new());
         let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog))
             .measured_by(metrics.inference.clone());
-        let bus = trellis_bus::connect(&settings.bus)?;
+        let bus = trellis_bus::connect_with(&settings.bus, &settings.kafka_security)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;
         let listener = TcpListener::bind(settings.listen).await?;
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}", listener.local_addr().expect("bound"))
+        });
         let notifier = Notifier::new(
             db.clone(),
             settings.notify_limit,
@@ -119,6 +127,7 @@ impl Application {
             listener,
             metrics_listener,
             router,
+            tls,
             state,
             bus,
             first_admin,
@@ -130,6 +139,12 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The URL it serves at: `https://` and its address when it serves TLS, else `http://`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
     }
 
     /// Where `/metrics` listens on its own (`--metrics-listen`), if anywhere.
@@ -179,13 +194,13 @@ impl Application {
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::metrics::listener::router(self.state.clone());
-            tokio::spawn(async move { axum::serve(listener, router).await })
+            tokio::spawn(serve(listener, router, self.tls.clone()))
         });
         let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let jobs = tokio::spawn(crate::jobs::run(self.state.clone()));
         let retention = tokio::spawn(crate::logs::retention::run(self.state.clone()));
         let readings_retention = tokio::spawn(crate::readings::retention::run(self.state.clone()));
-        let served = axum::serve(self.listener, self.router).await;
+        let served = serve(self.listener, self.router, self.tls.clone()).await;
         self.state.readings.flush().await;
         readings_retention.abort();
         reconciler.abort();
@@ -197,6 +212,18 @@ impl Application {
             metrics.abort();
         }
         served
+    }
+}
+
+/// Serves `router` on `listener`, over TLS when `tls` is set.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => axum::serve(crate::tls::TlsListener::new(listener, config)?, router).await,
+        None => axum::serve(listener, router).await,
     }
 }
 
@@ -220,11 +247,12 @@ fn router(state: AppState) -> Router {
     // The portal calls the API above in-process, as the signed-in person.
     let portal = trellis_web::portal(trellis_web::PortalConfig {
         api: api.clone(),
-        secure_cookies: state
-            .settings
-            .public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://")),
+        secure_cookies: state.settings.tls.is_some()
+            || state
+                .settings
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
         session_ttl: state.settings.session_ttl,
         public_url: state.settings.public_url.clone(),
     });

@@ -53,6 +53,31 @@ fn refused(error: &anyhow::Error) -> bool {
         == Some(reqwest::StatusCode::UNAUTHORIZED)
 }
 
+/// `builder` trusting, beside the public roots, the CA certificates in the PEM file `ca_cert`.
+fn trusting(
+    mut builder: reqwest::ClientBuilder,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path).with_context(|| {
+            format!("reading the CA certificate {} (--ca-cert)", path.display())
+        })?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|bundle| !bundle.is_empty())
+            .with_context(|| {
+                format!(
+                    "the CA certificate {} (--ca-cert) holds no PEM certificate",
+                    path.display()
+                )
+            })?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    Ok(builder)
+}
+
 struct Agent {
     config: NodeConfig,
     client: reqwest::Client,
@@ -88,7 +113,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         config.data_dir.join("state"),
         Some(wake_checkpoints.clone()),
     ));
-    let client = reqwest::Client::builder()
+    let client = trusting(reqwest::Client::builder(), config.ca_cert.as_deref())?
         .timeout(Duration::from_secs(60))
         .build()?;
     let log_queue = Arc::new(LogQueue::default());

@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// The bearer token that `/metrics` asks for, if any.
     pub metrics_token: Option<String>,
+    /// A CA certificate (PEM) to trust for the control plane's HTTPS beside the public roots
+    /// (`trellis node --ca-cert`, e.g. the CA of `trellis up --tls self-signed`).
+    pub ca_cert: Option<PathBuf>,
     /// The most log lines kept on disk (in `logs.sqlite` in the data directory) while the
     /// control plane cannot be reached; beyond it the oldest are dropped and counted.
     pub log_buffer_lines: usize,

@@ -116,7 +116,7 @@ pub fn up(args: &[&str], data: &Path) -> (Process, String) {
     let url = first
         .trim()
         .strip_prefix("Trellis control plane on ")
-        .filter(|url| url.starts_with("http://"))
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
         .unwrap_or_else(|| panic!("trellis up said: {first}"))
         .to_string();
     // Keep reading, so the server never writes into a closed pipe.
@@ -189,12 +189,23 @@ pub struct Api {
     token: String,
 }
 
+/// CA certificates (PEM files) the test clients trust beside the public roots: those of the
+/// control planes a test started with `--tls self-signed`.
+static TRUSTED_CAS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes [`Api`] clients trust the CA certificate at `ca` from now on.
+pub fn trust_ca(ca: &Path) {
+    TRUSTED_CAS.lock().unwrap().push(ca.to_path_buf());
+}
+
 impl Api {
     pub fn login(url: &str, name: &str, password: &str) -> Api {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
+        let mut builder = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120));
+        for ca in TRUSTED_CAS.lock().unwrap().iter() {
+            let pem = std::fs::read(ca).unwrap();
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        }
+        let client = builder.build().unwrap();
         let answer: Value = client
             .post(format!("{url}/api/v1/auth/login"))
             .json(&json!({ "name": name, "password": password }))

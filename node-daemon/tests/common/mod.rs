@@ -87,6 +87,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         // Its own `/metrics` on a free port, with a token, as an operator would open it.
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
         metrics_token: Some(NODE_METRICS_TOKEN.into()),
+        ca_cert: None,
         log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
     };
     let plane = tokio::spawn(app.run_until_stopped());

@@ -81,6 +81,28 @@ pub fn join_instructions(url: &str, token: &str, bus: Option<&str>) -> JoinInstr
     }
 }
 
+/// Where a joining machine keeps the control plane's CA certificate when the control plane serves
+/// HTTPS with a certificate the system does not trust (`trellis up --tls self-signed`).
+pub const JOIN_CA_CERT_PATH: &str = "/etc/trellis/ca.pem";
+
+impl JoinInstructions {
+    /// The same instructions for a daemon that trusts the CA certificate at
+    /// [`JOIN_CA_CERT_PATH`] (`--ca-cert`, `TRELLIS_CA_CERT` in the unit).
+    pub fn trusting_ca_cert(mut self) -> JoinInstructions {
+        self.command = self.command.replacen(
+            "trellis node ",
+            &format!("trellis node --ca-cert {JOIN_CA_CERT_PATH} "),
+            1,
+        );
+        self.unit = self.unit.replacen(
+            "[Service]\n",
+            &format!("[Service]\nEnvironment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"),
+            1,
+        );
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +133,30 @@ mod tests {
             kafka
                 .unit
                 .contains("Environment=TRELLIS_BUS=kafka://k:9092\n")
+        );
+    }
+
+    #[test]
+    fn a_node_joining_over_tls_is_told_to_trust_the_ca_in_both_forms() {
+        let plain = join_instructions("https://cp:7878", "tok123", None);
+        assert!(!plain.command.contains("--ca-cert"));
+        assert!(!plain.unit.contains("TRELLIS_CA_CERT"));
+        let tls = plain.clone().trusting_ca_cert();
+        assert!(
+            tls.command
+                .contains(&format!("--ca-cert {JOIN_CA_CERT_PATH} "))
+        );
+        assert!(tls.command.contains("--control-plane https://cp:7878"));
+        assert!(tls.unit.contains(&format!(
+            "Environment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"
+        )));
+        // Everything else stays as it was.
+        assert_eq!(
+            tls.unit.replace(
+                &format!("Environment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"),
+                ""
+            ),
+            plain.unit
         );
     }
 }
