@@ -64,6 +64,13 @@ pub struct Settings {
     pub readings_retention: Duration,
     /// How often readings older than that are removed.
     pub readings_retention_every: Duration,
+    /// How many logins one client address and one user name may attempt.
+    pub login_limit: crate::auth::login_limit::LoginLimit,
+    /// The longest a request may take to arrive and be answered (long-polls, uploads and
+    /// streams excepted: they have limits of their own).
+    pub request_timeout: Duration,
+    /// How many requests are served at once (long-polls apart); more are answered 503.
+    pub max_concurrent_requests: usize,
 }
 
 /// How long log lines are kept unless configured otherwise: a week.
@@ -72,6 +79,12 @@ pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 256 << 20;
 /// How long readings are kept unless configured otherwise: 90 days.
 pub const DEFAULT_READINGS_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// How long a request may take unless configured otherwise: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many requests are served at once unless configured otherwise.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
 
 impl Settings {
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
@@ -101,6 +114,9 @@ impl Settings {
             log_retention_every: Duration::from_secs(60),
             readings_retention: DEFAULT_READINGS_RETENTION,
             readings_retention_every: Duration::from_secs(60),
+            login_limit: Default::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }
