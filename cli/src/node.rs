@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use trellis_protocol::api::{NewNode, Node, join_instructions};
+use trellis_protocol::api::{NODE_ENV_PATH, NewNode, Node, join_instructions};
 
 use crate::client::Api;
 use crate::output::Output;
@@ -188,20 +188,14 @@ fn manage(command: NodeCommand, output: Output) -> anyhow::Result<()> {
             let answer = api.post(&format!("/nodes/{node}/token"), &serde_json::json!({}))?;
             let new: Node = crate::client::typed("/nodes/{id}/token", answer.clone())?;
             let token = new.token.unwrap_or_default();
-            let bus = new
-                .bus
-                .map(|bus| format!(" --bus {bus}"))
-                .unwrap_or_default();
             output.done(
                 &answer,
                 format!(
                     "new token for node {} (shown once): {token}\n\
-                     Its daemon's old token is refused from now on. Restart the daemon with it:\n\n  \
-                     trellis node --control-plane {} --token {token}{bus} --data-dir /var/lib/trellis-node\n\n\
-                     or, as a service, set Environment=TRELLIS_NODE_TOKEN={token} in \
-                     /etc/systemd/system/trellis-node.service, then \
-                     `systemctl daemon-reload && systemctl restart trellis-node`.",
-                    new.name, api.session.url
+                     Its daemon's old token is refused from now on. On its machine, set \
+                     TRELLIS_NODE_TOKEN={token} in {NODE_ENV_PATH} (readable by root only), then \
+                     `systemctl restart trellis-node` (or start the daemon by hand again).",
+                    new.name
                 ),
             );
             Ok(())
@@ -217,8 +211,13 @@ fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<
     let node: Node = api.post_as("/nodes", &new)?;
     let token = node.token.unwrap_or_default();
     let join = join_instructions(&api.session.url, &token, node.bus.as_deref());
-    println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
-    println!("  {}\n", join.command);
+    println!(
+        "registered node {name}. On the VM, as root, with the trellis binary in /usr/local/bin, \
+         make its user and its token file ({}, readable by root only):\n",
+        join.env_path
+    );
+    println!("{}\n", join.setup);
+    println!("then run it by hand:\n\n  {}\n", join.command);
     println!("or as a service, {}:\n", join.unit_path);
     println!("{}", join.unit);
     println!("then: {}", join.enable);
