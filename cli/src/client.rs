@@ -36,9 +36,40 @@ fn session_file() -> PathBuf {
 
 impl Session {
     pub fn save(&self) -> anyhow::Result<()> {
-        let file = session_file();
-        std::fs::create_dir_all(file.parent().expect("the session file is in a directory"))?;
-        std::fs::write(&file, serde_json::to_vec_pretty(self)?)
+        self.save_to(&session_file())
+    }
+
+    /// Writes the login to `file`, readable by its owner only (0600, in a 0700 folder): the
+    /// token in it is as good as the password. A file or folder an older version left open is
+    /// closed on the way.
+    fn save_to(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        #[cfg(unix)]
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+        let folder = file.parent().expect("the session file is in a directory");
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(0o700);
+        builder
+            .create(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making {} private", folder.display()))?;
+            options.mode(0o600);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("making {} private", file.display()))?;
+            }
+        }
+        options
+            .open(file)
+            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(self)?))
             .with_context(|| format!("saving the login to {}", file.display()))
     }
 
@@ -229,5 +260,47 @@ pub fn read_answer(response: Response) -> anyhow::Result<Value> {
         401 => bail!("{message} (run `trellis login` again)"),
         403 => bail!("not allowed: {message}"),
         _ => bail!("{message} ({status})"),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_session_file_and_its_folder_are_readable_by_their_owner_only() {
+        let home = tempfile::tempdir().unwrap();
+        let session = Session {
+            url: "http://127.0.0.1:7878".into(),
+            token: "secret".into(),
+            user: "admin".into(),
+            role: "admin".into(),
+        };
+        let fresh = home.path().join("fresh/trellis/session.json");
+        session.save_to(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        assert_eq!(mode(fresh.parent().unwrap()), 0o700);
+
+        // What an older version left: an open folder and a world-readable file.
+        let old = home.path().join("old/session.json");
+        std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+        std::fs::set_permissions(
+            old.parent().unwrap(),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::write(&old, "{}").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        session.save_to(&old).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(old.parent().unwrap()), 0o700);
+        let saved: Session = serde_json::from_slice(&std::fs::read(&old).unwrap()).unwrap();
+        assert_eq!(saved.token, "secret");
     }
 }

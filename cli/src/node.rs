@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use trellis_protocol::api::{JOIN_CA_CERT_PATH, NewNode, Node, join_instructions};
+use trellis_protocol::api::{JOIN_CA_CERT_PATH, NODE_ENV_PATH, NewNode, Node, join_instructions};
 
 use crate::client::Api;
 use crate::output::Output;
@@ -191,20 +191,14 @@ fn manage(command: NodeCommand, output: Output) -> anyhow::Result<()> {
             let answer = api.post(&format!("/nodes/{node}/token"), &serde_json::json!({}))?;
             let new: Node = crate::client::typed("/nodes/{id}/token", answer.clone())?;
             let token = new.token.unwrap_or_default();
-            let bus = new
-                .bus
-                .map(|bus| format!(" --bus {bus}"))
-                .unwrap_or_default();
             output.done(
                 &answer,
                 format!(
                     "new token for node {} (shown once): {token}\n\
-                     Its daemon's old token is refused from now on. Restart the daemon with it:\n\n  \
-                     trellis node --control-plane {} --token {token}{bus} --data-dir /var/lib/trellis-node\n\n\
-                     or, as a service, set Environment=TRELLIS_NODE_TOKEN={token} in \
-                     /etc/systemd/system/trellis-node.service, then \
-                     `systemctl daemon-reload && systemctl restart trellis-node`.",
-                    new.name, api.session.url
+                     Its daemon's old token is refused from now on. On its machine, set \
+                     TRELLIS_NODE_TOKEN={token} in {NODE_ENV_PATH} (readable by root only), then \
+                     `systemctl restart trellis-node` (or start the daemon by hand again).",
+                    new.name
                 ),
             );
             Ok(())
@@ -220,20 +214,32 @@ fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<
     let node: Node = api.post_as("/nodes", &new)?;
     let token = node.token.unwrap_or_default();
     let mut join = join_instructions(&api.session.url, &token, node.bus.as_deref());
-    println!("registered node {name}. On the VM, with the trellis binary in /usr/local/bin:\n");
     // The CA this CLI trusts the control plane by is the one the node needs too.
-    if let Some(ca) = crate::client::ca_cert_flag().or_else(|| api.session.ca_cert.clone()) {
-        let pem = std::fs::read_to_string(&ca)
-            .with_context(|| format!("reading the CA certificate {}", ca.display()))?;
+    let ca = crate::client::ca_cert_flag().or_else(|| api.session.ca_cert.clone());
+    let ca_pem = match &ca {
+        Some(ca) => Some(
+            std::fs::read_to_string(ca)
+                .with_context(|| format!("reading the CA certificate {}", ca.display()))?,
+        ),
+        None => None,
+    };
+    if ca_pem.is_some() {
         join = join.trusting_ca_cert();
-        println!("the control plane's CA certificate, saved as {JOIN_CA_CERT_PATH}:\n");
+    }
+    println!(
+        "registered node {name}. On the VM, as root, with the trellis binary in /usr/local/bin, \
+         make its user and its token file ({}, readable by root only):\n",
+        join.env_path
+    );
+    println!("{}\n", join.setup);
+    if let Some(pem) = ca_pem {
+        println!("save the control plane's CA certificate as {JOIN_CA_CERT_PATH}:\n");
         println!(
-            "  install -d /etc/trellis && cat > {JOIN_CA_CERT_PATH} <<'EOF'\n{}\nEOF\n",
+            "cat > {JOIN_CA_CERT_PATH} <<'EOF'\n{}\nEOF\n",
             pem.trim_end()
         );
-        println!("then:\n");
     }
-    println!("  {}\n", join.command);
+    println!("then run it by hand:\n\n  {}\n", join.command);
     println!("or as a service, {}:\n", join.unit_path);
     println!("{}", join.unit);
     println!("then: {}", join.enable);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use trellis_control::auth::login_limit::LoginLimit;
 use trellis_control::{Application, Settings};
 
 #[derive(clap::Args)]
@@ -68,6 +69,19 @@ pub struct UpArgs {
     /// How long sensors' readings (and controllers' commands) are kept, in days.
     #[arg(long, default_value_t = trellis_control::DEFAULT_READINGS_RETENTION.as_secs() / 86_400)]
     readings_retention_days: u64,
+    /// How long a request may take to arrive and be answered, in seconds (uploads and
+    /// long-polls get longer); a slower one is answered 408.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    request_timeout_s: u64,
+    /// How many API requests are served at once (long-polls apart); more are answered 503.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    max_concurrent_requests: usize,
+    /// Login attempts one client address may make at once; then one more a second (429).
+    #[arg(long, default_value_t = LoginLimit::default().per_address.burst)]
+    login_attempts_per_address: u32,
+    /// Login attempts for one user name at once; then one more every 6 s (429).
+    #[arg(long, default_value_t = LoginLimit::default().per_name.burst)]
+    login_attempts_per_name: u32,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -152,6 +166,10 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     } else if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         settings.tls = Some(trellis_control::tls::TlsFiles { cert, key });
     }
+    settings.request_timeout = Duration::from_secs(args.request_timeout_s.max(1));
+    settings.max_concurrent_requests = args.max_concurrent_requests.max(1);
+    settings.login_limit.per_address.burst = args.login_attempts_per_address.max(1);
+    settings.login_limit.per_name.burst = args.login_attempts_per_name.max(1);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;

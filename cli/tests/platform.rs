@@ -471,14 +471,16 @@ fn accounts_sessions_tokens_and_nodes_are_managed_from_the_cli() {
     // A node joined, its token replaced, drained, undrained and removed.
     let joined = carol.ok(&["node", "join", "vm-1"]);
     assert!(
-        joined.contains("trellis node --control-plane http")
-            && joined.contains("Environment=TRELLIS_NODE_TOKEN=")
+        joined.contains("TRELLIS_CONTROL_PLANE=http")
+            && joined.contains("TRELLIS_NODE_TOKEN=")
+            && joined.contains("EnvironmentFile=/etc/trellis/node.env")
+            && joined.contains("User=trellis-node")
             && joined.contains("systemctl daemon-reload && systemctl enable --now trellis-node"),
         "says how the machine joins, by hand and as a service: {joined}"
     );
     let rotated = carol.ok(&["node", "rotate-token", "vm-1"]);
     assert!(
-        rotated.contains("--token") && rotated.contains("TRELLIS_NODE_TOKEN"),
+        rotated.contains("TRELLIS_NODE_TOKEN=") && rotated.contains("/etc/trellis/node.env"),
         "says how to restart the daemon: {rotated}"
     );
     assert!(

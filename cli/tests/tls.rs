@@ -145,7 +145,7 @@ fn a_node_joining_over_https_with_the_ca_from_node_join_runs_an_app() {
     let join = text(&joined.stdout);
     // What the VM is told to save as its CA certificate is the control plane's CA.
     let heredoc = join
-        .split_once("<<'EOF'\n")
+        .split_once("cat > /etc/trellis-ca.pem <<'EOF'\n")
         .and_then(|(_, rest)| rest.split_once("\nEOF"))
         .map(|(pem, _)| pem)
         .unwrap_or_else(|| panic!("no CA certificate in: {join}"));
@@ -154,9 +154,9 @@ fn a_node_joining_over_https_with_the_ca_from_node_join_runs_an_app() {
         std::fs::read_to_string(&ca).unwrap().trim(),
         "{join}"
     );
-    assert!(join.contains("--ca-cert /etc/trellis/ca.pem"), "{join}");
+    // The node's settings file, which the command and the unit both read, names it.
     assert!(
-        join.contains("Environment=TRELLIS_CA_CERT=/etc/trellis/ca.pem"),
+        join.contains("\nTRELLIS_CA_CERT=/etc/trellis-ca.pem\n"),
         "{join}"
     );
     let token = join

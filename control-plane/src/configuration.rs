@@ -69,6 +69,13 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsFiles>,
     /// TLS and SASL for the Kafka bus's clients.
     pub kafka_security: trellis_bus::KafkaSecurity,
+    /// How many logins one client address and one user name may attempt.
+    pub login_limit: crate::auth::login_limit::LoginLimit,
+    /// The longest a request may take to arrive and be answered (long-polls, uploads and
+    /// streams excepted: they have limits of their own).
+    pub request_timeout: Duration,
+    /// How many requests are served at once (long-polls apart); more are answered 503.
+    pub max_concurrent_requests: usize,
 }
 
 /// How long log lines are kept unless configured otherwise: a week.
@@ -77,6 +84,12 @@ pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 256 << 20;
 /// How long readings are kept unless configured otherwise: 90 days.
 pub const DEFAULT_READINGS_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// How long a request may take unless configured otherwise: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many requests are served at once unless configured otherwise.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
 
 impl Settings {
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
@@ -108,6 +121,9 @@ impl Settings {
             readings_retention_every: Duration::from_secs(60),
             tls: None,
             kafka_security: Default::default(),
+            login_limit: Default::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }

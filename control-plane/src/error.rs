@@ -86,12 +86,15 @@ impl ApiError {
         }
     }
 
-    /// A failure of ours, not the caller's: logged in full, reported briefly.
+    /// A failure of ours, not the caller's: logged in full under a fresh id, and answered with
+    /// that id alone, since the cause (SQL, paths, library messages) tells a stranger about
+    /// the inside and nothing the caller could fix. An operator finds it by the id.
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
-        tracing::error!("internal error: {error}");
+        let id = crate::ids::new_id("err");
+        tracing::error!(id = %id, "internal error: {error}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal error: {error}"),
+            format!("internal error, id {id}"),
         )
     }
 }

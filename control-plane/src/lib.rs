@@ -27,6 +27,7 @@ mod openapi;
 pub mod placement;
 pub mod readings;
 mod reconciler;
+mod request_limits;
 mod routes;
 pub mod schedule;
 pub mod seed;
@@ -37,6 +38,7 @@ mod upload;
 mod upload_zip;
 
 pub use configuration::{
-    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_READINGS_RETENTION, Settings,
+    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_READINGS_RETENTION, DEFAULT_REQUEST_TIMEOUT, Settings,
 };
 pub use startup::Application;

@@ -109,6 +109,11 @@ impl Application {
             logs,
             readings,
             live,
+            passwords: crate::auth::PasswordPool::per_core(),
+            logins: Arc::new(crate::auth::login_limit::LoginLimiter::new(
+                settings.login_limit,
+            )),
+            in_flight: crate::request_limits::InFlight::new(settings.max_concurrent_requests),
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;
@@ -221,9 +226,13 @@ async fn serve(
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> std::io::Result<()> {
+    // Each request knows the address it came from: logins are limited per address.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
-        Some(config) => axum::serve(crate::tls::TlsListener::new(listener, config)?, router).await,
-        None => axum::serve(listener, router).await,
+        Some(config) => {
+            axum::serve(crate::tls::TlsListener::new(listener, config)?, service).await
+        }
+        None => axum::serve(listener, service).await,
     }
 }
 
@@ -241,6 +250,11 @@ fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             policy::authorize,
+        ))
+        // Before the policy: a body too large is refused before anyone's token is looked up.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::request_limits::enforce,
         ))
         .layer(DefaultBodyLimit::max(max_upload))
         .with_state(state.clone());
@@ -273,7 +287,12 @@ async fn ensure_first_admin(state: &AppState) -> anyhow::Result<Option<FirstAdmi
         return Ok(None);
     }
     let (password, generated) = match &state.settings.admin_password {
-        Some(password) => (password.clone(), false),
+        // Set by the operator, it meets the rules every other password meets.
+        Some(password) => {
+            crate::routes::check_password("--admin-password", password)
+                .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
+            (password.clone(), false)
+        }
         None => (crate::ids::random_hex(12), true),
     };
     crate::routes::insert_user(state, FIRST_ADMIN, &password, Role::Admin)

@@ -42,4 +42,10 @@ pub struct AppState {
     pub readings: crate::readings::Recorder,
     /// Live events for the portal's live views, and the recent figures they start from.
     pub live: Arc<crate::live::LiveHub>,
+    /// Where password checks and hashes run, a bounded few at a time.
+    pub passwords: crate::auth::PasswordPool,
+    /// How many logins each client address and user name may still attempt.
+    pub logins: Arc<crate::auth::login_limit::LoginLimiter>,
+    /// The requests being served, within `max_concurrent_requests`.
+    pub in_flight: crate::request_limits::InFlight,
 }

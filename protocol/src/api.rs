@@ -33,7 +33,9 @@ pub use gateway::{Accepted, DeliveredCommand, NewReading};
 pub use jobs::{JobState, PredictionJob};
 pub use locations::{BuildingNode, DeviceCounts, LocationTree, RoomNode, SiteNode};
 pub use models::ModelVersion;
-pub use nodes::{JOIN_CA_CERT_PATH, JoinInstructions, NewNode, Node, join_instructions};
+pub use nodes::{
+    JOIN_CA_CERT_PATH, JoinInstructions, NODE_ENV_PATH, NODE_USER, NewNode, Node, join_instructions,
+};
 pub use notifications::{
     AppNotification, BatchAccepted, Delivery, NewRecipients, NewWebhook, NotificationBatch,
     Recipients, SmtpSecurity, SmtpServer, SmtpSettings, Urgency, Webhook,

@@ -35,7 +35,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Starts a session for `user_id`; returns the token and when it expires (Unix ms).
+/// Starts a session for `user_id`; returns the token and when it expires (Unix ms). Sessions
+/// that have expired, anyone's, are deleted on the way, so the table holds live ones only.
 pub async fn create_session(
     db: &AnyPool,
     user_id: &str,
@@ -43,6 +44,7 @@ pub async fn create_session(
 ) -> sqlx::Result<(String, i64)> {
     let token = random_hex(32);
     let now = now_ms();
+    db::sessions::delete_expired(db, now).await?;
     let expires_at = now + ttl.as_millis() as i64;
     db::sessions::insert(
         db,

@@ -135,3 +135,13 @@ pub async fn delete(db: &AnyPool, token_hash: &str, now: i64) -> sqlx::Result<()
         .await?;
     Ok(())
 }
+
+/// Removes every session expired by `now`: nobody can use them, and kept they would grow the
+/// table with every login that was never logged out.
+pub async fn delete_expired(db: &AnyPool, now: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,58 +1,107 @@
 //! Logging in and out.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use trellis_protocol::api::{Login, Me, Session};
 
+use super::json_body::json_body;
+use crate::auth::login_limit::Refusal;
 use crate::auth::policy::BearerToken;
-use crate::auth::{Caller, Role, create_session, end_session, verify_password};
+use crate::auth::{Caller, Role, create_session, end_session};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// Log in with a name and password; returns a session token. A disabled user is refused.
+/// Attempts are limited per client address and per user name (429 with `Retry-After`).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
-    responses((status = 200, body = Session), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many attempts from this address or \
+            for this name; `Retry-After` says in how many seconds to try again",
+            headers(("Retry-After" = u64, description = "seconds until an attempt is allowed")))))]
 pub async fn login(
     State(state): State<AppState>,
-    JsonBody(login): JsonBody<Login>,
-) -> ApiResult<Json<Session>> {
-    let user = db::users::find_credentials(&state.db, &login.name).await?;
-    let refused = || ApiError::unauthorized("wrong user name or password");
-    let db::users::Credentials {
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Result<Json<Login>, JsonRejection>,
+) -> Result<Json<Session>, Response> {
+    let login = json_body(body, "a login (`name` and `password`)").map_err(into_response)?;
+    let address = client.map(|Extension(ConnectInfo(address))| address.ip());
+    // Counted before any work, so a guesser cannot spend the server's time either.
+    if let Err(refusal) = state.logins.attempt(address, &login.name) {
+        return Err(too_many(refusal));
+    }
+    let user = db::users::find_credentials(&state.db, &login.name)
+        .await
+        .map_err(into_response)?;
+    let refused = || ApiError::unauthorized("wrong user name or password").into_response();
+    // An unknown name is checked against a stand-in hash: the same work, the same wait.
+    let matches = state
+        .passwords
+        .verify(
+            login.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
+    let Some(db::users::Credentials {
         id,
         role,
-        password_hash,
         disabled_at,
-    } = user.ok_or_else(refused)?;
-    let password = login.password.clone();
-    // argon2 takes tens of milliseconds on purpose; keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &password_hash))
-        .await
-        .map_err(ApiError::internal)?;
-    if !matches {
+        ..
+    }) = user.filter(|_| matches)
+    else {
         return Err(refused());
-    }
+    };
     // Said only to someone who knows the password, so it tells a stranger nothing.
     if disabled_at.is_some() {
         return Err(ApiError::forbidden(format!(
             "user `{}` is disabled; an admin can enable it again (`trellis user enable {0}`)",
             login.name
-        )));
+        ))
+        .into_response());
     }
-    let (token, expires_at) = create_session(&state.db, &id, state.settings.session_ttl).await?;
+    let (token, expires_at) = create_session(&state.db, &id, state.settings.session_ttl)
+        .await
+        .map_err(into_response)?;
     Ok(Json(Session {
         token,
         expires_at: rfc3339(expires_at),
         user: Me {
             name: login.name,
-            role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role stored"))?,
+            role: Role::parse(&role)
+                .ok_or_else(|| ApiError::internal("unknown role stored").into_response())?,
         },
     }))
+}
+
+fn into_response(error: impl Into<ApiError>) -> Response {
+    error.into().into_response()
+}
+
+/// A 429 in the API's error shape, with `Retry-After` in whole seconds (rounded up).
+fn too_many(refusal: Refusal) -> Response {
+    let seconds = refusal.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many login attempts for {}; try again in {seconds} s",
+            refusal.what
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// End the session of the token sent.

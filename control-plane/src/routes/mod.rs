@@ -37,6 +37,7 @@ mod users;
 pub use deployment_lifecycle::STOPPED;
 pub(crate) use models::pipeline as model_pipeline;
 pub use nodes::issue_node_token;
+pub(crate) use users::check_password;
 pub use users::insert_user;
 
 use axum::Router;

@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use trellis_protocol::api::{NewUser, PasswordChange, User, UserChange};
 
 use super::names::check_name;
-use crate::auth::{Caller, Role, hash_password, verify_password};
+use crate::auth::{Caller, Role};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
@@ -130,16 +130,14 @@ pub async fn set_password(
         let hash = db::users::password_hash(&state.db, &user.id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no user `{name}`")))?;
-        let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-            .await
-            .map_err(ApiError::internal)?;
+        let matches = state.passwords.verify(current, Some(hash)).await;
         if !matches {
             return Err(ApiError::forbidden(
                 "current_password: that is not your current password",
             ));
         }
     }
-    let hash = hash(change.new_password).await?;
+    let hash = hash(&state, change.new_password).await?;
     db::users::set_password(&state.db, &user.id, &hash).await?;
     let keep = own.then_some(caller.session_id.as_str());
     db::sessions::delete_for_user(&state.db, &user.id, keep).await?;
@@ -152,7 +150,8 @@ async fn find_user(state: &AppState, name: &str) -> ApiResult<db::users::UserRow
         .ok_or_else(|| ApiError::not_found(format!("no user `{name}`")))
 }
 
-fn check_password(field: &str, password: &str) -> ApiResult<()> {
+/// The password rules, said of the input `field`: every password set anywhere passes them.
+pub(crate) fn check_password(field: &str, password: &str) -> ApiResult<()> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::bad_request(format!(
             "{field}: use at least {MIN_PASSWORD} characters"
@@ -161,11 +160,12 @@ fn check_password(field: &str, password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// argon2 takes tens of milliseconds on purpose; kept off the async workers.
-async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+/// argon2 takes tens of milliseconds on purpose; run in the bounded password pool.
+async fn hash(state: &AppState, password: String) -> ApiResult<String> {
+    state
+        .passwords
+        .hash(password)
         .await
-        .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
 }
 
@@ -176,7 +176,7 @@ pub async fn insert_user(
     password: &str,
     role: Role,
 ) -> ApiResult<i64> {
-    let hash = hash(password.to_string()).await?;
+    let hash = hash(state, password.to_string()).await?;
     let created_at = now_ms();
     db::users::insert(&state.db, &new_id("usr"), name, role, &hash, created_at).await?;
     Ok(created_at)

@@ -105,19 +105,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-        let data_dir = tempfile::tempdir().unwrap();
-        let Some(url) = database_url(db, data_dir.path()).await else {
-            eprintln!("skipped: no PostgreSQL server (run through scripts/with-postgres)");
-            return None;
-        };
-        let mut settings = Settings::local(data_dir.path().join("data"));
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        settings.database_url = url;
-        settings.admin_password = Some(ADMIN_PASSWORD.into());
-        configure(&mut settings);
-        let app = Application::build(settings)
-            .await
-            .expect("building the app");
+        let (built, data_dir) = TestApp::build(db, configure).await?;
+        let app = built.expect("building the app");
         let address = format!("http://{}", app.local_addr());
         let pool = app.database();
         let metrics_address = app.metrics_addr();
@@ -134,6 +123,26 @@ impl TestApp {
         };
         test.admin = test.login("admin", ADMIN_PASSWORD).await;
         Some(test)
+    }
+
+    /// Builds a control plane on a fresh `db` without starting it: the outcome of
+    /// [`Application::build`] and the directory it keeps its data in; `None` as for
+    /// [`TestApp::spawn`].
+    pub async fn build(
+        db: Db,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<(anyhow::Result<Application>, tempfile::TempDir)> {
+        let data_dir = tempfile::tempdir().unwrap();
+        let Some(url) = database_url(db, data_dir.path()).await else {
+            eprintln!("skipped: no PostgreSQL server (run through scripts/with-postgres)");
+            return None;
+        };
+        let mut settings = Settings::local(data_dir.path().join("data"));
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.database_url = url;
+        settings.admin_password = Some(ADMIN_PASSWORD.into());
+        configure(&mut settings);
+        Some((Application::build(settings).await, data_dir))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -277,13 +277,17 @@ async fn a_node_joins_from_the_page_with_its_token_shown_once(db: Db) {
     .unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     let page = answer.text().await.unwrap();
-    let command = format!("trellis node --control-plane {} --token ", app.address);
-    let at = page.find(&command).unwrap_or_else(|| panic!("{page}"));
-    let node_token: String = page[at + command.len()..]
+    assert!(
+        page.contains(&format!("TRELLIS_CONTROL_PLANE={}\n", app.address)),
+        "{page}"
+    );
+    let line = "TRELLIS_NODE_TOKEN=";
+    let at = page.find(line).unwrap_or_else(|| panic!("{page}"));
+    let node_token: String = page[at + line.len()..]
         .chars()
         .take_while(|c| c.is_ascii_hexdigit())
         .collect();
-    assert!(page.contains(&format!("Environment=TRELLIS_NODE_TOKEN={node_token}")));
+    assert!(page.contains("EnvironmentFile=/etc/trellis/node.env"));
     assert!(page.contains("/etc/systemd/system/trellis-node.service"));
     assert!(page.contains("will not be shown again"));
     let report = json!({

@@ -41,40 +41,63 @@ pub struct Node {
     pub bus: Option<String>,
 }
 
-/// How a machine joins as a node: the command to run and the systemd unit to install, the same
-/// in the CLI (`trellis node join`) and the portal, so the two cannot disagree.
+/// How a machine joins as a node: a private file with the node's token, the command to run and
+/// the systemd unit to install, the same in the CLI (`trellis node join`) and the portal, so the
+/// two cannot disagree. The token is in the file only: never on a command line (which every user
+/// of the machine can read in the process list) nor in the unit (which is world-readable).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinInstructions {
-    /// The daemon started by hand.
+    /// Where the node's settings and token go, readable by root only.
+    pub env_path: &'static str,
+    /// What goes there: `TRELLIS_CONTROL_PLANE`, `TRELLIS_NODE_TOKEN` (and `TRELLIS_BUS`).
+    pub env_file: String,
+    /// Makes the node's own user and writes the file above (0600, in a 0700 folder), from the
+    /// terminal: the token travels on standard input, not on a command line.
+    pub setup: String,
+    /// The daemon started by hand (as root, which can read the file).
     pub command: String,
     /// Where the unit goes.
     pub unit_path: &'static str,
-    /// The daemon as a systemd service.
+    /// The daemon as a systemd service: it runs as [`NODE_USER`], and systemd reads the token
+    /// file for it.
     pub unit: String,
     /// What starts the service once the unit is in place.
     pub enable: &'static str,
 }
 
+/// The user a node's service runs as: its own, with no login and no other rights.
+pub const NODE_USER: &str = "trellis-node";
+
+/// Where [`JoinInstructions::env_file`] goes.
+pub const NODE_ENV_PATH: &str = "/etc/trellis/node.env";
+
 /// How a machine joins as the node holding `token`, reaching the control plane at `url`; `bus`
 /// is the node's `--bus` when the platform's is Kafka (the node reads its apps' readings from the
 /// broker itself).
 pub fn join_instructions(url: &str, token: &str, bus: Option<&str>) -> JoinInstructions {
-    let (bus_flag, bus_env) = match bus {
-        Some(bus) => (
-            format!(" --bus {bus}"),
-            format!("Environment=TRELLIS_BUS={bus}\n"),
-        ),
-        None => (String::new(), String::new()),
-    };
+    let bus_line = bus
+        .map(|bus| format!("TRELLIS_BUS={bus}\n"))
+        .unwrap_or_default();
+    let env_file = format!("TRELLIS_CONTROL_PLANE={url}\nTRELLIS_NODE_TOKEN={token}\n{bus_line}");
     JoinInstructions {
+        env_path: NODE_ENV_PATH,
+        setup: format!(
+            "useradd --system --no-create-home --shell /usr/sbin/nologin {NODE_USER}\n\
+             install -d -m 0700 /etc/trellis\n\
+             install -m 0600 /dev/null {NODE_ENV_PATH}\n\
+             cat > {NODE_ENV_PATH} <<'EOF'\n{env_file}EOF"
+        ),
+        env_file,
         command: format!(
-            "trellis node --control-plane {url} --token {token}{bus_flag} --data-dir /var/lib/trellis-node"
+            "(set -a; . {NODE_ENV_PATH}; exec trellis node --data-dir /var/lib/trellis-node)"
         ),
         unit_path: "/etc/systemd/system/trellis-node.service",
         unit: format!(
             "[Unit]\nDescription=Trellis node daemon\nAfter=network-online.target\nWants=network-online.target\n\n\
-             [Service]\nEnvironment=TRELLIS_CONTROL_PLANE={url}\nEnvironment=TRELLIS_NODE_TOKEN={token}\n{bus_env}\
+             [Service]\nUser={NODE_USER}\nGroup={NODE_USER}\nEnvironmentFile={NODE_ENV_PATH}\n\
+             StateDirectory=trellis-node\nStateDirectoryMode=0700\n\
              ExecStart=/usr/local/bin/trellis node --data-dir /var/lib/trellis-node\n\
+             NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n\
              Restart=always\nRestartSec=2\n\n[Install]\nWantedBy=multi-user.target\n"
         ),
         enable: "systemctl daemon-reload && systemctl enable --now trellis-node",
@@ -82,23 +105,19 @@ pub fn join_instructions(url: &str, token: &str, bus: Option<&str>) -> JoinInstr
 }
 
 /// Where a joining machine keeps the control plane's CA certificate when the control plane serves
-/// HTTPS with a certificate the system does not trust (`trellis up --tls self-signed`).
-pub const JOIN_CA_CERT_PATH: &str = "/etc/trellis/ca.pem";
+/// HTTPS with a certificate the system does not trust (`trellis up --tls self-signed`). Outside
+/// the private `/etc/trellis`: the daemon reads it as its own user, and a certificate is public.
+pub const JOIN_CA_CERT_PATH: &str = "/etc/trellis-ca.pem";
 
 impl JoinInstructions {
     /// The same instructions for a daemon that trusts the CA certificate at
-    /// [`JOIN_CA_CERT_PATH`] (`--ca-cert`, `TRELLIS_CA_CERT` in the unit).
+    /// [`JOIN_CA_CERT_PATH`] (`TRELLIS_CA_CERT` in the node's settings file, which both the
+    /// command and the unit read).
     pub fn trusting_ca_cert(mut self) -> JoinInstructions {
-        self.command = self.command.replacen(
-            "trellis node ",
-            &format!("trellis node --ca-cert {JOIN_CA_CERT_PATH} "),
-            1,
-        );
-        self.unit = self.unit.replacen(
-            "[Service]\n",
-            &format!("[Service]\nEnvironment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"),
-            1,
-        );
+        let line = format!("TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n");
+        let with_ca = format!("{}{line}", self.env_file);
+        self.setup = self.setup.replacen(&self.env_file, &with_ca, 1);
+        self.env_file = with_ca;
         self
     }
 }
@@ -108,55 +127,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn join_instructions_carry_the_url_token_and_bus_in_both_forms() {
+    fn join_instructions_carry_the_url_token_and_bus_in_the_private_file_only() {
         let plain = join_instructions("http://cp:7878", "tok123", None);
-        assert!(
-            plain
-                .command
-                .contains("--control-plane http://cp:7878 --token tok123")
+        assert_eq!(
+            plain.env_file,
+            "TRELLIS_CONTROL_PLANE=http://cp:7878\nTRELLIS_NODE_TOKEN=tok123\n"
         );
-        assert!(!plain.command.contains("--bus"));
-        assert!(
-            plain
-                .unit
-                .contains("Environment=TRELLIS_CONTROL_PLANE=http://cp:7878\n")
-        );
-        assert!(
-            plain
-                .unit
-                .contains("Environment=TRELLIS_NODE_TOKEN=tok123\n")
-        );
-        assert!(!plain.unit.contains("TRELLIS_BUS"));
+        assert!(plain.setup.contains(&plain.env_file), "{}", plain.setup);
         let kafka = join_instructions("http://cp:7878", "tok123", Some("kafka://k:9092"));
-        assert!(kafka.command.contains("--bus kafka://k:9092"));
+        assert!(kafka.env_file.contains("TRELLIS_BUS=kafka://k:9092\n"));
         assert!(
             kafka
                 .unit
-                .contains("Environment=TRELLIS_BUS=kafka://k:9092\n")
+                .contains("EnvironmentFile=/etc/trellis/node.env\n")
         );
     }
 
     #[test]
-    fn a_node_joining_over_tls_is_told_to_trust_the_ca_in_both_forms() {
-        let plain = join_instructions("https://cp:7878", "tok123", None);
-        assert!(!plain.command.contains("--ca-cert"));
-        assert!(!plain.unit.contains("TRELLIS_CA_CERT"));
-        let tls = plain.clone().trusting_ca_cert();
+    fn the_node_token_is_on_no_command_line_and_in_no_world_readable_file() {
+        let join = join_instructions("http://cp:7878", "tok123", Some("kafka://k:9092"));
+        assert!(!join.command.contains("tok123"), "{}", join.command);
+        assert!(!join.unit.contains("tok123"), "{}", join.unit);
+        // The file is made private before the token is written into it, from standard input.
+        let private = join
+            .setup
+            .find("install -m 0600 /dev/null /etc/trellis/node.env")
+            .expect("the token file made 0600");
+        let written = join.setup.find("tok123").unwrap();
+        assert!(private < written, "{}", join.setup);
+        assert!(join.setup.contains("install -d -m 0700 /etc/trellis"));
+        let heredoc_line = join.setup.lines().find(|l| l.contains("tok123")).unwrap();
         assert!(
-            tls.command
-                .contains(&format!("--ca-cert {JOIN_CA_CERT_PATH} "))
+            !heredoc_line.contains("cat"),
+            "a line of data, not a command: {heredoc_line}"
         );
-        assert!(tls.command.contains("--control-plane https://cp:7878"));
-        assert!(tls.unit.contains(&format!(
-            "Environment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"
-        )));
+        // The service runs as a user of its own, not root.
+        assert!(join.unit.contains("\nUser=trellis-node\n"), "{}", join.unit);
+        assert!(join.setup.contains("useradd --system"), "{}", join.setup);
+    }
+
+    #[test]
+    fn a_node_joining_over_tls_is_told_to_trust_the_ca_in_its_settings_file() {
+        let plain = join_instructions("https://cp:7878", "tok123", None);
+        assert!(!plain.env_file.contains("TRELLIS_CA_CERT"));
+        let tls = plain.clone().trusting_ca_cert();
+        let line = format!("TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n");
+        assert!(tls.env_file.contains(&line), "{}", tls.env_file);
+        assert!(tls.setup.contains(&tls.env_file), "{}", tls.setup);
         // Everything else stays as it was.
-        assert_eq!(
-            tls.unit.replace(
-                &format!("Environment=TRELLIS_CA_CERT={JOIN_CA_CERT_PATH}\n"),
-                ""
-            ),
-            plain.unit
-        );
+        assert_eq!(tls.env_file.replace(&line, ""), plain.env_file);
+        assert_eq!((tls.command, tls.unit), (plain.command, plain.unit));
     }
 }

@@ -263,10 +263,13 @@ pub async fn join(
                 "The token in these instructions is shown only this once and will not be shown again: "
                 "copy them now. (A new token can be given to the node later, which refuses the old one.)"
             }
-            h2 { "On its machine, with the trellis binary in /usr/local/bin" }
-            pre.secret #join-command { (join.command) }
+            h2 { "On its machine, as root, with the trellis binary in /usr/local/bin" }
+            p { "Make the node's user and its token file, " code { (join.env_path) } ", readable by root only:" }
+            pre.secret #join-setup { (join.setup) }
+            p { "Then run it by hand:" }
+            pre #join-command { (join.command) }
             h2 { "Or as a service: " code { (join.unit_path) } }
-            pre.secret #join-unit { (join.unit) }
+            pre #join-unit { (join.unit) }
             p { "then: " code #join-enable { (join.enable) } }
             p { "The node shows as " strong { "up" } " here once its daemon reports." }
         },

@@ -1,0 +1,156 @@
+//! Bounds on every request: how large a body may be, how long it may take to arrive, what a
+//! failure of ours tells the caller, and token look-ups that do not scan whole tables.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{ADMIN_PASSWORD, Db, TestApp, message, on_both_databases};
+
+on_both_databases!(
+    a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape,
+    an_internal_error_answers_only_an_id,
+    a_request_whose_body_stalls_is_answered_408_after_the_timeout,
+    device_and_node_tokens_are_found_through_an_index,
+);
+
+async fn a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let huge = "x".repeat(1 << 20);
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "name": "admin", "password": huge })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(message(&body).contains("64 KiB"), "{body}");
+    let (status, body) = app
+        .post(
+            "/sensor-types",
+            &app.admin,
+            json!({ "name": "t", "unit": huge }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    // A body within the limit still gets through.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "name": "admin", "password": ADMIN_PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The document says so.
+    let (_, document) = app.call(Method::GET, "/openapi.json", None, None).await;
+    let login = &document["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    for status in ["413", "429"] {
+        assert!(login[status].is_object(), "{status} missing: {login}");
+    }
+}
+
+async fn an_internal_error_answers_only_an_id(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    // A registry that lost a table: the database's complaint names it.
+    let drop = match db {
+        Db::Sqlite => "DROP TABLE sensor_types",
+        // PostgreSQL keeps the tables that refer to it from losing it, unless told.
+        Db::Postgres => "DROP TABLE sensor_types CASCADE",
+    };
+    sqlx::query(drop).execute(&app.db).await.unwrap();
+    let (status, body) = app.get("/sensor-types", &app.admin).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let error = message(&body);
+    let id = error
+        .strip_prefix("internal error, id ")
+        .unwrap_or_else(|| panic!("not an internal error's id: {error}"));
+    assert!(
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "the answer says more than an id: {error}"
+    );
+    assert!(!error.contains("sensor_types"), "{error}");
+}
+
+async fn a_request_whose_body_stalls_is_answered_408_after_the_timeout(db: Db) {
+    let Some(app) = TestApp::spawn_with(db, |s| s.request_timeout = Duration::from_secs(1)).await
+    else {
+        return;
+    };
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // Headers promising 100 bytes, then 9 of them, then nothing.
+    stream
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: trellis\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "no answer 8 s into a stalled body: {text:?}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"error\""), "the API's error shape: {text}");
+}
+
+async fn device_and_node_tokens_are_found_through_an_index(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    for table in ["devices", "nodes"] {
+        match db {
+            Db::Sqlite => {
+                let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+                    "EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE token_hash = 'x'"
+                ))
+                .fetch_all(&app.db)
+                .await
+                .unwrap();
+                let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+                assert!(
+                    plan.iter().any(|step| step.contains("USING")
+                        && step.contains("INDEX")
+                        && step.contains("token_hash")),
+                    "{table}: {plan:?}"
+                );
+            }
+            Db::Postgres => {
+                let indexes: Vec<(String,)> =
+                    sqlx::query_as("SELECT indexdef FROM pg_indexes WHERE tablename = $1")
+                        .bind(table)
+                        .fetch_all(&app.db)
+                        .await
+                        .unwrap();
+                assert!(
+                    indexes.iter().any(|(def,)| def.contains("(token_hash)")),
+                    "{table}: {indexes:?}"
+                );
+            }
+        }
+    }
+}
