@@ -281,6 +281,7 @@ mod tests {
             token: "secret".into(),
             user: "admin".into(),
             role: "admin".into(),
+            ca_cert: None,
         };
         let fresh = home.path().join("fresh/trellis/session.json");
         session.save_to(&fresh).unwrap();

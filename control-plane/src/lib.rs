@@ -24,6 +24,7 @@ mod metrics;
 mod model_versions;
 pub mod notify;
 mod openapi;
+mod peer;
 pub mod placement;
 pub mod readings;
 mod reconciler;

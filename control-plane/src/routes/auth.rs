@@ -1,6 +1,5 @@
 //! Logging in and out.
 
-use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
@@ -17,6 +16,7 @@ use crate::auth::{Caller, Role, create_session, end_session};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::rfc3339;
+use crate::peer::Peer;
 use crate::state::AppState;
 
 /// Log in with a name and password; returns a session token. A disabled user is refused.
@@ -31,11 +31,11 @@ use crate::state::AppState;
             headers(("Retry-After" = u64, description = "seconds until an attempt is allowed")))))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: Option<Extension<ConnectInfo<Peer>>>,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Json<Session>, Response> {
     let login = json_body(body, "a login (`name` and `password`)").map_err(into_response)?;
-    let address = client.map(|Extension(ConnectInfo(address))| address.ip());
+    let address = client.map(|Extension(ConnectInfo(Peer(address)))| address.ip());
     // Counted before any work, so a guesser cannot spend the server's time either.
     if let Err(refusal) = state.logins.attempt(address, &login.name) {
         return Err(too_many(refusal));
