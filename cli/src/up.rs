@@ -68,6 +68,21 @@ pub struct UpArgs {
     /// How long sensors' readings (and controllers' commands) are kept, in days.
     #[arg(long, default_value_t = trellis_control::DEFAULT_READINGS_RETENTION.as_secs() / 86_400)]
     readings_retention_days: u64,
+    /// The most memory a model package's contract may ask for (`limits.memory-mb` in
+    /// model.toml), in MiB; an upload asking more is refused.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().memory_mb)]
+    max_model_memory_mb: u32,
+    /// The longest deadline a model package may ask for (`limits.deadline-ms`), in
+    /// milliseconds.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().deadline_ms)]
+    max_model_deadline_ms: u64,
+    /// The largest tensor a model package may declare in model.toml, in MiB.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().tensor_bytes >> 20)]
+    max_model_tensor_mb: u64,
+    /// The most memory the models loaded for predictions may hold together, in MiB (estimated
+    /// by their package files); beyond it the least recently used are dropped until asked for.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_MODEL_CACHE_BYTES >> 20)]
+    model_cache_mb: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -106,6 +121,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
     settings.readings_retention =
         Duration::from_secs(args.readings_retention_days.saturating_mul(86_400));
+    settings.model_maxima = trellis_models::ModelMaxima {
+        memory_mb: args.max_model_memory_mb,
+        deadline_ms: args.max_model_deadline_ms,
+        tensor_bytes: args.max_model_tensor_mb.saturating_mul(1 << 20),
+    };
+    settings.model_cache_bytes = args.model_cache_mb.saturating_mul(1 << 20);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;

@@ -64,7 +64,17 @@ pub struct Settings {
     pub readings_retention: Duration,
     /// How often readings older than that are removed.
     pub readings_retention_every: Duration,
+    /// The most a model package's `model.toml` may ask for (contract memory and deadline,
+    /// declared tensor sizes); an upload asking more is refused.
+    pub model_maxima: trellis_models::ModelMaxima,
+    /// The most memory the models loaded for predictions may hold together (by their package
+    /// files' size); beyond it the least recently used are dropped, to be loaded again when
+    /// asked for.
+    pub model_cache_bytes: u64,
 }
+
+/// The model cache's bound unless configured otherwise: 1 GiB.
+pub const DEFAULT_MODEL_CACHE_BYTES: u64 = 1 << 30;
 
 /// How long log lines are kept unless configured otherwise: a week.
 pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -101,6 +111,8 @@ impl Settings {
             log_retention_every: Duration::from_secs(60),
             readings_retention: DEFAULT_READINGS_RETENTION,
             readings_retention_every: Duration::from_secs(60),
+            model_maxima: trellis_models::ModelMaxima::default(),
+            model_cache_bytes: DEFAULT_MODEL_CACHE_BYTES,
         }
     }
 }

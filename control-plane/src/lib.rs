@@ -36,6 +36,7 @@ mod upload;
 mod upload_zip;
 
 pub use configuration::{
-    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_READINGS_RETENTION, Settings,
+    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_MODEL_CACHE_BYTES,
+    DEFAULT_READINGS_RETENTION, Settings,
 };
 pub use startup::Application;

@@ -14,6 +14,8 @@ mod jobs;
 mod live;
 mod logs;
 mod metrics;
+mod model_cache;
+mod model_refusals;
 mod notifications;
 mod portal_author;
 mod portal_configurer;
