@@ -168,9 +168,11 @@ impl TensorSpec {
     /// The bytes of one tensor of this spec, counting each `-1` as 1: the least it can take.
     /// `None` when that overflows.
     pub fn fixed_bytes(&self) -> Option<u64> {
-        self.shape.iter().try_fold(self.ty.size() as u64, |bytes, &d| {
-            bytes.checked_mul(u64::try_from(d.max(1)).ok()?)
-        })
+        self.shape
+            .iter()
+            .try_fold(self.ty.size() as u64, |bytes, &d| {
+                bytes.checked_mul(u64::try_from(d.max(1)).ok()?)
+            })
     }
 
     /// The spec written as `fp32[-1, 64]`, for error messages.

@@ -129,8 +129,10 @@ pub async fn upload(
         .on(ModelPackage::CONFIG_FILE));
     }
     if let Some(over) = state.settings.model_maxima.check(&package.config).first() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, over.to_string())
-            .on(ModelPackage::CONFIG_FILE));
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, over.to_string())
+                .on(ModelPackage::CONFIG_FILE),
+        );
     }
     check_owner(&state, &caller, Owned::Model, &name, "upload").await?;
     if db::models::find(&state.db, &name, &version)
@@ -152,7 +154,7 @@ pub async fn upload(
         // else is wrong.
         Err(e @ ModelError::ExternalData { .. }) => {
             return Err(
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).on(e.file())
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).on(e.file()),
             );
         }
         Err(e) => {

@@ -47,8 +47,7 @@ fn weather() -> Value {
 
 async fn concurrent_first_predictions_of_a_model_load_it_once_and_each_is_answered(db: Db) {
     // A bound below any one model: the cache keeps only the version used last.
-    let Some(app) = TestApp::spawn_with(db, |settings| settings.model_cache_bytes = 1).await
-    else {
+    let Some(app) = TestApp::spawn_with(db, |settings| settings.model_cache_bytes = 1).await else {
         return;
     };
     let scientist = app.user("dana", "data-scientist").await;
@@ -61,8 +60,14 @@ async fn concurrent_first_predictions_of_a_model_load_it_once_and_each_is_answer
             .await;
         assert_eq!(status, StatusCode::CREATED, "{model}");
     }
-    assert_eq!(counted(&app, "trellis_model_loads_total", "digits").await, 1.0);
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "digits").await, 1.0);
+    assert_eq!(
+        counted(&app, "trellis_model_loads_total", "digits").await,
+        1.0
+    );
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "digits").await,
+        1.0
+    );
 
     let callers = 8;
     let mut answers = tokio::task::JoinSet::new();
@@ -83,8 +88,14 @@ async fn concurrent_first_predictions_of_a_model_load_it_once_and_each_is_answer
         "{callers} predictions at once load digits once"
     );
     predict(&app, &scientist, "comfort", weather()).await;
-    assert_eq!(counted(&app, "trellis_model_loads_total", "comfort").await, 2.0);
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "digits").await, 2.0);
+    assert_eq!(
+        counted(&app, "trellis_model_loads_total", "comfort").await,
+        2.0
+    );
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "digits").await,
+        2.0
+    );
 }
 
 async fn the_model_cache_drops_the_least_recently_used_version_beyond_its_bound(db: Db) {
@@ -96,8 +107,7 @@ async fn the_model_cache_drops_the_least_recently_used_version_beyond_its_bound(
     let sizes: Vec<u64> = packages.iter().map(|p| package_bytes(p)).collect();
     // Any two fit; all three do not.
     let bound = sizes.iter().sum::<u64>() - sizes.iter().min().unwrap();
-    let Some(app) =
-        TestApp::spawn_with(db, |settings| settings.model_cache_bytes = bound).await
+    let Some(app) = TestApp::spawn_with(db, |settings| settings.model_cache_bytes = bound).await
     else {
         return;
     };
@@ -111,16 +121,34 @@ async fn the_model_cache_drops_the_least_recently_used_version_beyond_its_bound(
     predict(&app, &scientist, "digits", digit()).await;
     let (status, model) = app.upload("/models", &scientist, vision).await;
     assert_eq!(status, StatusCode::CREATED, "{model}");
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "comfort").await, 1.0);
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "digits").await, 0.0);
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "comfort").await,
+        1.0
+    );
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "digits").await,
+        0.0
+    );
 
     predict(&app, &scientist, "digits", digit()).await;
-    assert_eq!(counted(&app, "trellis_model_loads_total", "digits").await, 1.0);
+    assert_eq!(
+        counted(&app, "trellis_model_loads_total", "digits").await,
+        1.0
+    );
     // comfort comes back, and vision, now the least recently used, makes room.
     predict(&app, &scientist, "comfort", weather()).await;
-    assert_eq!(counted(&app, "trellis_model_loads_total", "comfort").await, 2.0);
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "vision").await, 1.0);
-    assert_eq!(counted(&app, "trellis_model_evictions_total", "digits").await, 0.0);
+    assert_eq!(
+        counted(&app, "trellis_model_loads_total", "comfort").await,
+        2.0
+    );
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "vision").await,
+        1.0
+    );
+    assert_eq!(
+        counted(&app, "trellis_model_evictions_total", "digits").await,
+        0.0
+    );
     let scrape = scrape_with(&app, &app.admin).await;
     let held = value(&scrape, "trellis_model_cache_bytes", &[]);
     assert!(held > 0.0 && held <= bound as f64, "{held} of {bound}");

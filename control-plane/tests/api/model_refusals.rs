@@ -38,7 +38,11 @@ async fn refused(app: &TestApp, token: &str, parts: Vec<(&'static str, Vec<u8>)>
     let before = app.snapshot().await;
     let (status, answer) = app.upload("/models", token, parts).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(app.snapshot().await, before, "a refused upload stores nothing");
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused upload stores nothing"
+    );
     answer
 }
 
@@ -94,7 +98,8 @@ async fn a_model_toml_above_the_platform_maxima_is_refused_naming_the_field_and_
     let answer = refused(&app, &scientist, digits).await;
     let why = message(&answer);
     assert!(
-        why.contains("inputs.input (fp32[-1, 64])") && why.contains("= 256")
+        why.contains("inputs.input (fp32[-1, 64])")
+            && why.contains("= 256")
             && why.contains("maximum of 100"),
         "{why}"
     );
