@@ -82,6 +82,21 @@ pub struct UpArgs {
     /// Login attempts for one user name at once; then one more every 6 s (429).
     #[arg(long, default_value_t = LoginLimit::default().per_name.burst)]
     login_attempts_per_name: u32,
+    /// The most memory a model package's contract may ask for (`limits.memory-mb` in
+    /// model.toml), in MiB; an upload asking more is refused.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().memory_mb)]
+    max_model_memory_mb: u32,
+    /// The longest deadline a model package may ask for (`limits.deadline-ms`), in
+    /// milliseconds.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().deadline_ms)]
+    max_model_deadline_ms: u64,
+    /// The largest tensor a model package may declare in model.toml, in MiB.
+    #[arg(long, default_value_t = trellis_models::ModelMaxima::default().tensor_bytes >> 20)]
+    max_model_tensor_mb: u64,
+    /// The most memory the models loaded for predictions may hold together, in MiB (estimated
+    /// by their package files); beyond it the least recently used are dropped until asked for.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_MODEL_CACHE_BYTES >> 20)]
+    model_cache_mb: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -170,6 +185,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     settings.max_concurrent_requests = args.max_concurrent_requests.max(1);
     settings.login_limit.per_address.burst = args.login_attempts_per_address.max(1);
     settings.login_limit.per_name.burst = args.login_attempts_per_name.max(1);
+    settings.model_maxima = trellis_models::ModelMaxima {
+        memory_mb: args.max_model_memory_mb,
+        deadline_ms: args.max_model_deadline_ms,
+        tensor_bytes: args.max_model_tensor_mb.saturating_mul(1 << 20),
+    };
+    settings.model_cache_bytes = args.model_cache_mb.saturating_mul(1 << 20);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;

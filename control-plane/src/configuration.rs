@@ -76,7 +76,17 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How many requests are served at once (long-polls apart); more are answered 503.
     pub max_concurrent_requests: usize,
+    /// The most a model package's `model.toml` may ask for (contract memory and deadline,
+    /// declared tensor sizes); an upload asking more is refused.
+    pub model_maxima: trellis_models::ModelMaxima,
+    /// The most memory the models loaded for predictions may hold together (by their package
+    /// files' size); beyond it the least recently used are dropped, to be loaded again when
+    /// asked for.
+    pub model_cache_bytes: u64,
 }
+
+/// The model cache's bound unless configured otherwise: 1 GiB.
+pub const DEFAULT_MODEL_CACHE_BYTES: u64 = 1 << 30;
 
 /// How long log lines are kept unless configured otherwise: a week.
 pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -124,6 +134,8 @@ impl Settings {
             login_limit: Default::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            model_maxima: trellis_models::ModelMaxima::default(),
+            model_cache_bytes: DEFAULT_MODEL_CACHE_BYTES,
         }
     }
 }

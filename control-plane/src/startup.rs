@@ -68,7 +68,10 @@ impl Application {
         let runtimes = Runtimes::new(settings.onnx_runtime_library.clone());
         let metrics = Arc::new(PlaneMetrics::new());
         let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog))
-            .measured_by(metrics.inference.clone());
+            .measured_by(metrics.inference.clone())
+            .bounded(settings.model_cache_bytes);
+        let catalog_metrics = models.catalog_metrics();
+        metrics.register(|registry| catalog_metrics.register(registry));
         let bus = trellis_bus::connect_with(&settings.bus, &settings.kafka_security)?;
         let checked = bus.clone();
         tokio::task::spawn_blocking(move || checked.check()).await??;

@@ -1,7 +1,10 @@
 //! The models loaded in this process, by name and version: each version is loaded once, however
-//! many callers ask for it at the same moment, and then served to all of them.
+//! many callers ask for it at the same moment, and then served to all of them. A bounded catalog
+//! (the control plane's) drops the least recently used versions beyond its memory bound; the
+//! next caller of one loads it again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use trellis_host::Host;
@@ -10,7 +13,7 @@ use trellis_host::capabilities::LogSink;
 use crate::app_models::AppModels;
 use crate::backend::Runtimes;
 use crate::error::ModelError;
-use crate::metrics::InferenceMetrics;
+use crate::metrics::{CatalogMetrics, InferenceMetrics, VersionLabels};
 use crate::package::ModelPackage;
 use crate::pipeline::ModelPipeline;
 
@@ -25,13 +28,27 @@ pub struct ModelCatalog {
     loaded: Arc<Loaded>,
     /// Where every pipeline loaded here records its predictions.
     metrics: InferenceMetrics,
+    /// The most memory the loaded versions may hold together (by their estimate), if bounded.
+    bound: Option<u64>,
+    /// Loads, evictions and the memory held.
+    catalog_metrics: CatalogMetrics,
 }
 
 /// The model versions by (name, version): shared with every app's view, which looks its models
 /// up here on each call.
 #[derive(Default)]
 pub(crate) struct Loaded {
-    slots: Mutex<HashMap<(String, String), Slot>>,
+    slots: Mutex<HashMap<Key, Entry>>,
+    /// Ticks on every use, so the entry with the oldest tick is the least recently used.
+    clock: AtomicU64,
+}
+
+type Key = (String, String);
+
+struct Entry {
+    slot: Slot,
+    /// The clock when this version was last asked for.
+    used: u64,
 }
 
 /// One model version's place: empty until a load of it succeeds. Its lock is held while it
@@ -49,7 +66,22 @@ impl ModelCatalog {
             log,
             loaded: Arc::default(),
             metrics: InferenceMetrics::default(),
+            bound: None,
+            catalog_metrics: CatalogMetrics::default(),
         }
+    }
+
+    /// The same catalog, holding loaded versions within `bytes` of memory (by
+    /// [`ModelPipeline::memory_estimate`]): beyond it, the least recently used versions are
+    /// dropped. The version just loaded or used is always kept, even alone above the bound.
+    pub fn bounded(mut self, bytes: u64) -> ModelCatalog {
+        self.bound = Some(bytes);
+        self
+    }
+
+    /// Where this catalog counts its loads and evictions, for a process to register.
+    pub fn catalog_metrics(&self) -> CatalogMetrics {
+        self.catalog_metrics.clone()
     }
 
     /// The same catalog, with every model it loads recording its predictions into `metrics`.
@@ -76,6 +108,8 @@ impl ModelCatalog {
         }
         let pipeline = Arc::new(self.load(package()?)?);
         *loaded = Some(pipeline.clone());
+        drop(loaded);
+        self.keep_within_bound(&(name.to_string(), version.to_string()));
         Ok(pipeline)
     }
 
@@ -83,9 +117,14 @@ impl ModelCatalog {
     /// something else has succeeded too (an upload, once it is stored), through
     /// [`ModelCatalog::insert`].
     pub fn load(&self, package: ModelPackage) -> Result<ModelPipeline, ModelError> {
+        let labels = VersionLabels {
+            model: package.config.name.clone(),
+            version: package.config.version.clone(),
+        };
         let mut pipeline =
             ModelPipeline::load(&self.host, &self.runtimes, package, self.log.clone())?;
         pipeline.measure_into(self.metrics.clone());
+        self.catalog_metrics.loads.get_or_create(&labels).inc();
         Ok(pipeline)
     }
 
@@ -93,8 +132,12 @@ impl ModelCatalog {
     /// of that name and version.
     pub fn insert(&self, pipeline: ModelPipeline) -> Arc<ModelPipeline> {
         let pipeline = Arc::new(pipeline);
-        let config = pipeline.config();
-        *lock(&self.loaded.slot(&config.name, &config.version)) = Some(pipeline.clone());
+        let key = (
+            pipeline.config().name.clone(),
+            pipeline.config().version.clone(),
+        );
+        *lock(&self.loaded.slot(&key.0, &key.1)) = Some(pipeline.clone());
+        self.keep_within_bound(&key);
         pipeline
     }
 
@@ -107,6 +150,47 @@ impl ModelCatalog {
     /// name. A caller in the middle of a prediction keeps its model until it is done.
     pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
         lock(&self.loaded.slots).retain(|(name, version), _| keep(name, version));
+        self.keep_within_bound(&(String::new(), String::new()));
+    }
+
+    /// Drops the least recently used versions other than `keep` until the loaded ones fit the
+    /// bound, and records the memory held. A version still loading is neither counted nor
+    /// dropped (its loader holds its slot); a caller in the middle of a prediction keeps its
+    /// model until it is done.
+    fn keep_within_bound(&self, keep: &Key) {
+        let mut slots = lock(&self.loaded.slots);
+        // (key, last use, estimate) of every loaded version.
+        let mut held: Vec<(Key, u64, u64)> = slots
+            .iter()
+            .filter_map(|(key, entry)| {
+                let pipeline = entry.slot.try_lock().ok()?.clone()?;
+                Some((key.clone(), entry.used, pipeline.memory_estimate()))
+            })
+            .collect();
+        let mut total: u64 = held.iter().map(|(_, _, bytes)| bytes).sum();
+        if let Some(bound) = self.bound {
+            held.sort_by_key(|(_, used, _)| *used);
+            for (key, _, bytes) in held {
+                if total <= bound {
+                    break;
+                }
+                if &key == keep {
+                    continue;
+                }
+                slots.remove(&key);
+                total -= bytes;
+                self.catalog_metrics
+                    .evictions
+                    .get_or_create(&VersionLabels {
+                        model: key.0,
+                        version: key.1,
+                    })
+                    .inc();
+            }
+        }
+        self.catalog_metrics
+            .held_bytes
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
     }
 
     /// What an app may call: the models its manifest lists (`listed`), each at the version
@@ -123,20 +207,34 @@ impl ModelCatalog {
 }
 
 impl Loaded {
-    /// The slot of a model version, made empty if it has none yet.
+    /// The slot of a model version, made empty if it has none yet; counts as a use of it.
     fn slot(&self, name: &str, version: &str) -> Slot {
-        lock(&self.slots)
+        let used = self.tick();
+        let mut slots = lock(&self.slots);
+        let entry = slots
             .entry((name.to_string(), version.to_string()))
-            .or_default()
-            .clone()
+            .or_insert_with(|| Entry {
+                slot: Slot::default(),
+                used,
+            });
+        entry.used = used;
+        entry.slot.clone()
     }
 
-    /// The loaded model version, if any.
+    /// The loaded model version, if any; counts as a use of it.
     pub(crate) fn get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
-        let slot = lock(&self.slots)
-            .get(&(name.to_string(), version.to_string()))
-            .cloned()?;
+        let used = self.tick();
+        let slot = {
+            let mut slots = lock(&self.slots);
+            let entry = slots.get_mut(&(name.to_string(), version.to_string()))?;
+            entry.used = used;
+            entry.slot.clone()
+        };
         lock(&slot).clone()
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
     }
 }
 

@@ -141,6 +141,20 @@ impl ModelConfig {
                         spec.name
                     ));
                 }
+                if let Some(d) = spec.shape.iter().find(|&&d| d > i64::from(u32::MAX)) {
+                    return Err(format!(
+                        "{side}: `{}` has dimension {d}; a tensor dimension may be at most {}",
+                        spec.name,
+                        u32::MAX
+                    ));
+                }
+                if spec.fixed_bytes().is_none() {
+                    return Err(format!(
+                        "{side}: `{}` has shape {}, whose size in bytes overflows",
+                        spec.name,
+                        spec.describe()
+                    ));
+                }
             }
         }
         if self.limits.memory_mb == 0 || self.limits.deadline_ms == 0 {
@@ -151,6 +165,16 @@ impl ModelConfig {
 }
 
 impl TensorSpec {
+    /// The bytes of one tensor of this spec, counting each `-1` as 1: the least it can take.
+    /// `None` when that overflows.
+    pub fn fixed_bytes(&self) -> Option<u64> {
+        self.shape
+            .iter()
+            .try_fold(self.ty.size() as u64, |bytes, &d| {
+                bytes.checked_mul(u64::try_from(d.max(1)).ok()?)
+            })
+    }
+
     /// The spec written as `fp32[-1, 64]`, for error messages.
     pub fn describe(&self) -> String {
         describe(self.ty, &self.shape)

@@ -14,6 +14,15 @@ pub enum ModelError {
     /// `contract.wasm` is not a component of the `contract` world.
     #[error("contract.wasm: {0}")]
     Contract(#[from] LoadError),
+    /// A tensor of `model.onnx` keeps its data in another file, which no runtime may read.
+    #[error(
+        "model.onnx: tensor `{tensor}` keeps its data outside the file{}; save the model with its data inside it (onnx.save_model(model, path, save_as_external_data=False))",
+        location.as_ref().map(|l| format!(" (in `{l}`)")).unwrap_or_default()
+    )]
+    ExternalData {
+        tensor: String,
+        location: Option<String>,
+    },
     /// tract cannot run an operator the model uses.
     #[error(
         "model.onnx uses {} which tract does not implement; install ONNX Runtime (set ORT_DYLIB_PATH) or set backend = \"onnx-runtime\" in model.toml",
@@ -40,7 +49,9 @@ impl ModelError {
             ModelError::File { file, .. } => file,
             ModelError::Mismatch(_) | ModelError::OnnxRuntimeUnavailable(_) => "model.toml",
             ModelError::Contract(_) => "contract.wasm",
-            ModelError::TractUnsupported { .. } | ModelError::Backend { .. } => "model.onnx",
+            ModelError::ExternalData { .. }
+            | ModelError::TractUnsupported { .. }
+            | ModelError::Backend { .. } => "model.onnx",
         }
     }
 }

@@ -6,6 +6,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -79,6 +80,44 @@ impl InferenceMetrics {
             "trellis_contract_pool_wait_seconds",
             "Time a prediction waited for a contract instance, by where it came from",
             self.contract_waits.clone(),
+        );
+    }
+}
+
+/// One model version.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub model: String,
+    pub version: String,
+}
+
+/// What one catalog does with its models: loads, evictions and the memory it holds (by its
+/// estimate). Kept apart from [`InferenceMetrics`], which a control plane shares with its
+/// embedded node: these describe one catalog, the control plane's.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogMetrics {
+    pub(crate) loads: Family<VersionLabels, Counter>,
+    pub(crate) evictions: Family<VersionLabels, Counter>,
+    pub(crate) held_bytes: Gauge,
+}
+
+impl CatalogMetrics {
+    /// Adds the families to `registry` (once per registry).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "trellis_model_loads",
+            "Model versions checked and loaded into a runtime, by model and version",
+            self.loads.clone(),
+        );
+        registry.register(
+            "trellis_model_evictions",
+            "Model versions dropped from the model cache to stay within its bound",
+            self.evictions.clone(),
+        );
+        registry.register(
+            "trellis_model_cache_bytes",
+            "Estimated memory of the model versions the cache holds (their package files' size)",
+            self.held_bytes.clone(),
         );
     }
 }

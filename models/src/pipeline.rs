@@ -14,7 +14,7 @@ use crate::error::{ModelError, PredictError};
 use crate::metrics::{InferenceMetrics, ModelLabels, PoolLabels, RequestLabels};
 use crate::onnx_graph::OnnxGraph;
 use crate::package::ModelPackage;
-use crate::tensor_data::{TypedTensor, carried};
+use crate::tensor_data::{TypedTensor, byte_size, carried, overflow};
 
 /// Idle contract instances kept per model; more are started under load and dropped after.
 const IDLE_CONTRACTS: usize = 8;
@@ -30,6 +30,8 @@ pub struct ModelPipeline {
     log: Arc<dyn LogSink>,
     idle: Mutex<Vec<ContractInstance>>,
     metrics: InferenceMetrics,
+    /// The package's files' size: what a cache counts the model as holding.
+    footprint: u64,
 }
 
 impl ModelPipeline {
@@ -48,10 +50,17 @@ impl ModelPipeline {
             onnx,
             contract,
         } = package;
+        let footprint = (onnx.len() + contract.len()) as u64;
         let graph = OnnxGraph::parse(&onnx).map_err(|message| ModelError::File {
             file: ModelPackage::ONNX_FILE,
             message,
         })?;
+        if let Some(found) = crate::external_data::find(&graph.proto) {
+            return Err(ModelError::ExternalData {
+                tensor: found.tensor,
+                location: found.location,
+            });
+        }
         graph
             .check(&config.inputs, &config.outputs)
             .map_err(ModelError::Mismatch)?;
@@ -75,7 +84,15 @@ impl ModelPipeline {
             log,
             idle: Mutex::new(Vec::new()),
             metrics: InferenceMetrics::default(),
+            footprint,
         })
+    }
+
+    /// The memory it holds, estimated by its package's files (`model.onnx` and the contract):
+    /// a runtime holds the weights the file carries, and the contract's compiled code grows
+    /// with the component.
+    pub fn memory_estimate(&self) -> u64 {
+        self.footprint
     }
 
     /// The package's `model.toml`.
@@ -163,11 +180,18 @@ impl ModelPipeline {
                     continue;
                 }
             };
-            let tensors: Vec<Tensor> = typed
+            let tensors: Vec<Tensor> = match typed
                 .iter()
                 .zip(&self.config.inputs)
                 .map(|(t, spec)| t.encode(&spec.name))
-                .collect();
+                .collect()
+            {
+                Ok(tensors) => tensors,
+                Err(e) => {
+                    answers[i] = Some(Err(PredictError::Tensors(e)));
+                    continue;
+                }
+            };
             let stacks = |first: &[Tensor]| {
                 tensors
                     .iter()
@@ -191,12 +215,13 @@ impl ModelPipeline {
             let stacked: Result<Vec<TypedTensor>, String> = (0..self.config.inputs.len())
                 .map(|k| {
                     let first = &rows[0].1[k];
-                    let mut data = Vec::with_capacity(first.data.len() * count);
+                    let mut data = Vec::new();
                     for (_, tensors) in &rows {
                         data.extend_from_slice(&tensors[k].data);
                     }
                     let mut dimensions = first.dimensions.clone();
-                    dimensions[0] = count as u32;
+                    dimensions[0] = u32::try_from(count)
+                        .map_err(|_| format!("a batch of {count} rows is too large"))?;
                     TypedTensor::decode(&Tensor {
                         name: first.name.clone(),
                         ty: first.ty,
@@ -211,7 +236,8 @@ impl ModelPipeline {
             match outputs {
                 Ok(outputs)
                     if outputs.iter().all(|o| {
-                        o.dimensions.first() == Some(&(count as u32)) && o.data.len() % count == 0
+                        o.dimensions.first().map(|&d| d as usize) == Some(count)
+                            && o.data.len() % count == 0
                     }) =>
                 {
                     for (row, (i, _)) in rows.iter().enumerate() {
@@ -292,11 +318,12 @@ impl ModelPipeline {
 
     fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<Tensor>, PredictError> {
         let outputs = self.session.run(inputs).map_err(PredictError::Inference)?;
-        Ok(outputs
+        outputs
             .iter()
             .zip(&self.config.outputs)
             .map(|(tensor, spec)| tensor.encode(&spec.name))
-            .collect())
+            .collect::<Result<_, _>>()
+            .map_err(PredictError::Inference)
     }
 
     /// Puts tensors in `model.toml` order (by name, or by position where unnamed) and checks
@@ -394,8 +421,8 @@ fn check_tensor(spec: &TensorSpec, tensor: &Tensor) -> Result<(), String> {
             spec.describe()
         ));
     }
-    let elements: usize = tensor.dimensions.iter().map(|&d| d as usize).product();
-    let expected = elements * spec.ty.size();
+    let shape: Vec<usize> = tensor.dimensions.iter().map(|&d| d as usize).collect();
+    let expected = byte_size(&shape, spec.ty).ok_or_else(|| overflow(&spec.name, &shape))?;
     if tensor.data.len() != expected {
         return Err(format!(
             "{} bytes for input `{}`; its dimensions need {expected}",

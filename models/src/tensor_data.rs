@@ -24,11 +24,20 @@ pub struct TypedTensor {
 }
 
 impl TypedTensor {
-    /// Decodes a WIT tensor whose length has already been checked against its dimensions.
+    /// Decodes a WIT tensor, refusing one whose length does not fit its dimensions.
     pub fn decode(tensor: &Tensor) -> Result<TypedTensor, String> {
-        let shape = tensor.dimensions.iter().map(|&d| d as usize).collect();
+        let ty = ElementType::from(tensor.ty);
+        let shape: Vec<usize> = tensor.dimensions.iter().map(|&d| d as usize).collect();
+        let expected = byte_size(&shape, ty).ok_or_else(|| overflow(&tensor.name, &shape))?;
         let bytes = &tensor.data;
-        let elements = match ElementType::from(tensor.ty) {
+        if bytes.len() != expected {
+            return Err(format!(
+                "{} bytes for tensor `{}`; its dimensions need {expected}",
+                bytes.len(),
+                tensor.name
+            ));
+        }
+        let elements = match ty {
             ElementType::Fp32 => Elements::F32(le(bytes, f32::from_le_bytes)),
             ElementType::Fp64 => Elements::F64(le(bytes, f64::from_le_bytes)),
             ElementType::U8 => Elements::U8(bytes.clone()),
@@ -39,8 +48,9 @@ impl TypedTensor {
         Ok(TypedTensor { shape, elements })
     }
 
-    /// Encodes this tensor as a WIT tensor named `name`.
-    pub fn encode(&self, name: &str) -> Tensor {
+    /// Encodes this tensor as a WIT tensor named `name`. A dimension beyond what a WIT tensor
+    /// carries (2^32 - 1: a runtime can make one of an empty tensor) is an error, not a wrap.
+    pub fn encode(&self, name: &str) -> Result<Tensor, String> {
         let (ty, data) = match &self.elements {
             Elements::F32(v) => (ElementType::Fp32, to_le(v, |x| x.to_le_bytes())),
             Elements::F64(v) => (ElementType::Fp64, to_le(v, |x| x.to_le_bytes())),
@@ -48,13 +58,41 @@ impl TypedTensor {
             Elements::I32(v) => (ElementType::I32, to_le(v, |x| x.to_le_bytes())),
             Elements::I64(v) => (ElementType::I64, to_le(v, |x| x.to_le_bytes())),
         };
-        Tensor {
+        let dimensions = self
+            .shape
+            .iter()
+            .map(|&d| u32::try_from(d))
+            .collect::<Result<Vec<u32>, _>>()
+            .map_err(|_| {
+                format!(
+                    "tensor `{name}` has shape {:?}; a tensor dimension may be at most {}",
+                    self.shape,
+                    u32::MAX
+                )
+            })?;
+        Ok(Tensor {
             name: name.to_string(),
-            dimensions: self.shape.iter().map(|&d| d as u32).collect(),
+            dimensions,
             ty: ty.into(),
             data,
-        }
+        })
     }
+}
+
+/// The bytes a tensor of `ty` with dimensions `shape` takes, or `None` where that does not fit
+/// in a `usize`: dimensions come from guests and uploads, and a product that wrapped would let a
+/// huge shape pass as a few bytes.
+pub fn byte_size(shape: &[usize], ty: ElementType) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(ty.size(), |bytes, &d| bytes.checked_mul(d))
+}
+
+/// The error for a tensor whose size overflows, naming it and its shape.
+pub fn overflow(name: &str, shape: &[usize]) -> String {
+    format!(
+        "tensor `{name}` has shape {shape:?}, whose size in bytes overflows; no tensor can be that large"
+    )
 }
 
 /// Whether tensors of this type can be carried to and from the runtimes.

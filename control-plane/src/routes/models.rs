@@ -12,7 +12,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use trellis_models::{ModelPackage, ModelPipeline, PredictError};
+use trellis_models::{ModelError, ModelPackage, ModelPipeline, PredictError};
 use trellis_protocol::Value;
 use trellis_protocol::api::ModelVersion;
 use utoipa::ToSchema;
@@ -90,13 +90,16 @@ pub async fn versions(
 /// the file at fault in `field`, and lists every file's problem in `errors` when several have
 /// one. The version must be a semantic version (apps ask for versions by semver requirement).
 /// The first upload of a name makes the uploader its owner; only they and admins may upload
-/// further versions of it.
+/// further versions of it. A `model.toml` asking more than the platform's maxima (contract
+/// memory, deadline, declared tensor size), or a `model.onnx` whose tensors keep their data in
+/// other files, is refused as unprocessable (422), naming the field or tensor.
 #[utoipa::path(post, path = "/models", tag = "models", security(("token" = [])),
     request_body(content = ModelUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = ModelVersion),
         (status = 400, description = "a file is missing or wrong; `field` names it, `errors` lists each problem", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "`model.toml` asks more than the platform's maximum (the message names the field, its value and the maximum), or `model.onnx` points at external data (the message names the tensor)", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
@@ -125,6 +128,12 @@ pub async fn upload(
         ))
         .on(ModelPackage::CONFIG_FILE));
     }
+    if let Some(over) = state.settings.model_maxima.check(&package.config).first() {
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, over.to_string())
+                .on(ModelPackage::CONFIG_FILE),
+        );
+    }
     check_owner(&state, &caller, Owned::Model, &name, "upload").await?;
     if db::models::find(&state.db, &name, &version)
         .await?
@@ -141,6 +150,13 @@ pub async fn upload(
         .map_err(ApiError::internal)?;
     let pipeline = match loaded {
         Ok(pipeline) => pipeline,
+        // A file that asks the server to read another: refused as unprocessable, whatever
+        // else is wrong.
+        Err(e @ ModelError::ExternalData { .. }) => {
+            return Err(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).on(e.file()),
+            );
+        }
         Err(e) => {
             let error = ApiError::bad_request(e.to_string()).on(e.file());
             return Err(with_contract_problems(&state, error, &contract).await);

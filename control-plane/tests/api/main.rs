@@ -17,6 +17,8 @@ mod login_defences;
 mod logs;
 mod metrics;
 mod mutated_requests;
+mod model_cache;
+mod model_refusals;
 mod notifications;
 mod portal_author;
 mod portal_configurer;

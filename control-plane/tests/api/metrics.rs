@@ -52,7 +52,7 @@ fn samples<'a>(
 
 /// The value of the one sample of `name` with `labels` (for a histogram, its count); 0 when
 /// there is none yet (a counter that has not moved has no series).
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found = samples(scrape, name, labels);
     assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
     found.first().map_or(0.0, |(_, value)| match value {
@@ -76,7 +76,7 @@ fn label_values(scrape: &Scrape, label: &str) -> Vec<String> {
         .collect()
 }
 
-async fn scrape_with(app: &TestApp, token: &str) -> Scrape {
+pub(crate) async fn scrape_with(app: &TestApp, token: &str) -> Scrape {
     let response = app
         .client
         .get(format!("{}/metrics", app.address))

@@ -6,3 +6,4 @@
 pub use trellis_host_test_support::*;
 
 pub mod models;
+pub mod onnx_files;
