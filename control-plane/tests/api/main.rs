@@ -14,6 +14,7 @@ mod jobs;
 mod live;
 mod logs;
 mod metrics;
+mod node_bounds;
 mod notifications;
 mod portal_author;
 mod portal_configurer;
