@@ -106,6 +106,7 @@ pub async fn heartbeat(
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
         bus: state.settings.bus.clone(),
+        lease_ms: state.settings.lease().as_millis() as u64,
     }))
 }
 
