@@ -15,7 +15,7 @@ mod kafka_security;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use embedded::EmbeddedBus;
+pub use embedded::{EmbeddedBus, GroupStatus};
 pub use kafka::KafkaBus;
 pub use kafka_security::KafkaSecurity;
 
@@ -50,9 +50,6 @@ pub fn controller_topic(controller_id: &str) -> String {
 /// Why the bus refused.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    /// A consumer group fell too far behind and did not catch up in time.
-    #[error("topic {topic} is full: a consumer is {behind} messages behind")]
-    Full { topic: String, behind: usize },
     /// The backend could not be reached or refused.
     #[error("bus unavailable: {0}")]
     Unavailable(String),
@@ -71,12 +68,16 @@ pub struct Delivery {
 
 /// A bus backend.
 pub trait Bus: Send + Sync {
-    /// Appends `payload` to `topic`, waiting while a consumer group is too far behind
-    /// (back-pressure) and failing if it stays so.
+    /// Appends `payload` to `topic`. A consumer group too far behind loses its oldest messages
+    /// rather than holding the publisher back.
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError>;
     /// Joins consumer `group` on `topic`. A new group starts at the end of the topic; a known
     /// one resumes after its last commit.
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError>;
+    /// Forgets consumer `group` on `topic`: its deployment no longer runs here, so what it has
+    /// not read need not be kept for it. A broker's groups expire on their own; the default
+    /// does nothing.
+    fn leave(&self, _topic: &str, _group: &str) {}
     /// Whether the bus answers now, for a clear error at start rather than at first use.
     fn check(&self) -> Result<(), BusError> {
         Ok(())

@@ -37,6 +37,10 @@ pub struct NodeArgs {
     /// the oldest are dropped, and the control plane is told how many.
     #[arg(long, default_value_t = trellis_node::DEFAULT_LOG_BUFFER_LINES)]
     log_buffer_lines: usize,
+    /// The most bytes of readings each app instance keeps per sensor role for
+    /// `sensors.history` (the newest is always kept); older ones are dropped first.
+    #[arg(long, default_value_t = trellis_node::DEFAULT_READING_HISTORY_BYTES)]
+    reading_history_bytes: usize,
     /// Where the apps' readings come from and commands go: the control plane's
     /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
     #[arg(long, env = "TRELLIS_BUS")]
@@ -109,6 +113,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         metrics_token: args.metrics.metrics_token,
         ca_cert: crate::client::ca_cert_flag(),
         log_buffer_lines: args.log_buffer_lines,
+        reading_history_bytes: args.reading_history_bytes,
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {

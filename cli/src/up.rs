@@ -241,6 +241,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 tick,
                 checkpoint_every: Duration::from_millis(args.checkpoint_ms),
                 log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
+                reading_history_bytes: trellis_node::DEFAULT_READING_HISTORY_BYTES,
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),

@@ -102,6 +102,18 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
 
 impl Settings {
+    /// A node's lease on its assignments: as long as it may go without an accepted heartbeat
+    /// before it is down, and must stop its instances.
+    pub fn lease(&self) -> Duration {
+        self.heartbeat_interval * self.missed_heartbeats
+    }
+
+    /// How long after a node's last accepted heartbeat its instances may be placed elsewhere:
+    /// its lease and one more heartbeat interval, for the node to have stopped them.
+    pub fn replace_after(&self) -> Duration {
+        self.lease() + self.heartbeat_interval
+    }
+
     /// Defaults for one machine: `127.0.0.1:7878`, SQLite under `data_dir`.
     pub fn local(data_dir: PathBuf) -> Settings {
         Settings {

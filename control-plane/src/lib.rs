@@ -22,6 +22,7 @@ mod live;
 pub mod logs;
 mod metrics;
 mod model_versions;
+mod node_reports;
 pub mod notify;
 mod openapi;
 mod peer;

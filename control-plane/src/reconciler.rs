@@ -47,6 +47,10 @@ struct Node {
     live: bool,
     /// Asked to drain: placement does not choose it, and its instances move off it.
     draining: bool,
+    /// Silent for longer than its lease and the margin after it: it has stopped its instances
+    /// (fencing), so they may run elsewhere. A node that is down but not yet past this keeps
+    /// them, placed nowhere else.
+    lease_over: bool,
     load: NodeLoad,
 }
 
@@ -60,12 +64,12 @@ struct Instance {
 pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     let db = &state.db;
     let now = now_ms();
-    let horizon = state.settings.heartbeat_interval.as_millis() as i64
-        * i64::from(state.settings.missed_heartbeats);
+    let horizon = state.settings.lease().as_millis() as i64;
+    let replace_after = state.settings.replace_after().as_millis() as i64;
 
     // Silence is counted from when this control plane started, so a restart does not declare
     // every node dead before it had the chance to report.
-    let mut nodes = load_nodes(db, now, horizon, state.started_at).await?;
+    let mut nodes = load_nodes(db, now, (horizon, replace_after), state.started_at).await?;
     for node in &nodes {
         let wanted = match (node.live, node.state.as_str()) {
             (true, _) => "up",
@@ -135,11 +139,17 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
             .and_then(|i| i.node.as_ref())
             .and_then(|n| nodes.iter().find(|node| &node.id == n && node.live));
         let on_draining_node = live_node.is_some_and(|node| node.draining);
+        // Its node went silent but may still run it until its lease is over.
+        let on_fencing_node = current
+            .as_ref()
+            .and_then(|i| i.node.as_ref())
+            .and_then(|n| nodes.iter().find(|node| &node.id == n))
+            .is_some_and(|node| !node.live && !node.lease_over);
         let (node, next_state, detail) = if stopped {
             (None, "stopped", STOPPED.to_string())
         } else if !desired {
             (None, "stopped", "outside its schedule".to_string())
-        } else if live_node.is_some() && !on_draining_node {
+        } else if (live_node.is_some() && !on_draining_node) || on_fencing_node {
             continue;
         } else {
             let needs = needs(&manifest, node_labels.as_deref());
@@ -222,7 +232,14 @@ pub async fn reconcile(state: &AppState) -> sqlx::Result<bool> {
     Ok(changed)
 }
 
-async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx::Result<Vec<Node>> {
+/// The nodes as their heartbeats show them: live if silent for at most `horizon` ms, their lease
+/// over if silent for more than `replace_after` ms.
+async fn load_nodes(
+    db: &AnyPool,
+    now: i64,
+    (horizon, replace_after): (i64, i64),
+    started: i64,
+) -> sqlx::Result<Vec<Node>> {
     Ok(db::nodes::list(db)
         .await?
         .into_iter()
@@ -239,6 +256,9 @@ async fn load_nodes(db: &AnyPool, now: i64, horizon: i64, started: i64) -> sqlx:
                 live: row
                     .last_seen
                     .is_some_and(|seen| now - seen.max(started) <= horizon),
+                lease_over: row
+                    .last_seen
+                    .is_none_or(|seen| now - seen.max(started) > replace_after),
                 load: NodeLoad {
                     name: row.name,
                     labels: serde_json::from_str(&row.labels).unwrap_or_default(),

@@ -1,12 +1,13 @@
 //! The daemon's two loops: heartbeats out, assignments in. Neither ever gives up: while the
-//! control plane is away the instances keep running, and both loops catch up when it returns.
+//! control plane is away the instances keep running until the node's lease runs out (then they
+//! stop, see [`AssignmentLease`]), and both loops catch up when it returns.
 //! A control plane that refuses the node's token is not away: it replaced the token or removed
 //! the node and placed its instances elsewhere, so the node stops them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use trellis_host::{Host, HostConfig};
@@ -15,6 +16,7 @@ use crate::NodeConfig;
 use crate::app_state::AppStates;
 use crate::app_state::checkpoints::Checkpoints;
 use crate::artifacts::ArtifactCache;
+use crate::assignment_lease::AssignmentLease;
 use crate::log_shipping::{DiskBuffer, LogQueue, Shipper};
 use crate::metrics::Probe;
 use crate::notifications::{Forwarder, Outbox};
@@ -85,6 +87,9 @@ struct Agent {
     cache: ArtifactCache,
     heartbeat_ms: AtomicU64,
     states: Arc<AppStates>,
+    lease: Arc<AssignmentLease>,
+    /// Told when a renewal lifts a fence, so the assignments are fetched afresh at once.
+    unfenced: tokio::sync::Notify,
 }
 
 /// Runs the node daemon until the process ends.
@@ -145,11 +150,14 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 config.metrics.clone(),
                 log_queue,
             )
-            .forward_notifications(outbox),
+            .forward_notifications(outbox)
+            .history_bytes(config.reading_history_bytes),
         )),
         cache: ArtifactCache::open(config.data_dir.join("artifacts"))?,
         heartbeat_ms: AtomicU64::new(2000),
         states: states.clone(),
+        lease: Arc::default(),
+        unfenced: tokio::sync::Notify::new(),
         config: config.clone(),
     });
     let _checkpoints = AbortOnDrop(tokio::spawn(
@@ -173,6 +181,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .run(),
     ));
     let _heartbeats = AbortOnDrop(tokio::spawn(agent.clone().heartbeats()));
+    let _lease = AbortOnDrop(tokio::spawn(agent.clone().watch_lease()));
     agent.assignments().await;
     Ok(())
 }
@@ -214,8 +223,13 @@ impl Agent {
             self.config
                 .metrics
                 .observe(&report.metrics, &report.instances);
+            let sent = Instant::now();
             match self.heartbeat(&report).await {
                 Ok(answer) => {
+                    if self.lease.renew(sent, answer.lease_ms) {
+                        tracing::info!("lease renewed: taking up the assignments again");
+                        self.unfenced.notify_one();
+                    }
                     if !reachable {
                         tracing::info!("control plane reachable again");
                     }
@@ -239,13 +253,31 @@ impl Agent {
                     reachable = false;
                 }
                 Err(e) if reachable => {
-                    tracing::warn!("heartbeat failed (instances keep running): {e:#}");
+                    tracing::warn!(
+                        "heartbeat failed (instances keep running while the lease lasts): {e:#}"
+                    );
                     reachable = false;
                 }
                 Err(_) => {}
             }
             let every = self.heartbeat_ms.load(Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(every)).await;
+        }
+    }
+
+    /// Stops every instance once the lease runs out; they start again when a heartbeat renews
+    /// it and the assignments, fetched afresh, still name them.
+    async fn watch_lease(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.lease.check_every()).await;
+            if let Some(length) = self.lease.expire() {
+                tracing::warn!(
+                    "no heartbeat accepted for {} ms, this node's lease: stopping every instance, \
+                     as the control plane may place them on another node",
+                    length.as_millis()
+                );
+                self.apply(Vec::new()).await;
+            }
         }
     }
 
@@ -265,7 +297,14 @@ impl Agent {
         let mut generation: Option<u64> = None;
         let mut refusal_told = false;
         loop {
-            let assignments = match self.fetch_assignments(generation).await {
+            let fetched = tokio::select! {
+                fetched = self.fetch_assignments(generation) => fetched,
+                () = self.unfenced.notified() => {
+                    generation = None;
+                    continue;
+                }
+            };
+            let assignments = match fetched {
                 Ok(assignments) => assignments,
                 Err(e) if refused(&e) => {
                     if !refusal_told {
@@ -278,7 +317,9 @@ impl Agent {
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!("fetching assignments (instances keep running): {e:#}");
+                    tracing::warn!(
+                        "fetching assignments (instances keep running while the lease lasts): {e:#}"
+                    );
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
@@ -326,12 +367,17 @@ impl Agent {
     /// ones once their old selves have ended.
     async fn apply(&self, instances: Vec<Assignment>) {
         let supervisor = self.supervisor.clone();
+        let lease = self.lease.clone();
         tokio::task::spawn_blocking(move || {
+            // Judged under the supervisor's lock, so a set fetched before the lease ran out
+            // cannot start anything after the fence stopped it.
             let apply = || {
-                supervisor
-                    .lock()
-                    .expect("supervisor lock")
-                    .apply(&instances)
+                let mut supervisor = supervisor.lock().expect("supervisor lock");
+                if lease.fenced() {
+                    supervisor.apply(&[])
+                } else {
+                    supervisor.apply(&instances)
+                }
             };
             let stopping = apply();
             let replaced = !stopping.is_empty();

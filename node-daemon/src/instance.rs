@@ -36,6 +36,8 @@ pub struct Wiring {
     pub bus: Arc<dyn Bus>,
     pub sensors: Vec<BoundDevice>,
     pub controllers: Vec<BoundDevice>,
+    /// The most bytes of readings kept per role for `sensors.history`.
+    pub history_bytes: usize,
 }
 
 /// The first wait before a restart; each failure in a row doubles it, up to [`MAX_BACKOFF`].
@@ -150,7 +152,9 @@ impl Plane {
         Ok(Plane {
             feed: ReadingFeed::new(wiring.bus.as_ref(), deployment, &wiring.sensors)
                 .map_err(|e| format!("subscribing to its sensors: {e}"))?,
-            sensors: Arc::new(recent_readings(&wiring.sensors)),
+            sensors: Arc::new(
+                recent_readings(&wiring.sensors).with_max_bytes(wiring.history_bytes),
+            ),
             controllers: Arc::new(BusControllers::new(
                 wiring.bus.clone(),
                 deployment.to_string(),

@@ -2,13 +2,16 @@
 //! the state of its instances), long-polls its assignments, fetches their components by hash
 //! into a verified on-disk cache, and runs each assigned app instance with `trellis-host`,
 //! restarting a trapped one with backoff and stopping what is no longer assigned. When the
-//! control plane is unreachable it keeps running what it has and catches up when it returns.
+//! control plane is unreachable it keeps running what it has for as long as its lease lasts,
+//! then stops everything (the control plane may place it elsewhere), and catches up when it
+//! returns.
 //! Its instances' log lines and lifecycle events are shipped to the control plane's log service,
 //! through a buffer on disk that keeps them while the control plane is away.
 
 mod agent;
 mod app_state;
 mod artifacts;
+mod assignment_lease;
 mod instance;
 mod log_shipping;
 mod metrics;
@@ -57,10 +60,16 @@ pub struct NodeConfig {
     /// The most log lines kept on disk (in `logs.sqlite` in the data directory) while the
     /// control plane cannot be reached; beyond it the oldest are dropped and counted.
     pub log_buffer_lines: usize,
+    /// The most bytes of readings each instance keeps per sensor role for `sensors.history`
+    /// (its newest reading is always kept).
+    pub reading_history_bytes: usize,
 }
 
 /// The log buffer's bound unless told otherwise: about 25 MiB of typical lines.
 pub const DEFAULT_LOG_BUFFER_LINES: usize = 100_000;
+
+/// The reading history's bound per instance and role unless told otherwise: 4 MiB.
+pub const DEFAULT_READING_HISTORY_BYTES: usize = trellis_host::capabilities::DEFAULT_HISTORY_BYTES;
 
 /// The checkpoint interval a node uses unless told otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(5);

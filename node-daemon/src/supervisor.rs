@@ -42,6 +42,8 @@ pub struct Supervisor {
     outbox: Option<Outbox>,
     /// Where instances' log lines and events go, to be shipped.
     logs: Arc<LogQueue>,
+    /// The most bytes of readings each instance keeps per role for `sensors.history`.
+    history_bytes: usize,
 }
 
 impl Supervisor {
@@ -68,7 +70,14 @@ impl Supervisor {
             metrics,
             outbox: None,
             logs,
+            history_bytes: trellis_host::capabilities::DEFAULT_HISTORY_BYTES,
         }
+    }
+
+    /// Has each instance keep at most `bytes` of readings per role for `sensors.history`.
+    pub fn history_bytes(mut self, bytes: usize) -> Supervisor {
+        self.history_bytes = bytes;
+        self
     }
 
     /// Sends apps' notifications to `outbox` (for the control plane) instead of the log.
@@ -145,6 +154,15 @@ impl Supervisor {
             if let Some(running) = self.running.remove(id) {
                 running.tell_to_stop();
                 stopping.push(running);
+            }
+            // No longer assigned here (stopped, or moved): its consumer groups leave, so what
+            // it will not read is not kept for it. A replaced version keeps them.
+            if !wanted.contains_key(id.as_str())
+                && let (Some(bus), Some(was)) = (&self.bus, self.assigned.get(id))
+            {
+                for sensor in &was.sensors {
+                    bus.leave(&trellis_bus::sensor_topic(&sensor.id), id);
+                }
             }
             self.app_models.remove(id);
             self.assigned.remove(id);
@@ -248,6 +266,7 @@ impl Supervisor {
                 bus,
                 sensors: assignment.sensors.clone(),
                 controllers: assignment.controllers.clone(),
+                history_bytes: self.history_bytes,
             }),
             StateHome {
                 states: self.states.clone(),

@@ -117,6 +117,11 @@ pub struct HeartbeatAnswer {
     /// without one can say what it is missing.
     #[serde(default)]
     pub bus: String,
+    /// The node's lease on its assignments, renewed by each accepted heartbeat: a node whose
+    /// last accepted heartbeat was sent longer ago stops its instances, and only a while after
+    /// that may the control plane place them elsewhere. 0: no lease (the node keeps running).
+    #[serde(default)]
+    pub lease_ms: u64,
 }
 
 /// One instance a node should run.

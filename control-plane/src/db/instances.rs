@@ -114,6 +114,24 @@ pub async fn assigned_to(db: &AnyPool, node_id: &str) -> sqlx::Result<Vec<Assign
     .await
 }
 
+/// Whether artifact `sha256` is one node `node_id` needs for what it is assigned (as
+/// [`assigned_to`] lists it): an app's component, or a model's ONNX file or contract.
+pub async fn needs_artifact(db: &AnyPool, node_id: &str, sha256: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM instances i JOIN deployments d ON d.id = i.deployment_id \
+         LEFT JOIN apps a ON a.name = d.app_name AND a.version = d.app_version \
+         LEFT JOIN deployment_models dm ON dm.deployment_id = d.id \
+         LEFT JOIN models m ON m.name = dm.model_name AND m.version = dm.model_version \
+         WHERE i.node_id = $1 AND d.deleted_at IS NULL AND d.run_state = 'running' \
+         AND (a.component_sha256 = $2 OR m.onnx_sha256 = $2 OR m.contract_sha256 = $2) LIMIT 1",
+    )
+    .bind(node_id)
+    .bind(sha256)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Takes up deployment `deployment_id` with an instance on `node` (or on none yet), with no
 /// restarts counted.
 pub async fn insert(

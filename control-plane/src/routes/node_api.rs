@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
@@ -22,18 +23,28 @@ use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
 use super::json_body::JsonBody;
 
+use super::json_body::json_body;
+
 /// How long an assignments request waits for a change before answering anyway.
 const LONG_POLL: Duration = Duration::from_secs(20);
 
 /// Report the node's metrics and the state of its instances.
 #[utoipa::path(post, path = "/node/heartbeat", tag = "nodes", security(("token" = [])),
     request_body = NodeReport,
-    responses((status = 200, body = HeartbeatAnswer), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = HeartbeatAnswer),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "Not a heartbeat, or a metric out of range (named in `field`)",
+            body = ErrorBody)))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Extension(node): Extension<NodeCaller>,
-    JsonBody(report): JsonBody<NodeReport>,
+    body: Result<Json<NodeReport>, JsonRejection>,
 ) -> ApiResult<Json<HeartbeatAnswer>> {
+    let report = json_body(body, "a heartbeat")?;
+    crate::node_reports::check(&report.metrics)?;
     let now = now_ms();
     let text = serde_json::to_string(&report).map_err(ApiError::internal)?;
     if db::nodes::record_heartbeat(&state.db, &node.id, now, &text).await? {
@@ -96,6 +107,7 @@ pub async fn heartbeat(
     Ok(Json(HeartbeatAnswer {
         heartbeat_ms: state.settings.heartbeat_interval.as_millis() as u64,
         bus: state.settings.bus.clone(),
+        lease_ms: state.settings.lease().as_millis() as u64,
     }))
 }
 
@@ -195,14 +207,26 @@ async fn bound_devices(
     Ok((sensors, controllers))
 }
 
-/// An artifact by its SHA-256, for the node's cache.
+/// An artifact by its SHA-256, for the node's cache: only one the node needs for what it is
+/// assigned (its apps' components, their models' files and contracts), so a node's token does
+/// not open every upload.
 #[utoipa::path(get, path = "/node/artifacts/{sha256}", tag = "nodes", security(("token" = [])),
     params(("sha256" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not an artifact of the node's assignments", body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn artifact(
     State(state): State<AppState>,
+    Extension(node): Extension<NodeCaller>,
     Path(sha256): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    // Whether an unassigned artifact exists is not told either: both answer 403.
+    if !db::instances::needs_artifact(&state.db, &node.id, &sha256).await? {
+        return Err(ApiError::forbidden(format!(
+            "artifact `{sha256}` is not part of what node `{}` is assigned",
+            node.name
+        )));
+    }
     super::artifacts::serve(&state, &sha256)
 }

@@ -19,6 +19,7 @@ mod metrics;
 mod mutated_requests;
 mod model_cache;
 mod model_refusals;
+mod node_bounds;
 mod notifications;
 mod portal_author;
 mod portal_configurer;

@@ -23,7 +23,7 @@ pub use controllers::ControllerSink;
 pub use inference::ModelRuntime;
 pub use log::LogSink;
 pub use notify::{LogNotifications, NotificationSink};
-pub use recent_readings::{HISTORY, RecentReadings};
+pub use recent_readings::{DEFAULT_HISTORY_BYTES, HISTORY, RecentReadings};
 pub use sensors::SensorSource;
 pub use state::{MemoryStateStore, StateStore};
 

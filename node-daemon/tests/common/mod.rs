@@ -89,6 +89,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         metrics_token: Some(NODE_METRICS_TOKEN.into()),
         ca_cert: None,
         log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
+        reading_history_bytes: trellis_node::DEFAULT_READING_HISTORY_BYTES,
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
@@ -372,12 +373,20 @@ impl TestNode {
     /// Registers another node called `name`, as a configurer would, and starts its daemon on
     /// the same control plane and bus as the first, with its own data directory.
     pub async fn spawn_another_node(&mut self, name: &str) {
+        let address = self.address.clone();
+        self.spawn_another_node_at(name, &address).await;
+    }
+
+    /// [`TestNode::spawn_another_node`] with the node reaching the control plane at
+    /// `control_plane` (through a proxy, say).
+    pub async fn spawn_another_node_at(&mut self, name: &str, control_plane: &str) {
         let new = NewNode {
             name: name.into(),
             labels: Default::default(),
         };
         let node: Node = self.post("/nodes", &self.admin, &new).await;
         let config = NodeConfig {
+            control_plane: control_plane.to_string(),
             token: node.token.expect("a new node's token"),
             data_dir: self._data.path().join(name),
             metrics: NodeMetrics::default(),
