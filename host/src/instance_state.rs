@@ -1,5 +1,7 @@
 //! Everything one instance's store holds: its WASI context, its capabilities and its limiter.
 
+use std::time::Instant;
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -18,7 +20,10 @@ use crate::types::Level;
 
 pub(crate) struct InstanceState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// When the call in progress must end, for the host's own waits on the guest's behalf
+    /// (`crate::deadline_poll`); `None` when it lies beyond what an `Instant` can hold.
+    pub(crate) call_deadline: Option<Instant>,
     pub(crate) limiter: Limiter,
     pub(crate) stderr: GuestOutput,
     pub(crate) sensors: SensorsCtx,
@@ -47,6 +52,7 @@ impl InstanceState {
         InstanceState {
             wasi,
             table: ResourceTable::new(),
+            call_deadline: None,
             limiter: Limiter::new(limits),
             stderr,
             sensors: SensorsCtx {

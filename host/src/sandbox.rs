@@ -1,7 +1,7 @@
 //! One sandboxed store and the rules every call into it follows, whatever the world: limits, a
 //! deadline per call, and errors that explain a trap as the limit or mistake behind it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
@@ -41,6 +41,7 @@ impl Sandbox {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks);
+        store.data_mut().call_deadline = Instant::now().checked_add(limits.call_deadline);
         match instantiate(&mut store) {
             Ok(bindings) => Ok((
                 Sandbox {
@@ -77,6 +78,7 @@ impl Sandbox {
         self.store.data_mut().limiter.take_refusal();
         self.store.data().stderr.forget_recent();
         self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.data_mut().call_deadline = Instant::now().checked_add(self.limits.call_deadline);
         match call(&mut self.store) {
             Ok(Ok(result)) => Ok(result),
             // An engine inside the guest (JavaScript, Python) turns refused memory into an
@@ -143,6 +145,10 @@ fn explain(
     let export = export.to_string();
     if let Some(detail) = store.data_mut().limiter.take_refusal() {
         return CallError::ResourceLimit { export, detail };
+    }
+    // Out of time in guest code (the epoch) or waiting in the host (`wasi:io/poll`): one miss.
+    if error.is::<crate::deadline_poll::DeadlineReached>() {
+        return CallError::DeadlineExceeded { export, deadline };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::DeadlineExceeded { export, deadline },
