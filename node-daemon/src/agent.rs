@@ -298,22 +298,14 @@ impl Agent {
     }
 
     /// Makes `instances` what runs here: starts the new, stops the rest, and starts the changed
-    /// ones once their old selves have ended.
+    /// ones, which take their deployment's state once their old selves have let go of it. It
+    /// never waits for an instance to end, so a guest that will not return cannot hold it.
     async fn apply(&self, instances: Vec<Assignment>) {
         let supervisor = self.supervisor.clone();
         tokio::task::spawn_blocking(move || {
-            let apply = || {
-                supervisor
-                    .lock()
-                    .expect("supervisor lock")
-                    .apply(&instances)
-            };
-            let stopping = apply();
-            let replaced = !stopping.is_empty();
-            // Waits for their threads, with the supervisor free for heartbeats.
-            drop(stopping);
-            if replaced {
-                drop(apply());
+            let mut supervisor = supervisor.lock().expect("supervisor lock");
+            if !supervisor.apply(&instances).is_empty() {
+                supervisor.apply(&instances);
             }
         })
         .await
