@@ -79,6 +79,11 @@ impl Host {
         &self.config
     }
 
+    #[cfg(test)]
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Compiles (or loads from the cache) an app component, checks it implements the `app`
     /// world, and prepares it for fast instantiation.
     pub fn load_app(&self, bytes: &[u8]) -> Result<AppComponent, LoadError> {

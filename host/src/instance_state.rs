@@ -143,14 +143,25 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        // The cap is on the instance's total: a component may hold several memories (one per
+        // core instance that defines one), and each alone could otherwise take the whole cap.
+        let total = self
+            .memory_in_use
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_bytes {
+            let across = if total > desired {
+                format!(", {total} bytes across the instance's memories")
+            } else {
+                String::new()
+            };
             self.refused = Some(format!(
-                "linear memory would grow to {desired} bytes; the limit is {} bytes",
+                "linear memory would grow to {desired} bytes{across}; the limit is {} bytes",
                 self.memory_bytes
             ));
             return Ok(false);
         }
-        self.memory_in_use += desired.saturating_sub(current);
+        self.memory_in_use = total;
         Ok(true)
     }
 

@@ -188,3 +188,94 @@ fn repeating_function(backtrace: &WasmBacktrace) -> Option<String> {
         .all(|f| f.func_name() == Some(first));
     (frames.len() >= REPEATS && repeats).then(|| format!("{:#}", rustc_demangle::demangle(first)))
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{
+        Component, InstanceSection, MemorySection, MemoryType, Module, ModuleArg, ModuleSection,
+    };
+    use wasmtime::component::Linker;
+
+    use super::*;
+    use crate::Host;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A component of `memories` core instances of one module that defines a linear memory of
+    /// `mib` MiB, as the text format writes it:
+    ///
+    /// ```wat
+    /// (component
+    ///   (core module $m (memory <mib × 16 pages>))
+    ///   (core instance (instantiate $m))   ;; `memories` times
+    /// )
+    /// ```
+    fn component_with_memories(memories: u32, mib: u64) -> Vec<u8> {
+        let mut memory = MemorySection::new();
+        memory.memory(MemoryType {
+            minimum: mib * MIB / 65536,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        let mut module = Module::new();
+        module.section(&memory);
+        let mut instances = InstanceSection::new();
+        for _ in 0..memories {
+            instances.instantiate(0, Vec::<(&str, ModuleArg)>::new());
+        }
+        let mut component = Component::new();
+        component
+            .section(&ModuleSection(&module))
+            .section(&instances);
+        component.finish()
+    }
+
+    /// Starts `bytes` in a sandbox within `memory_bytes`.
+    fn start(host: &Host, bytes: &[u8], memory_bytes: usize) -> Result<(), CallError> {
+        let engine = host.engine();
+        let component = wasmtime::component::Component::new(engine, bytes).unwrap();
+        let linker = Linker::new(engine);
+        let limits = InstanceLimits {
+            memory_bytes,
+            ..InstanceLimits::default()
+        };
+        Sandbox::start(
+            engine,
+            host.config(),
+            Capabilities::default(),
+            limits,
+            |store| linker.instantiate(store, &component),
+        )
+        .map(|_| ())
+    }
+
+    #[test]
+    fn the_memory_cap_is_on_the_instance_total_across_its_memories() {
+        let host = Host::new(crate::HostConfig::default()).unwrap();
+        let cap = (64 * MIB) as usize;
+        // Memories that fit together start, one or several.
+        start(&host, &component_with_memories(1, 40), cap).expect("one memory of 40 MiB");
+        start(&host, &component_with_memories(2, 24), cap).expect("two memories of 24 MiB");
+        // Two that are each under the cap but together over it are refused, naming the limit.
+        for (memories, mib) in [(2, 40), (4, 24)] {
+            match start(&host, &component_with_memories(memories, mib), cap) {
+                Err(CallError::ResourceLimit { export, detail }) => {
+                    assert_eq!(export, "instantiate");
+                    assert!(
+                        detail.contains(&format!("the limit is {cap} bytes")),
+                        "{detail}"
+                    );
+                    assert!(
+                        detail.contains("across the instance's memories"),
+                        "{detail}"
+                    );
+                }
+                other => panic!(
+                    "{memories} memories of {mib} MiB: expected the memory limit, got {other:?}"
+                ),
+            }
+        }
+    }
+}
