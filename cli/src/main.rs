@@ -73,7 +73,7 @@ enum Command {
     /// language's toolchain, and print the component's path and size.
     Build(build::BuildArgs),
     /// Start the control plane on this machine (SQLite and local files; nothing else needed).
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
     /// Run a node daemon that runs what the control plane assigns it (`trellis node join`
     /// registers a node and prints how a VM joins; `list`, `drain`, `undrain`, `remove` and
     /// `rotate-token` manage nodes).
@@ -154,7 +154,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => run::run(args),
         Command::New(args) => new::new(args),
         Command::Build(args) => build::build(args, output),
-        Command::Up(args) => up::up(args),
+        Command::Up(args) => up::up(*args),
         Command::Node(args) => node::node(args, output),
         Command::Login(args) => login::login(args),
         Command::User(command) => users::user(command, output),

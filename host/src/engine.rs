@@ -56,9 +56,11 @@ impl Host {
         let engine = Engine::new(&engine_config(&config))?;
         let mut app_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut app_linker)?;
+        crate::deadline_poll::add_to_linker(&mut app_linker)?;
         crate::capabilities::add_to_linker(&mut app_linker)?;
         let mut contract_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut contract_linker)?;
+        crate::deadline_poll::add_to_linker(&mut contract_linker)?;
         crate::capabilities::add_contract_imports_to_linker(&mut contract_linker)?;
         let cache = CompileCache::new(config.cache_dir.clone())?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
@@ -75,6 +77,11 @@ impl Host {
     /// The engine's settings.
     pub fn config(&self) -> &HostConfig {
         &self.config
+    }
+
+    #[cfg(test)]
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Compiles (or loads from the cache) an app component, checks it implements the `app`

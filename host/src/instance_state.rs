@@ -1,5 +1,7 @@
 //! Everything one instance's store holds: its WASI context, its capabilities and its limiter.
 
+use std::time::Instant;
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -18,7 +20,10 @@ use crate::types::Level;
 
 pub(crate) struct InstanceState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// When the call in progress must end, for the host's own waits on the guest's behalf
+    /// (`crate::deadline_poll`); `None` when it lies beyond what an `Instant` can hold.
+    pub(crate) call_deadline: Option<Instant>,
     pub(crate) limiter: Limiter,
     pub(crate) stderr: GuestOutput,
     pub(crate) sensors: SensorsCtx,
@@ -47,6 +52,7 @@ impl InstanceState {
         InstanceState {
             wasi,
             table: ResourceTable::new(),
+            call_deadline: None,
             limiter: Limiter::new(limits),
             stderr,
             sensors: SensorsCtx {
@@ -137,14 +143,25 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        // The cap is on the instance's total: a component may hold several memories (one per
+        // core instance that defines one), and each alone could otherwise take the whole cap.
+        let total = self
+            .memory_in_use
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_bytes {
+            let across = if total > desired {
+                format!(", {total} bytes across the instance's memories")
+            } else {
+                String::new()
+            };
             self.refused = Some(format!(
-                "linear memory would grow to {desired} bytes; the limit is {} bytes",
+                "linear memory would grow to {desired} bytes{across}; the limit is {} bytes",
                 self.memory_bytes
             ));
             return Ok(false);
         }
-        self.memory_in_use += desired.saturating_sub(current);
+        self.memory_in_use = total;
         Ok(true)
     }
 

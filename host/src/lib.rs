@@ -17,6 +17,7 @@ mod bindings;
 pub mod capabilities;
 mod compile_cache;
 mod contract;
+mod deadline_poll;
 mod engine;
 mod error;
 mod guest_output;

@@ -5,7 +5,8 @@ use std::time::Duration;
 /// Per-instance limits. Exceeding one stops the call with a [`crate::CallError`] that names it.
 #[derive(Clone, Debug)]
 pub struct InstanceLimits {
-    /// Largest linear memory, in bytes. Must not exceed [`crate::HostConfig::max_memory_bytes`].
+    /// Most linear memory, in bytes, across all the instance's memories. Must not exceed
+    /// [`crate::HostConfig::max_memory_bytes`].
     pub memory_bytes: usize,
     /// Wall-clock time one call (`init`, `on-reading`, `on-tick`) may run.
     pub call_deadline: Duration,

@@ -1,7 +1,7 @@
 //! One sandboxed store and the rules every call into it follows, whatever the world: limits, a
 //! deadline per call, and errors that explain a trap as the limit or mistake behind it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
@@ -41,6 +41,7 @@ impl Sandbox {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks);
+        store.data_mut().call_deadline = Instant::now().checked_add(limits.call_deadline);
         match instantiate(&mut store) {
             Ok(bindings) => Ok((
                 Sandbox {
@@ -77,6 +78,7 @@ impl Sandbox {
         self.store.data_mut().limiter.take_refusal();
         self.store.data().stderr.forget_recent();
         self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.data_mut().call_deadline = Instant::now().checked_add(self.limits.call_deadline);
         match call(&mut self.store) {
             Ok(Ok(result)) => Ok(result),
             // An engine inside the guest (JavaScript, Python) turns refused memory into an
@@ -144,6 +146,10 @@ fn explain(
     if let Some(detail) = store.data_mut().limiter.take_refusal() {
         return CallError::ResourceLimit { export, detail };
     }
+    // Out of time in guest code (the epoch) or waiting in the host (`wasi:io/poll`): one miss.
+    if error.is::<crate::deadline_poll::DeadlineReached>() {
+        return CallError::DeadlineExceeded { export, deadline };
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::DeadlineExceeded { export, deadline },
         Some(Trap::StackOverflow) => CallError::StackExhausted { export },
@@ -181,4 +187,95 @@ fn repeating_function(backtrace: &WasmBacktrace) -> Option<String> {
         .take(REPEATS)
         .all(|f| f.func_name() == Some(first));
     (frames.len() >= REPEATS && repeats).then(|| format!("{:#}", rustc_demangle::demangle(first)))
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{
+        Component, InstanceSection, MemorySection, MemoryType, Module, ModuleArg, ModuleSection,
+    };
+    use wasmtime::component::Linker;
+
+    use super::*;
+    use crate::Host;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A component of `memories` core instances of one module that defines a linear memory of
+    /// `mib` MiB, as the text format writes it:
+    ///
+    /// ```wat
+    /// (component
+    ///   (core module $m (memory <mib × 16 pages>))
+    ///   (core instance (instantiate $m))   ;; `memories` times
+    /// )
+    /// ```
+    fn component_with_memories(memories: u32, mib: u64) -> Vec<u8> {
+        let mut memory = MemorySection::new();
+        memory.memory(MemoryType {
+            minimum: mib * MIB / 65536,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        let mut module = Module::new();
+        module.section(&memory);
+        let mut instances = InstanceSection::new();
+        for _ in 0..memories {
+            instances.instantiate(0, Vec::<(&str, ModuleArg)>::new());
+        }
+        let mut component = Component::new();
+        component
+            .section(&ModuleSection(&module))
+            .section(&instances);
+        component.finish()
+    }
+
+    /// Starts `bytes` in a sandbox within `memory_bytes`.
+    fn start(host: &Host, bytes: &[u8], memory_bytes: usize) -> Result<(), CallError> {
+        let engine = host.engine();
+        let component = wasmtime::component::Component::new(engine, bytes).unwrap();
+        let linker = Linker::new(engine);
+        let limits = InstanceLimits {
+            memory_bytes,
+            ..InstanceLimits::default()
+        };
+        Sandbox::start(
+            engine,
+            host.config(),
+            Capabilities::default(),
+            limits,
+            |store| linker.instantiate(store, &component),
+        )
+        .map(|_| ())
+    }
+
+    #[test]
+    fn the_memory_cap_is_on_the_instance_total_across_its_memories() {
+        let host = Host::new(crate::HostConfig::default()).unwrap();
+        let cap = (64 * MIB) as usize;
+        // Memories that fit together start, one or several.
+        start(&host, &component_with_memories(1, 40), cap).expect("one memory of 40 MiB");
+        start(&host, &component_with_memories(2, 24), cap).expect("two memories of 24 MiB");
+        // Two that are each under the cap but together over it are refused, naming the limit.
+        for (memories, mib) in [(2, 40), (4, 24)] {
+            match start(&host, &component_with_memories(memories, mib), cap) {
+                Err(CallError::ResourceLimit { export, detail }) => {
+                    assert_eq!(export, "instantiate");
+                    assert!(
+                        detail.contains(&format!("the limit is {cap} bytes")),
+                        "{detail}"
+                    );
+                    assert!(
+                        detail.contains("across the instance's memories"),
+                        "{detail}"
+                    );
+                }
+                other => panic!(
+                    "{memories} memories of {mib} MiB: expected the memory limit, got {other:?}"
+                ),
+            }
+        }
+    }
 }

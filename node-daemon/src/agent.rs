@@ -364,27 +364,18 @@ impl Agent {
     }
 
     /// Makes `instances` what runs here: starts the new, stops the rest, and starts the changed
-    /// ones once their old selves have ended.
+    /// ones, which take their deployment's state once their old selves have let go of it. It
+    /// never waits for an instance to end, so a guest that will not return cannot hold it.
     async fn apply(&self, instances: Vec<Assignment>) {
         let supervisor = self.supervisor.clone();
         let lease = self.lease.clone();
         tokio::task::spawn_blocking(move || {
+            let mut supervisor = supervisor.lock().expect("supervisor lock");
             // Judged under the supervisor's lock, so a set fetched before the lease ran out
             // cannot start anything after the fence stopped it.
-            let apply = || {
-                let mut supervisor = supervisor.lock().expect("supervisor lock");
-                if lease.fenced() {
-                    supervisor.apply(&[])
-                } else {
-                    supervisor.apply(&instances)
-                }
-            };
-            let stopping = apply();
-            let replaced = !stopping.is_empty();
-            // Waits for their threads, with the supervisor free for heartbeats.
-            drop(stopping);
-            if replaced {
-                drop(apply());
+            let wanted: &[Assignment] = if lease.fenced() { &[] } else { &instances };
+            if !supervisor.apply(wanted).is_empty() {
+                supervisor.apply(wanted);
             }
         })
         .await

@@ -109,9 +109,15 @@ impl RunningInstance {
         }
     }
 
-    /// Asks the instance's thread to stop; dropping it then waits for that.
+    /// Asks the instance's thread to stop; it ends by itself once its guest's call in progress
+    /// returns (at the call's deadline at the latest). Dropping the instance waits for that.
     pub fn tell_to_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether its thread has ended (so dropping the instance does not wait).
+    pub fn has_ended(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     pub fn report(&self) -> InstanceReport {
@@ -131,7 +137,9 @@ impl RunningInstance {
 }
 
 impl Drop for RunningInstance {
-    /// Stops the instance: its thread sees the flag within one tick (or one call's deadline).
+    /// Stops the instance and waits for its thread, which sees the flag within one tick (or
+    /// one call's deadline) and hands over its state. Only the node's shutdown waits so; the
+    /// supervisor keeps instances told to stop until they have ended (see `Supervisor::apply`).
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {

@@ -25,6 +25,10 @@ pub struct Supervisor {
     tick: Duration,
     components: HashMap<String, Arc<AppComponent>>,
     running: BTreeMap<String, RunningInstance>,
+    /// Instances told to stop whose threads have not ended yet. Nothing waits for them but the
+    /// node's shutdown: each ends by itself once its guest's call returns (at the call's
+    /// deadline at the latest), so a guest that will not return cannot hold the node.
+    stopping: Vec<RunningInstance>,
     /// Assignments that could not start, with why (reported as failed).
     refused: BTreeMap<String, InstanceReport>,
     /// The models assigned apps call, by name and version, served to them through `inference`.
@@ -62,6 +66,7 @@ impl Supervisor {
             tick,
             components: HashMap::new(),
             running: BTreeMap::new(),
+            stopping: Vec::new(),
             refused: BTreeMap::new(),
             models,
             app_models: HashMap::new(),
@@ -123,13 +128,14 @@ impl Supervisor {
         self.components.insert(sha256.into(), Arc::new(component));
     }
 
-    /// Makes the running set exactly `assignments`. Returns the instances to stop, already told
-    /// to: the caller drops them (which waits for their threads) without holding the supervisor.
+    /// Makes the running set exactly `assignments`. Returns the deployments whose instances it
+    /// told to stop; it does not wait for them to end (see [`Supervisor::still_stopping`]).
     ///
-    /// An instance whose assignment changed is only stopped here: its successor starts when
-    /// the set is applied again after the old one ended, so two versions of a deployment never
-    /// read its readings at once.
-    pub fn apply(&mut self, assignments: &[Assignment]) -> Vec<RunningInstance> {
+    /// An instance whose assignment changed is only stopped here: its successor starts when the
+    /// set is applied again, and takes its deployment's state (and so its readings) only once
+    /// the old one has let go of it, so two versions of a deployment never read them at once.
+    pub fn apply(&mut self, assignments: &[Assignment]) -> Vec<String> {
+        self.still_stopping();
         let wanted: BTreeMap<&str, &Assignment> = assignments
             .iter()
             .map(|a| (a.deployment.as_str(), a))
@@ -153,7 +159,8 @@ impl Supervisor {
             tracing::info!("stopping {id}");
             if let Some(running) = self.running.remove(id) {
                 running.tell_to_stop();
-                stopping.push(running);
+                stopping.push(id.clone());
+                self.stopping.push(running);
             }
             // No longer assigned here (stopped, or moved): its consumer groups leave, so what
             // it will not read is not kept for it. A replaced version keeps them.
@@ -291,6 +298,12 @@ impl Supervisor {
             .collect()
     }
 
+    /// How many instances told to stop have not ended yet; forgets those that have.
+    pub fn still_stopping(&mut self) -> usize {
+        self.stopping.retain(|instance| !instance.has_ended());
+        self.stopping.len()
+    }
+
     /// What each instance is doing, for the heartbeat.
     pub fn report(&self) -> Vec<InstanceReport> {
         self.running
@@ -307,6 +320,17 @@ impl Supervisor {
             .filter(|(id, _)| self.running.contains_key(*id) || self.refused.contains_key(*id))
             .map(|(id, a)| (id.clone(), a.version.clone()))
             .collect()
+    }
+}
+
+impl Drop for Supervisor {
+    /// The node is shutting down: every instance is told to stop at once, then each is waited
+    /// for as its field drops (each within its guest's call deadline), so they hand over their
+    /// state together rather than one after another.
+    fn drop(&mut self) {
+        for instance in self.running.values().chain(&self.stopping) {
+            instance.tell_to_stop();
+        }
     }
 }
 
@@ -377,7 +401,6 @@ fn config_values(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
     use std::time::Instant;
 
     use sha2::{Digest, Sha256};
@@ -490,17 +513,16 @@ mod tests {
         }
     }
 
-    /// Drops the instances `apply` handed back and checks that their threads end in time
-    /// (dropping one waits for its thread).
-    fn assert_stop(stopping: Vec<RunningInstance>) {
-        let (done, stopped) = mpsc::channel();
-        std::thread::spawn(move || {
-            drop(stopping);
-            let _ = done.send(());
-        });
-        stopped
-            .recv_timeout(PATIENCE)
-            .expect("the stopped instances' threads ended");
+    /// Checks that the threads of the instances told to stop end in time.
+    fn assert_stop(supervisor: &mut Supervisor) {
+        let started = Instant::now();
+        while supervisor.still_stopping() > 0 {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the stopped instances' threads did not end within {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
@@ -553,9 +575,8 @@ mod tests {
         let kept = supervisor.running["dep_2"].thread_id();
 
         let stopping = supervisor.apply(&[assignment("dep_2", &sha)]);
-        let stopped: Vec<String> = stopping.iter().map(|i| i.report().deployment).collect();
-        assert_eq!(stopped, ["dep_1"]);
-        assert_stop(stopping);
+        assert_eq!(stopping, ["dep_1"]);
+        assert_stop(&mut supervisor);
         assert!(
             reported(&supervisor, "dep_1").is_none(),
             "dep_1 still reported"
@@ -563,7 +584,8 @@ mod tests {
         assert_eq!(supervisor.running["dep_2"].thread_id(), kept);
         wait_running(&supervisor, &["dep_2"]);
 
-        assert_stop(supervisor.apply(&[]));
+        assert_eq!(supervisor.apply(&[]).len(), 1);
+        assert_stop(&mut supervisor);
         assert!(supervisor.report().is_empty(), "{:?}", supervisor.report());
     }
 
@@ -580,8 +602,9 @@ mod tests {
         // A new version of the app: the same code will do, under another hash.
         let new = sha256(b"echo, version 2");
         supervisor.add_component(&new, echo(&host).1);
-        let stopping = supervisor.apply(&[assignment("dep_1", &new)]);
-        let stopped: Vec<&str> = stopping
+        assert_eq!(supervisor.apply(&[assignment("dep_1", &new)]), ["dep_1"]);
+        let stopped: Vec<&str> = supervisor
+            .stopping
             .iter()
             .map(|i| i.component_sha256.as_str())
             .collect();
@@ -590,7 +613,7 @@ mod tests {
             !supervisor.running.contains_key("dep_1"),
             "the new version started before the old one ended"
         );
-        assert_stop(stopping);
+        assert_stop(&mut supervisor);
         assert!(supervisor.apply(&[assignment("dep_1", &new)]).is_empty());
         let now = &supervisor.running["dep_1"];
         assert_eq!(now.component_sha256, new);
@@ -647,12 +670,84 @@ mod tests {
             change(&mut changed);
             let stopping = supervisor.apply(std::slice::from_ref(&changed));
             assert_eq!(stopping.len(), 1, "the changed instance was not stopped");
-            assert_stop(stopping);
+            assert_stop(&mut supervisor);
             assert!(supervisor.apply(std::slice::from_ref(&changed)).is_empty());
             assert_ne!(supervisor.running["dep_1"].thread_id(), before);
             wait_running(&supervisor, &["dep_1"]);
             assert_eq!(supervisor.versions()["dep_1"], changed.version);
         }
+    }
+
+    /// Deployment `id` of the sleepy app, built from `component_sha256`, asleep in every tick
+    /// for far longer than its deadline.
+    fn sleepy_assignment(id: &str, component_sha256: &str) -> Assignment {
+        let manifest = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/guests/sleepy/trellis.toml"
+        );
+        Assignment {
+            app: "sleepy".into(),
+            manifest: std::fs::read_to_string(manifest).expect("the sleepy manifest"),
+            config: BTreeMap::from([("tick-sleep-seconds".into(), 30.into())]),
+            ..assignment(id, component_sha256)
+        }
+    }
+
+    /// Gathers the node's log lines as `(event, text)` until `until` holds for one of them, for
+    /// at most `patience`; returns whether it did.
+    fn logged(
+        logs: &LogQueue,
+        seen: &mut Vec<(Option<String>, String)>,
+        patience: Duration,
+        until: impl Fn(&(Option<String>, String)) -> bool,
+    ) -> bool {
+        let started = Instant::now();
+        loop {
+            seen.extend(logs.take().0.into_iter().map(|l| (l.event, l.text)));
+            if seen.iter().any(&until) {
+                return true;
+            }
+            if started.elapsed() >= patience {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn stopping_an_instance_does_not_wait_for_its_sleeping_guest() {
+        let host = host();
+        let bytes = trellis_guest_artifacts::read(trellis_guest_artifacts::SLEEPY);
+        let component = host.load_app(&bytes).expect("loading the sleepy app");
+        let sha = sha256(&bytes);
+        let mut supervisor = supervisor(host);
+        supervisor.add_component(&sha, component);
+        let logs = supervisor.logs.clone();
+        let mut seen = Vec::new();
+        supervisor.apply(&[sleepy_assignment("dep_1", &sha)]);
+        let asleep = logged(&logs, &mut seen, PATIENCE, |(_, text)| {
+            text == "sleeping 30 s"
+        });
+        assert!(asleep, "the guest never went to sleep: {seen:?}");
+
+        // Its guest sleeps in a call until that call's deadline; stopping does not wait for it.
+        let asked = Instant::now();
+        assert_eq!(supervisor.apply(&[]).len(), 1);
+        let took = asked.elapsed();
+        let stopped = |(event, _): &(Option<String>, String)| event.as_deref() == Some("stopped");
+        assert!(
+            !logged(&logs, &mut seen, Duration::ZERO, stopped),
+            "stopping waited {took:?}, until the guest's call had ended: {seen:?}"
+        );
+        eprintln!("stopped in {took:?}");
+        assert!(supervisor.report().is_empty(), "{:?}", supervisor.report());
+
+        // The instance ends by itself once the call is stopped at its deadline.
+        assert!(
+            logged(&logs, &mut seen, PATIENCE, stopped),
+            "the instance never ended: {seen:?}"
+        );
+        assert_stop(&mut supervisor);
     }
 
     #[test]

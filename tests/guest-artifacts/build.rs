@@ -23,6 +23,8 @@ const GUESTS: &[(&str, &str)] = &[
     ("tests/guests/future-version", "future-version"),
     ("tests/guests/notify-loop", "notify-loop"),
     ("tests/guests/log-ticker", "log-ticker"),
+    ("tests/guests/sleepy", "sleepy"),
+    ("tests/guests/sleepy-contract", "sleepy-contract"),
 ];
 
 /// Python and JavaScript guests: folders relative to the workspace root. Each constant is named

@@ -21,7 +21,6 @@ use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 use super::json_body::json_body;
 

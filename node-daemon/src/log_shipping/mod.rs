@@ -45,7 +45,7 @@ impl LogQueue {
     }
 
     /// Everything queued, and how many lines were dropped since the last take.
-    fn take(&self) -> (Vec<ShippedLine>, u64) {
+    pub(crate) fn take(&self) -> (Vec<ShippedLine>, u64) {
         let lines: Vec<ShippedLine> = self
             .lines
             .lock()
