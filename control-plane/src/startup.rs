@@ -232,9 +232,7 @@ async fn serve(
     // Each request knows the address it came from: logins are limited per address.
     let service = router.into_make_service_with_connect_info::<crate::peer::Peer>();
     match tls {
-        Some(config) => {
-            axum::serve(crate::tls::TlsListener::new(listener, config)?, service).await
-        }
+        Some(config) => axum::serve(crate::tls::TlsListener::new(listener, config)?, service).await,
         None => axum::serve(listener, service).await,
     }
 }

@@ -43,11 +43,17 @@ fn a_mutated_manifest_is_parsed_or_refused_with_a_message() {
             }
             Err(message) => {
                 refused += 1;
-                assert!(!message.trim().is_empty(), "seed {seed}: empty refusal for\n{text}");
+                assert!(
+                    !message.trim().is_empty(),
+                    "seed {seed}: empty refusal for\n{text}"
+                );
             }
         }
     }
-    assert!(refused > accepted / 4, "{refused} refused, {accepted} accepted");
+    assert!(
+        refused > accepted / 4,
+        "{refused} refused, {accepted} accepted"
+    );
 }
 
 #[test]
@@ -67,9 +73,15 @@ fn a_mutated_component_is_loaded_or_refused_with_a_message() {
         };
         if let Err(e) = outcome {
             refused += 1;
-            assert!(!e.to_string().trim().is_empty(), "seed {seed}: empty refusal");
+            assert!(
+                !e.to_string().trim().is_empty(),
+                "seed {seed}: empty refusal"
+            );
         }
     }
     // Most single-byte changes land in code or structure, which validation refuses.
-    assert!(refused * 4 >= total, "only {refused} of {total} mutants refused");
+    assert!(
+        refused * 4 >= total,
+        "only {refused} of {total} mutants refused"
+    );
 }

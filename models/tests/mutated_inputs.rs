@@ -29,7 +29,10 @@ fn a_mutated_model_toml_is_parsed_or_refused_with_a_message() {
         let text = Mutator::new(seed).text(&originals[seed as usize % originals.len()]);
         if let Err(message) = ModelConfig::parse(&text) {
             refused += 1;
-            assert!(!message.trim().is_empty(), "seed {seed}: empty refusal for\n{text}");
+            assert!(
+                !message.trim().is_empty(),
+                "seed {seed}: empty refusal for\n{text}"
+            );
         }
     }
     assert!(refused * 4 >= total, "only {refused} of {total} refused");
@@ -47,12 +50,16 @@ fn a_mutated_onnx_file_is_loaded_or_refused_with_a_message() {
     let total = cases(2000);
     for seed in 0..total {
         let mutant = Mutator::new(seed).bytes(&onnx);
-        let loaded = ModelPackage::from_parts(&config, mutant, contract.clone()).and_then(
-            |mut package| {
+        let loaded =
+            ModelPackage::from_parts(&config, mutant, contract.clone()).and_then(|mut package| {
                 package.config.backend = BackendChoice::Tract;
-                ModelPipeline::load(&host, &runtimes(), package, Arc::new(RecordingLog::default()))
-            },
-        );
+                ModelPipeline::load(
+                    &host,
+                    &runtimes(),
+                    package,
+                    Arc::new(RecordingLog::default()),
+                )
+            });
         match loaded {
             Ok(model) => {
                 // A mutant that loads must answer or refuse, not panic.
@@ -60,7 +67,10 @@ fn a_mutated_onnx_file_is_loaded_or_refused_with_a_message() {
             }
             Err(e) => {
                 refused += 1;
-                assert!(!e.to_string().trim().is_empty(), "seed {seed}: empty refusal");
+                assert!(
+                    !e.to_string().trim().is_empty(),
+                    "seed {seed}: empty refusal"
+                );
             }
         }
     }
@@ -77,14 +87,29 @@ fn a_mutated_prediction_input_is_answered_or_refused_and_the_model_goes_on() {
     )
     .unwrap();
     package.config.backend = BackendChoice::Tract;
-    let model =
-        ModelPipeline::load(&host, &runtimes(), package, Arc::new(RecordingLog::default())).unwrap();
+    let model = ModelPipeline::load(
+        &host,
+        &runtimes(),
+        package,
+        Arc::new(RecordingLog::default()),
+    )
+    .unwrap();
     let images: Vec<Vec<u8>> = std::fs::read_dir(example_dir("digits").join("fixtures/images"))
         .unwrap()
         .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
         .collect();
     assert!(!images.is_empty());
-    let odd_numbers = [f64::NAN, f64::INFINITY, -1e308, 1e308, -0.0, 1e-310, 8.0, 16.0, -1.0];
+    let odd_numbers = [
+        f64::NAN,
+        f64::INFINITY,
+        -1e308,
+        1e308,
+        -0.0,
+        1e-310,
+        8.0,
+        16.0,
+        -1.0,
+    ];
     let reference = model.predict(&Value::Numbers(vec![8.0; 64])).unwrap();
     for seed in 0..cases(400) {
         let mut mutator = Mutator::new(seed);
@@ -97,15 +122,22 @@ fn a_mutated_prediction_input_is_answered_or_refused_and_the_model_goes_on() {
         } else {
             // Any count around the 64 the model takes, of values no sensor should send.
             let count = seed as usize % 130;
-            let numbers = (0..count).map(|i| odd_numbers[(seed as usize * 7 + i) % odd_numbers.len()]);
+            let numbers =
+                (0..count).map(|i| odd_numbers[(seed as usize * 7 + i) % odd_numbers.len()]);
             Value::Numbers(numbers.collect())
         };
         if let Err(e) = model.predict(&input) {
-            assert!(!e.to_string().trim().is_empty(), "seed {seed}: empty refusal");
+            assert!(
+                !e.to_string().trim().is_empty(),
+                "seed {seed}: empty refusal"
+            );
         }
     }
     assert_eq!(
-        format!("{:?}", model.predict(&Value::Numbers(vec![8.0; 64])).unwrap()),
+        format!(
+            "{:?}",
+            model.predict(&Value::Numbers(vec![8.0; 64])).unwrap()
+        ),
         format!("{reference:?}"),
         "the model answers as before the mutants"
     );

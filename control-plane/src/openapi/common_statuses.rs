@@ -17,7 +17,7 @@ const WITH_TOKEN: &[(&str, &str)] = &[
 const WITH_BODY: &[(&str, &str)] = &[
     ("400", "the body is not well formed"),
     ("413", "the body is larger than this route accepts"),
-    ("415", "the body is not of the content type this route takes"),
+    ("415", "not the content type this route takes"),
     ("422", "the body's fields are not what this route takes"),
 ];
 

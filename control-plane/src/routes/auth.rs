@@ -1,6 +1,5 @@
 //! Logging in and out.
 
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::RETRY_AFTER;

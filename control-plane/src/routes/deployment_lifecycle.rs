@@ -15,6 +15,7 @@ use trellis_protocol::api::{
 };
 
 use super::deployments::{load, only_theirs, visible};
+use super::json_body::JsonBody;
 use crate::auth::Caller;
 use crate::db;
 use crate::db::deployments::{DeploymentRow, NewEvent};
@@ -23,7 +24,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::lifecycle::{self, VersionChange};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// What a stopped deployment's instance says, from the moment it is stopped.
 pub const STOPPED: &str = "stopped; start it to run it again";

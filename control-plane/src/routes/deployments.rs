@@ -9,6 +9,7 @@ use axum::{Extension, Json};
 use trellis_protocol::api::{Deployment, EventKind, NewDeployment, RunState};
 use trellis_protocol::node::InstanceState;
 
+use super::json_body::JsonBody;
 use crate::auth::{Caller, Role};
 use crate::db;
 use crate::db::deployments::{DeploymentRow, NewEvent};
@@ -16,7 +17,6 @@ use crate::deployment_checks::{check_bindings, check_schedule, checked_config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// Create a deployment. Each model its app calls is resolved to the newest version meeting the
 /// manifest's requirement, and the deployment runs exactly that version from then on.

@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use trellis_protocol::api::{ControllerType, SensorType, ValueKind};
 
+use super::json_body::JsonBody;
 use super::names::check_name;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::now_ms;
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// List sensor types.
 #[utoipa::path(get, path = "/sensor-types", tag = "registry", security(("token" = [])),

@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use trellis_protocol::api::{Device, DeviceFilter, LastReading, NewDevice, SentCommand};
 
+use super::json_body::JsonBody;
 use super::names::check_name;
 use crate::auth::{Caller, Role, token_hash};
 use crate::db;
@@ -15,7 +16,6 @@ use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// Commands shown with each controller.
 const LAST_COMMANDS: i64 = 5;

@@ -15,6 +15,7 @@ use trellis_protocol::api::{Accepted, DeliveredCommand, NewReading};
 use trellis_protocol::live::LiveEvent;
 use utoipa::IntoParams;
 
+use super::json_body::JsonBody;
 use crate::auth::policy::DeviceCaller;
 use crate::db;
 use crate::db::controller_commands::SentCommandRow;
@@ -23,7 +24,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::gateway::{Declared, Polled};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// Longest wait of a commands request.
 const LONG_POLL: Duration = Duration::from_secs(20);

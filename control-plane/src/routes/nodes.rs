@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use trellis_protocol::api::{NewNode, Node};
 
+use super::json_body::JsonBody;
 use super::names::check_name;
 use crate::auth::token_hash;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// List nodes.
 #[utoipa::path(get, path = "/nodes", tag = "nodes", security(("token" = [])),

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use trellis_protocol::api::{NewUser, PasswordChange, User, UserChange};
 
+use super::json_body::JsonBody;
 use super::names::check_name;
 use crate::auth::{Caller, Role};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
-use super::json_body::JsonBody;
 
 /// The shortest password accepted.
 const MIN_PASSWORD: usize = 8;

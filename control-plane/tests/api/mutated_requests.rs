@@ -21,13 +21,25 @@ on_both_databases!(
 async fn documented(app: &TestApp, path: &str) -> Vec<String> {
     let (_, document) = app.call(Method::GET, "/openapi.json", None, None).await;
     let responses = &document["paths"][format!("/api/v1{path}")]["post"]["responses"];
-    let statuses: Vec<String> = responses.as_object().map_or(Vec::new(), |r| r.keys().cloned().collect());
-    assert!(!statuses.is_empty(), "POST {path} is not in the OpenAPI document");
+    let statuses: Vec<String> = responses
+        .as_object()
+        .map_or(Vec::new(), |r| r.keys().cloned().collect());
+    assert!(
+        !statuses.is_empty(),
+        "POST {path} is not in the OpenAPI document"
+    );
     statuses
 }
 
 /// Checks one answer to a mutant of a `POST` to `path`; returns whether it was refused.
-async fn judged(app: &TestApp, seed: u64, path: &str, what: &str, status: StatusCode, body: &Value) -> bool {
+async fn judged(
+    app: &TestApp,
+    seed: u64,
+    path: &str,
+    what: &str,
+    status: StatusCode,
+    body: &Value,
+) -> bool {
     assert!(
         !status.is_server_error(),
         "seed {seed}: {what} answered {status}: {body}"
@@ -52,21 +64,62 @@ async fn mutated_json_bodies_are_refused_with_a_message_and_store_nothing(db: Db
         return;
     };
     let configurer = classroom(&app).await;
-    let sensor = device(&app, &configurer, "sensors", "fuzz-t", "temperature", "lab", "r1").await;
+    let sensor = device(
+        &app,
+        &configurer,
+        "sensors",
+        "fuzz-t",
+        "temperature",
+        "lab",
+        "r1",
+    )
+    .await;
     let device_token = sensor["token"].as_str().unwrap().to_string();
     let admin = app.admin.clone();
     let originals: Vec<(&str, &str, Value)> = vec![
-        ("/auth/login", &admin, json!({ "name": "admin", "password": "wrong-password" })),
-        ("/users", &admin, json!({ "name": "fuzzed", "password": "a-long-password", "role": "end-user" })),
-        ("/sensor-types", &configurer, json!({ "name": "pressure", "unit": "hPa", "value": "number", "sampling_hz": 1.0 })),
-        ("/controller-types", &configurer, json!({ "name": "valve", "commands": [
-            { "name": "open", "params": [{ "name": "percent", "value": "number" }] }] })),
-        ("/sensors", &configurer, json!({ "name": "fuzz-2", "type": "temperature",
+        (
+            "/auth/login",
+            &admin,
+            json!({ "name": "admin", "password": "wrong-password" }),
+        ),
+        (
+            "/users",
+            &admin,
+            json!({ "name": "fuzzed", "password": "a-long-password", "role": "end-user" }),
+        ),
+        (
+            "/sensor-types",
+            &configurer,
+            json!({ "name": "pressure", "unit": "hPa", "value": "number", "sampling_hz": 1.0 }),
+        ),
+        (
+            "/controller-types",
+            &configurer,
+            json!({ "name": "valve", "commands": [
+            { "name": "open", "params": [{ "name": "percent", "value": "number" }] }] }),
+        ),
+        (
+            "/sensors",
+            &configurer,
+            json!({ "name": "fuzz-2", "type": "temperature",
             "location": { "site": "lab", "building": "main", "room": "r2", "latitude": 52.0, "longitude": 4.3 },
-            "labels": { "floor": "1" } })),
-        ("/nodes", &configurer, json!({ "name": "fuzz-vm", "labels": { "site": "lab" } })),
-        ("/deployments", &admin, json!({ "app": "classroom-thermostat", "bindings": { "temperature": [sensor["id"]] } })),
-        ("/device/readings", &device_token, json!({ "value": { "kind": "number", "value": 21.5 }, "timestamp_ms": 1_700_000_000_000u64 })),
+            "labels": { "floor": "1" } }),
+        ),
+        (
+            "/nodes",
+            &configurer,
+            json!({ "name": "fuzz-vm", "labels": { "site": "lab" } }),
+        ),
+        (
+            "/deployments",
+            &admin,
+            json!({ "app": "classroom-thermostat", "bindings": { "temperature": [sensor["id"]] } }),
+        ),
+        (
+            "/device/readings",
+            &device_token,
+            json!({ "value": { "kind": "number", "value": 21.5 }, "timestamp_ms": 1_700_000_000_000u64 }),
+        ),
     ];
     let mut refused = 0;
     let total = cases(160);
@@ -74,13 +127,31 @@ async fn mutated_json_bodies_are_refused_with_a_message_and_store_nothing(db: Db
         let (path, token, original) = &originals[seed as usize % originals.len()];
         let body = Mutator::new(seed).json(original);
         let before = app.snapshot().await;
-        let (status, answer) = app.call(Method::POST, path, Some(token), Some(body.clone())).await;
-        if judged(&app, seed, path, &format!("POST {path} {body:.200}"), status, &answer).await {
+        let (status, answer) = app
+            .call(Method::POST, path, Some(token), Some(body.clone()))
+            .await;
+        if judged(
+            &app,
+            seed,
+            path,
+            &format!("POST {path} {body:.200}"),
+            status,
+            &answer,
+        )
+        .await
+        {
             refused += 1;
-            assert_eq!(app.snapshot().await, before, "seed {seed}: a refused POST {path} stored something");
+            assert_eq!(
+                app.snapshot().await,
+                before,
+                "seed {seed}: a refused POST {path} stored something"
+            );
         }
     }
-    assert!(refused * 2 >= total, "only {refused} of {total} mutants refused");
+    assert!(
+        refused * 2 >= total,
+        "only {refused} of {total} mutants refused"
+    );
     // The server still serves the valid requests.
     assert_eq!(app.get("/auth/me", &admin).await.0, StatusCode::OK);
 }
@@ -116,8 +187,15 @@ async fn mutated_uploads_are_refused_with_a_message_and_store_nothing(db: Db) {
         let (status, answer) = app.upload(path, token, parts).await;
         if judged(&app, seed, path, &what, status, &answer).await {
             refused += 1;
-            assert_eq!(app.snapshot().await, before, "seed {seed}: a refused {what} stored something");
+            assert_eq!(
+                app.snapshot().await,
+                before,
+                "seed {seed}: a refused {what} stored something"
+            );
         }
     }
-    assert!(refused * 2 >= total, "only {refused} of {total} mutants refused");
+    assert!(
+        refused * 2 >= total,
+        "only {refused} of {total} mutants refused"
+    );
 }

@@ -81,7 +81,9 @@ impl Mutator {
                 out.splice(to..to, copy);
             }
             6 => {
-                let extra: Vec<u8> = (0..self.rng.usize(1..16)).map(|_| self.rng.u8(..)).collect();
+                let extra: Vec<u8> = (0..self.rng.usize(1..16))
+                    .map(|_| self.rng.u8(..))
+                    .collect();
                 out.splice(at..at, extra);
             }
             // A LEB128 length or count made huge: the bytes wasm and protobuf sizes use.
@@ -103,7 +105,10 @@ impl Mutator {
                 _ => {
                     let lines: Vec<&str> = out.lines().collect();
                     let at = self.rng.usize(..=lines.len());
-                    let junk = *self.rng.choice(&["[", "]]", "=", "\"", "x = 1", "[[x]]", "\\"]).unwrap();
+                    let junk = *self
+                        .rng
+                        .choice(&["[", "]]", "=", "\"", "x = 1", "[[x]]", "\\"])
+                        .unwrap();
                     let mut lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
                     lines.insert(at, junk.to_string());
                     lines.join("\n")
@@ -156,7 +161,10 @@ impl Mutator {
             let target = at_path(&mut out, &path);
             match (self.rng.u8(0..4), target) {
                 (0, Value::Object(map)) if !map.is_empty() => {
-                    let key = self.rng.choice(map.keys().cloned().collect::<Vec<_>>()).unwrap();
+                    let key = self
+                        .rng
+                        .choice(map.keys().cloned().collect::<Vec<_>>())
+                        .unwrap();
                     map.remove(&key);
                 }
                 (1, Value::Object(map)) => {
@@ -191,8 +199,15 @@ impl Mutator {
 fn paths(value: &Value) -> Vec<Vec<PathStep>> {
     let mut all = vec![Vec::new()];
     let children: Vec<(PathStep, &Value)> = match value {
-        Value::Object(map) => map.iter().map(|(k, v)| (PathStep::Key(k.clone()), v)).collect(),
-        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (PathStep::Index(i), v)).collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (PathStep::Key(k.clone()), v))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (PathStep::Index(i), v))
+            .collect(),
         _ => Vec::new(),
     };
     for (step, child) in children {
@@ -233,6 +248,9 @@ mod tests {
             assert_eq!(a.bytes(text.as_bytes()), b.bytes(text.as_bytes()));
             changed += usize::from(Mutator::new(seed).json(&input) != input);
         }
-        assert!(changed > 150, "only {changed} of 200 mutations changed the input");
+        assert!(
+            changed > 150,
+            "only {changed} of 200 mutations changed the input"
+        );
     }
 }
