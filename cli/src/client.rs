@@ -99,22 +99,9 @@ pub fn ca_cert_flag() -> Option<PathBuf> {
 /// A client builder that trusts the public roots and the CA certificate at `ca_cert` (PEM).
 pub fn builder_trusting(ca_cert: Option<&Path>) -> anyhow::Result<ClientBuilder> {
     let mut builder = Client::builder();
-    if let Some(path) = ca_cert {
-        let pem = std::fs::read(path).with_context(|| {
-            format!("reading the CA certificate {} (--ca-cert)", path.display())
-        })?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|bundle| !bundle.is_empty())
-            .with_context(|| {
-                format!(
-                    "the CA certificate {} (--ca-cert) holds no PEM certificate",
-                    path.display()
-                )
-            })?;
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
+    let certificates = ca_cert.map(trellis_node::ca_certificates).transpose()?;
+    for certificate in certificates.unwrap_or_default() {
+        builder = builder.add_root_certificate(certificate);
     }
     Ok(builder)
 }

@@ -17,6 +17,7 @@ use crate::app_state::AppStates;
 use crate::app_state::checkpoints::Checkpoints;
 use crate::artifacts::ArtifactCache;
 use crate::assignment_lease::AssignmentLease;
+use crate::ca_cert::ca_certificates;
 use crate::log_shipping::{DiskBuffer, LogQueue, Shipper};
 use crate::metrics::Probe;
 use crate::notifications::{Forwarder, Outbox};
@@ -60,22 +61,12 @@ fn trusting(
     mut builder: reqwest::ClientBuilder,
     ca_cert: Option<&std::path::Path>,
 ) -> anyhow::Result<reqwest::ClientBuilder> {
-    if let Some(path) = ca_cert {
-        let pem = std::fs::read(path).with_context(|| {
-            format!("reading the CA certificate {} (--ca-cert)", path.display())
-        })?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|bundle| !bundle.is_empty())
-            .with_context(|| {
-                format!(
-                    "the CA certificate {} (--ca-cert) holds no PEM certificate",
-                    path.display()
-                )
-            })?;
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
+    for certificate in ca_cert
+        .map(ca_certificates)
+        .transpose()?
+        .unwrap_or_default()
+    {
+        builder = builder.add_root_certificate(certificate);
     }
     Ok(builder)
 }

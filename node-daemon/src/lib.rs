@@ -12,6 +12,7 @@ mod agent;
 mod app_state;
 mod artifacts;
 mod assignment_lease;
+mod ca_cert;
 mod instance;
 mod log_shipping;
 mod metrics;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use agent::run;
+pub use ca_cert::ca_certificates;
 pub use telemetry::NodeMetrics;
 
 /// How a node daemon runs.

@@ -316,7 +316,11 @@ async fn a_job_file_over_the_upload_limit_is_refused_and_not_kept() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
-    assert!(message(&answer).contains(&limit.to_string()), "{answer}");
+    // The limit is named in the unit people use.
+    assert!(
+        message(&answer).contains(&format!("{} MiB", limit >> 20)),
+        "{answer}"
+    );
     let (_, listed) = app.get("/jobs", &scientist).await;
     assert_eq!(listed, json!([]));
     let jobs = app.data_dir.path().join("data/jobs");
