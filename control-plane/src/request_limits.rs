@@ -106,7 +106,11 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return too_large(request.method().as_str(), &path, limit);
+        let refusal = too_large(request.method().as_str(), &path, limit);
+        // Read what the client is still sending (within bounds) before answering: a client
+        // cut off mid-body sees a broken pipe instead of this refusal.
+        let _ = tokio::time::timeout(DRAIN_TIME, drain(request.into_body())).await;
+        return refusal;
     }
     let _permit = if kind == Some(Kind::LongPoll) {
         None
@@ -160,6 +164,22 @@ fn too_large(method: &str, path: &str, limit: usize) -> Response {
         ),
     )
     .into_response()
+}
+
+/// How much of a refused body is read, and for how long, so its sender gets to read the refusal.
+const DRAIN_BYTES: usize = 64 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+async fn drain(body: axum::body::Body) {
+    use futures_util::StreamExt;
+    let mut chunks = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        read += chunk.len();
+        if read > DRAIN_BYTES {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
