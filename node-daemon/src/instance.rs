@@ -215,8 +215,20 @@ struct Run<'a> {
 impl Run<'_> {
     fn set(&self, state: InstanceState, detail: &str, restart: bool) {
         let mut status = self.status.lock().expect("instance status lock");
+        let restarted = status.restarts > 0
+            && !status.detail.is_empty()
+            && matches!(
+                status.state,
+                InstanceState::Restarting | InstanceState::Failed
+            );
+        // Running again after a failure, it keeps saying why it restarted: the failure is
+        // visible for the backoff only, which a heartbeat or a reader can easily miss.
+        status.detail = if state == InstanceState::Running && detail.is_empty() && restarted {
+            format!("running again after: {}", status.detail)
+        } else {
+            detail.into()
+        };
         status.state = state;
-        status.detail = detail.into();
         if restart {
             status.restarts += 1;
         }
