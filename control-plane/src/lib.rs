@@ -17,6 +17,7 @@ mod error;
 mod gateway;
 mod ids;
 mod jobs;
+mod latest_versions;
 pub mod lifecycle;
 mod live;
 pub mod logs;

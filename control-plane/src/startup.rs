@@ -117,6 +117,8 @@ impl Application {
                 settings.login_limit,
             )),
             in_flight: crate::request_limits::InFlight::new(settings.max_concurrent_requests),
+            sessions: Arc::default(),
+            latest: Arc::default(),
         };
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;

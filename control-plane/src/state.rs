@@ -48,4 +48,8 @@ pub struct AppState {
     pub logins: Arc<crate::auth::login_limit::LoginLimiter>,
     /// The requests being served, within `max_concurrent_requests`.
     pub in_flight: crate::request_limits::InFlight,
+    /// Live sessions read lately, so most requests check their token from memory.
+    pub sessions: Arc<crate::auth::session_cache::SessionCache>,
+    /// Which version `latest` names for each model, resolved lately.
+    pub latest: Arc<crate::latest_versions::LatestVersions>,
 }

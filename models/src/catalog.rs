@@ -146,6 +146,12 @@ impl ModelCatalog {
         self.loaded.get(name, version)
     }
 
+    /// Version `version` of model `name`, if it is loaded and not loading: never waits, so an
+    /// async caller may ask without leaving its thread.
+    pub fn try_get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
+        self.loaded.try_get(name, version)
+    }
+
     /// Drops every model version `keep` refuses, so a node holds only what its assignments
     /// name. A caller in the middle of a prediction keeps its model until it is done.
     pub fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
@@ -231,6 +237,17 @@ impl Loaded {
             entry.slot.clone()
         };
         lock(&slot).clone()
+    }
+
+    pub(crate) fn try_get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
+        let used = self.tick();
+        let slot = {
+            let mut slots = lock(&self.slots);
+            let entry = slots.get_mut(&(name.to_string(), version.to_string()))?;
+            entry.used = used;
+            entry.slot.clone()
+        };
+        slot.try_lock().ok()?.clone()
     }
 
     fn tick(&self) -> u64 {

@@ -1,8 +1,9 @@
 //! One model ready to serve: contract `preprocess` (WebAssembly) → the model (native) →
 //! contract `postprocess`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Tensor, Value};
@@ -32,6 +33,8 @@ pub struct ModelPipeline {
     metrics: InferenceMetrics,
     /// The package's files' size: what a cache counts the model as holding.
     footprint: u64,
+    /// A moving average of its predictions' time, in nanoseconds (0 before the first).
+    typical_ns: AtomicU64,
 }
 
 impl ModelPipeline {
@@ -85,6 +88,7 @@ impl ModelPipeline {
             idle: Mutex::new(Vec::new()),
             metrics: InferenceMetrics::default(),
             footprint,
+            typical_ns: AtomicU64::new(0),
         })
     }
 
@@ -290,7 +294,28 @@ impl ModelPipeline {
     }
 
     /// Counts one call that began at `started` and times it.
+    /// How long a prediction typically takes (a moving average over the last few), once there
+    /// has been one: what tells a caller whether it may run it on an async thread.
+    pub fn typical_run_time(&self) -> Option<Duration> {
+        match self.typical_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+
     fn record(&self, started: Instant, ok: bool) {
+        let took = u64::try_from(started.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        // Weight 1/8 for the newest: a few slow runs move it, one does not. Racing updates may
+        // lose a sample, which an average can afford.
+        let before = self.typical_ns.load(Ordering::Relaxed);
+        let average = if before == 0 {
+            took
+        } else {
+            before - before / 8 + took / 8
+        };
+        self.typical_ns.store(average.max(1), Ordering::Relaxed);
         let labels = self.labels();
         self.metrics
             .latency

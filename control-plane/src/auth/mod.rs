@@ -5,6 +5,7 @@ pub mod login_limit;
 mod password;
 pub mod policy;
 mod session;
+pub mod session_cache;
 
 pub use password::{PasswordPool, hash_password, verify_password};
 pub use session::{Caller, create_session, end_session, token_hash};

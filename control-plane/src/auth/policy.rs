@@ -340,7 +340,7 @@ pub async fn authorize(
             Err(e) => return ApiError::from(e).into_response(),
         }
     }
-    let caller = match find_caller(&state.db, &token).await {
+    let caller = match find_caller(&state.db, &state.sessions, &token).await {
         Ok(Some(caller)) => caller,
         Ok(None) if access == Access::Metrics => {
             return ApiError::unauthorized(

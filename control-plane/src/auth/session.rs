@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use super::Role;
+use super::session_cache::{CachedSession, SessionCache};
 use crate::db;
 use crate::ids::{new_id, now_ms, random_hex};
 
@@ -58,25 +59,50 @@ pub async fn create_session(
     Ok((token, expires_at))
 }
 
-/// The caller holding `token`, if it names a live session of a user who is not disabled. The
-/// user's role is read afresh, so a role change holds from the next request on.
-pub async fn find_caller(db: &AnyPool, token: &str) -> sqlx::Result<Option<Caller>> {
+/// The caller holding `token`, if it names a live session of a user who is not disabled. Read
+/// from `cache` when it holds the session at the current revision; otherwise from the database
+/// (the user's role afresh, so a role change holds from the next request on), and cached.
+pub async fn find_caller(
+    db: &AnyPool,
+    cache: &SessionCache,
+    token: &str,
+) -> sqlx::Result<Option<Caller>> {
     let now = now_ms();
-    let Some(user) = db::sessions::find_user(db, &token_hash(token), now).await? else {
+    let hash = token_hash(token);
+    let revision = db::sessions::revision();
+    if let Some(cached) = cache.get(&hash, revision, now)
+        && now - cached.last_used_at < TOUCH_EVERY_MS
+    {
+        return Ok(Some(cached.caller));
+    }
+    let Some(user) = db::sessions::find_user(db, &hash, now).await? else {
+        cache.forget(&hash);
         return Ok(None);
     };
-    if user
-        .last_used_at
-        .is_none_or(|used| now - used >= TOUCH_EVERY_MS)
-    {
+    let mut last_used_at = user.last_used_at.unwrap_or(0);
+    if now - last_used_at >= TOUCH_EVERY_MS {
         db::sessions::touch(db, &user.session_id, now).await?;
+        last_used_at = now;
     }
-    Ok(Role::parse(&user.role).map(|role| Caller {
+    let Some(role) = Role::parse(&user.role) else {
+        return Ok(None);
+    };
+    let caller = Caller {
         user_id: user.id,
         name: user.name,
         role,
         session_id: user.session_id,
-    }))
+    };
+    cache.put(
+        hash,
+        CachedSession {
+            caller: caller.clone(),
+            expires_at: user.expires_at,
+            last_used_at,
+            revision,
+        },
+    );
+    Ok(Some(caller))
 }
 
 /// Ends the session of `token` (and sweeps expired ones).

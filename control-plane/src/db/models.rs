@@ -1,6 +1,8 @@
 //! The `models` table: every uploaded version of every model, its package's config, and the
 //! hashes of its ONNX file and contract in the artifact store.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::AnyPool;
 
 use super::owners::{self, Owned};
@@ -10,6 +12,16 @@ use trellis_protocol::node::AssignedModel;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::rfc3339;
+
+/// Bumped after every upload or deletion of a model version, so what was resolved from the
+/// versions before it (which version `latest` names) is resolved again.
+static REVISION: AtomicU64 = AtomicU64::new(0);
+
+/// The model versions' revision: read it before reading the versions, to cache what was read
+/// under it.
+pub fn revision() -> u64 {
+    REVISION.load(Ordering::Acquire)
+}
 
 /// A stored model version; `config` is the package's `model.toml`.
 #[derive(sqlx::FromRow)]
@@ -127,7 +139,9 @@ pub async fn insert(db: &AnyPool, row: &ModelRow) -> sqlx::Result<()> {
     .execute(&mut *tx)
     .await?;
     owners::claim(&mut tx, Owned::Model, &row.name, &row.uploaded_by).await?;
-    tx.commit().await
+    tx.commit().await?;
+    REVISION.fetch_add(1, Ordering::AcqRel);
+    Ok(())
 }
 
 /// Deletes version `version` of model `name`, and frees the name with its last version, in one
@@ -148,6 +162,7 @@ pub async fn delete(db: &AnyPool, name: &str, version: &str) -> sqlx::Result<boo
         owners::release(&mut tx, Owned::Model, name).await?;
     }
     tx.commit().await?;
+    REVISION.fetch_add(1, Ordering::AcqRel);
     Ok(deleted > 0)
 }
 

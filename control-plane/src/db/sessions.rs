@@ -1,7 +1,24 @@
 //! The `sessions` table: live login sessions, kept by the SHA-256 of their token, each with an
 //! id that listings show and revocation names.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::AnyPool;
+
+/// Bumped after every write that can end a session or change what its user may do, so sessions
+/// cached in memory from before it are read again. One for the process: every control plane in
+/// it (tests run several) rereads, which costs a read and is never wrong.
+static REVISION: AtomicU64 = AtomicU64::new(0);
+
+/// The sessions' revision: read it before reading a session, to cache what was read under it.
+pub fn revision() -> u64 {
+    REVISION.load(Ordering::Acquire)
+}
+
+/// Marks every cached session as to be read again.
+pub(crate) fn bump_revision() {
+    REVISION.fetch_add(1, Ordering::AcqRel);
+}
 
 /// The user behind a live session, and the session itself.
 #[derive(sqlx::FromRow)]
@@ -11,6 +28,7 @@ pub struct SessionUser {
     pub role: String,
     pub session_id: String,
     pub last_used_at: Option<i64>,
+    pub expires_at: i64,
 }
 
 /// A live session as listed.
@@ -56,7 +74,8 @@ pub async fn find_user(
     now: i64,
 ) -> sqlx::Result<Option<SessionUser>> {
     sqlx::query_as(
-        "SELECT users.id, users.name, users.role, sessions.id AS session_id, sessions.last_used_at \
+        "SELECT users.id, users.name, users.role, sessions.id AS session_id, sessions.last_used_at, \
+         sessions.expires_at \
          FROM sessions JOIN users ON users.id = sessions.user_id \
          WHERE sessions.token_hash = $1 AND sessions.expires_at > $2 \
          AND users.disabled_at IS NULL",
@@ -112,6 +131,7 @@ pub async fn delete_by_id(db: &AnyPool, id: &str) -> sqlx::Result<()> {
         .bind(id)
         .execute(db)
         .await?;
+    bump_revision();
     Ok(())
 }
 
@@ -122,6 +142,7 @@ pub async fn delete_for_user(db: &AnyPool, user_id: &str, keep: Option<&str>) ->
         .bind(keep)
         .execute(db)
         .await?;
+    bump_revision();
     Ok(())
 }
 
@@ -133,6 +154,7 @@ pub async fn delete(db: &AnyPool, token_hash: &str, now: i64) -> sqlx::Result<()
         .bind(now)
         .execute(db)
         .await?;
+    bump_revision();
     Ok(())
 }
 

@@ -114,6 +114,7 @@ pub async fn set_account(
     .bind(i32::from(keep_an_admin))
     .execute(db)
     .await?;
+    super::sessions::bump_revision();
     Ok(updated.rows_affected() > 0)
 }
 
@@ -124,6 +125,7 @@ pub async fn set_password(db: &AnyPool, id: &str, password_hash: &str) -> sqlx::
         .bind(id)
         .execute(db)
         .await?;
+    super::sessions::bump_revision();
     Ok(())
 }
 

@@ -315,12 +315,26 @@ pub(crate) async fn pipeline(
     name: &str,
     version: &str,
 ) -> ApiResult<Arc<ModelPipeline>> {
+    // The common case, from memory: a version already loaded (`latest` resolved lately).
+    let revision = db::models::revision();
+    let known = if version == "latest" {
+        state.latest.get(name, revision)
+    } else {
+        Some(version.to_string())
+    };
+    if let Some(pipeline) = known.and_then(|version| state.models.try_get(name, &version)) {
+        return Ok(pipeline);
+    }
     let row = if version == "latest" {
         let mut rows = db::models::versions(&state.db, name).await?;
         let versions: Vec<String> = rows.iter().map(|row| row.version.clone()).collect();
         let newest = crate::model_versions::newest(&versions).map(str::to_string);
         rows.retain(|row| Some(&row.version) == newest.as_ref());
-        rows.pop()
+        let row = rows.pop();
+        if let Some(row) = &row {
+            state.latest.put(name, revision, &row.version);
+        }
+        row
     } else {
         db::models::find(&state.db, name, version).await?
     };
@@ -346,6 +360,11 @@ pub(crate) async fn pipeline(
     .map_err(ApiError::internal)
 }
 
+/// A pipeline that typically answers within this runs on the request's own thread: the hop to
+/// a blocking thread costs more than such a model (`digits`: 12–25 µs). Slower ones, and any
+/// version before its first answer, hop, so they never hold up the async workers for long.
+const RUN_INLINE_UNDER: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// Run the model version's pipeline on the request body: JSON (`application/json`; a number, an
 /// array of numbers or a string arrive as such, anything else as a JSON document) or bytes with
 /// their media type, such as `image/png`. `latest` names the highest version. The answer is
@@ -355,7 +374,8 @@ pub(crate) async fn pipeline(
     request_body(content = String, description = "the contract's input: JSON, or bytes such as a PNG",
         content_type = "application/json"),
     responses((status = 200, description = "the contract's answer",
-            headers(("server-timing" = String, description = "`predict;dur=<ms>`: the pipeline's time on the server, in milliseconds"))),
+            headers(("server-timing" = String, description = "`predict;dur=<ms>`: the pipeline's time on the server, in milliseconds"),
+                ("trellis-model-version" = String, description = "the version that answered (what `latest` named)"))),
         (status = 400, description = "the body is not the JSON it says it is", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -384,9 +404,16 @@ pub async fn predict(
     };
     let version = pipeline.config().version.clone();
     let started = std::time::Instant::now();
-    let answer = tokio::task::spawn_blocking(move || pipeline.predict(&input.into()))
-        .await
-        .map_err(ApiError::internal)?;
+    let inline = pipeline
+        .typical_run_time()
+        .is_some_and(|typical| typical < RUN_INLINE_UNDER);
+    let answer = if inline {
+        pipeline.predict(&input.into())
+    } else {
+        tokio::task::spawn_blocking(move || pipeline.predict(&input.into()))
+            .await
+            .map_err(ApiError::internal)?
+    };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if answer.is_ok() {
         state.live.prediction(&name, &version, elapsed_ms);
@@ -409,6 +436,11 @@ pub async fn predict(
     };
     if let Ok(value) = timing.parse() {
         response.headers_mut().insert("server-timing", value);
+    }
+    if let Ok(value) = version.parse() {
+        response
+            .headers_mut()
+            .insert("trellis-model-version", value);
     }
     Ok(response)
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     names_belong_to_their_first_uploader,
     versions_in_use_are_not_deleted,
     the_collector_keeps_what_versions_use_and_removes_the_rest,
+    latest_answers_with_the_highest_version_from_the_next_request_after_a_push_or_deletion,
 );
 
 /// The digits package at `version` (the same model and contract, another version).
@@ -214,6 +215,52 @@ async fn deployments_keep_the_model_versions_they_resolved(db: Db) {
         message(&answer).contains("`two` is not a semantic version"),
         "{answer}"
     );
+}
+
+/// The version that answered `POST /models/digits/latest/predict`, from its header.
+async fn latest_answering(app: &TestApp, token: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/models/digits/latest/predict"))
+        .bearer_auth(token)
+        .json(&vec![0.0; 64])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["trellis-model-version"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `latest` is resolved from memory once a version has answered, so a push or a deletion must
+/// reach it from the very next request.
+async fn latest_answers_with_the_highest_version_from_the_next_request_after_a_push_or_deletion(
+    db: Db,
+) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let dana = app.user("dana", "data-scientist").await;
+    push(&app, "/models", &dana, digits("1.0.0")).await;
+    assert_eq!(latest_answering(&app, &dana).await, "1.0.0");
+    assert_eq!(latest_answering(&app, &dana).await, "1.0.0");
+    push(&app, "/models", &dana, digits("1.1.0")).await;
+    assert_eq!(latest_answering(&app, &dana).await, "1.1.0");
+    // An older version pushed later is not the latest.
+    push(&app, "/models", &dana, digits("0.9.0")).await;
+    assert_eq!(latest_answering(&app, &dana).await, "1.1.0");
+    let (status, answer) = app
+        .call(Method::DELETE, "/models/digits/1.1.0", Some(&dana), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    assert_eq!(latest_answering(&app, &dana).await, "1.0.0");
+    // A version asked for by name still answers as itself.
+    let (status, answer) = app
+        .post("/models/digits/0.9.0/predict", &dana, json!(vec![0.0; 64]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
 async fn names_belong_to_their_first_uploader(db: Db) {
