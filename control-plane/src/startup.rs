@@ -20,7 +20,7 @@ use crate::gateway::DeviceGateway;
 use crate::logs::LogService;
 use crate::metrics::PlaneMetrics;
 use crate::notify::Notifier;
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 
 /// The name of the admin `trellis up` creates on a fresh registry.
 pub const FIRST_ADMIN: &str = "admin";
@@ -92,7 +92,7 @@ impl Application {
         ));
         let readings = crate::readings::Recorder::start(db.clone());
         let live = Arc::new(crate::live::LiveHub::default());
-        let state = AppState {
+        let state = AppState::new(Services {
             db,
             artifacts,
             host,
@@ -119,7 +119,7 @@ impl Application {
             in_flight: crate::request_limits::InFlight::new(settings.max_concurrent_requests),
             sessions: Arc::default(),
             latest: Arc::default(),
-        };
+        });
         crate::jobs::fail_interrupted(&state.db).await?;
         let first_admin = ensure_first_admin(&state).await?;
         crate::model_versions::record_unrecorded(&state.db).await?;
