@@ -14,6 +14,7 @@ on_both_databases!(
     an_internal_error_answers_only_an_id,
     a_request_whose_body_stalls_is_answered_408_after_the_timeout,
     device_and_node_tokens_are_found_through_an_index,
+    requests_beyond_the_concurrency_limit_get_503_until_one_ends,
 );
 
 async fn a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape(db: Db) {
@@ -153,4 +154,53 @@ async fn device_and_node_tokens_are_found_through_an_index(db: Db) {
             }
         }
     }
+}
+
+/// With room for one request at a time, a request whose body never finishes arriving holds that
+/// room: the others get 503 in the error shape until its connection is gone.
+async fn requests_beyond_the_concurrency_limit_get_503_until_one_ends(db: Db) {
+    let Some(app) = TestApp::spawn_with(db, |s| s.max_concurrent_requests = 1).await else {
+        return;
+    };
+    let address = app.address.trim_start_matches("http://");
+    let mut stalled = tokio::net::TcpStream::connect(address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: trellis\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
+        )
+        .await
+        .unwrap();
+    // The stalled request takes the room once the server has read its headers; until then a
+    // request may still get through, so ask until one is refused.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut refused = None;
+    for _ in 0..100 {
+        let (status, answer) = app.get("/auth/me", &app.admin).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            refused = Some(answer);
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("no 503 in 5 s while a stalled request held the only room");
+    assert!(
+        message(&refused).contains("as many requests as it may"),
+        "{refused}"
+    );
+    drop(stalled);
+    let mut answered = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        answered = app.get("/auth/me", &app.admin).await.0;
+        if answered == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        answered,
+        StatusCode::OK,
+        "the room was not given back when the stalled connection went"
+    );
 }
