@@ -227,27 +227,25 @@ impl Loaded {
         entry.slot.clone()
     }
 
-    /// The loaded model version, if any; counts as a use of it.
+    /// The loaded model version, if any, waiting while it loads; counts as a use of it.
     pub(crate) fn get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
-        let used = self.tick();
-        let slot = {
-            let mut slots = lock(&self.slots);
-            let entry = slots.get_mut(&(name.to_string(), version.to_string()))?;
-            entry.used = used;
-            entry.slot.clone()
-        };
+        let slot = self.used_slot(name, version)?;
         lock(&slot).clone()
     }
 
+    /// The loaded model version, if any and not loading; counts as a use of it.
     pub(crate) fn try_get(&self, name: &str, version: &str) -> Option<Arc<ModelPipeline>> {
-        let used = self.tick();
-        let slot = {
-            let mut slots = lock(&self.slots);
-            let entry = slots.get_mut(&(name.to_string(), version.to_string()))?;
-            entry.used = used;
-            entry.slot.clone()
-        };
+        let slot = self.used_slot(name, version)?;
         slot.try_lock().ok()?.clone()
+    }
+
+    /// The existing slot of a model version, marked as used now.
+    fn used_slot(&self, name: &str, version: &str) -> Option<Slot> {
+        let used = self.tick();
+        let mut slots = lock(&self.slots);
+        let entry = slots.get_mut(&(name.to_string(), version.to_string()))?;
+        entry.used = used;
+        Some(entry.slot.clone())
     }
 
     fn tick(&self) -> u64 {

@@ -83,14 +83,10 @@ async fn an_internal_error_answers_only_an_id(db: Db) {
     assert!(!error.contains("sensor_types"), "{error}");
 }
 
-async fn a_request_whose_body_stalls_is_answered_408_after_the_timeout(db: Db) {
-    let Some(app) = TestApp::spawn_with(db, |s| s.request_timeout = Duration::from_secs(1)).await
-    else {
-        return;
-    };
-    let address = app.address.trim_start_matches("http://");
+/// A connection to `address` that sent a login's headers, promising 100 bytes of body, then 9
+/// of them, then nothing.
+async fn stalled_login(address: &str) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    // Headers promising 100 bytes, then 9 of them, then nothing.
     stream
         .write_all(
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: trellis\r\n\
@@ -98,6 +94,16 @@ async fn a_request_whose_body_stalls_is_answered_408_after_the_timeout(db: Db) {
         )
         .await
         .unwrap();
+    stream
+}
+
+async fn a_request_whose_body_stalls_is_answered_408_after_the_timeout(db: Db) {
+    let Some(app) = TestApp::spawn_with(db, |s| s.request_timeout = Duration::from_secs(1)).await
+    else {
+        return;
+    };
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = stalled_login(address).await;
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];
     let read = tokio::time::timeout(Duration::from_secs(8), async {
@@ -163,14 +169,7 @@ async fn requests_beyond_the_concurrency_limit_get_503_until_one_ends(db: Db) {
         return;
     };
     let address = app.address.trim_start_matches("http://");
-    let mut stalled = tokio::net::TcpStream::connect(address).await.unwrap();
-    stalled
-        .write_all(
-            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: trellis\r\n\
-              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":",
-        )
-        .await
-        .unwrap();
+    let stalled = stalled_login(address).await;
     // The stalled request takes the room once the server has read its headers; until then a
     // request may still get through, so ask until one is refused.
     tokio::time::sleep(Duration::from_millis(200)).await;
