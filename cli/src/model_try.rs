@@ -61,12 +61,18 @@ pub fn run(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("predict;dur="))
         .and_then(|ms| ms.parse::<f64>().ok());
+    // Which version answered: what `latest` named.
+    let answered_by = response
+        .headers()
+        .get("trellis-model-version")
+        .and_then(|v| v.to_str().ok())
+        .map_or(String::new(), |version| format!("{name} {version}; "));
     let answer = read_answer(response)?;
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
     let server = server_ms.map_or(String::new(), |ms| format!(", {ms:.1} ms on the server"));
     output.done(
         &answer,
-        format!("{answer}\n(took {took_ms:.1} ms in all{server})"),
+        format!("{answer}\n({answered_by}took {took_ms:.1} ms in all{server})"),
     );
     Ok(())
 }

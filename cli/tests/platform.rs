@@ -214,6 +214,7 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         "{tried}"
     );
     assert!(tried.contains("ms on the server"), "{tried}");
+    assert!(tried.contains("(digits 1.0.0; took"), "{tried}");
     let refused = dana.refused(&["model", "try", "digits", "--input", "[1, 2"]);
     assert!(refused.contains("--input is not valid JSON"), "{refused}");
     dana.ok(&[

@@ -304,9 +304,8 @@ impl ModelPipeline {
     }
 
     fn record(&self, started: Instant, ok: bool) {
-        let took = u64::try_from(started.elapsed().as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let elapsed = started.elapsed();
+        let took = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1);
         // Weight 1/8 for the newest: a few slow runs move it, one does not. Racing updates may
         // lose a sample, which an average can afford.
         let before = self.typical_ns.load(Ordering::Relaxed);
@@ -320,7 +319,7 @@ impl ModelPipeline {
         self.metrics
             .latency
             .get_or_create(&labels)
-            .observe(started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
         let outcome = if ok { "ok" } else { "error" };
         self.metrics
             .requests
