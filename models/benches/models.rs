@@ -6,11 +6,16 @@
 //! Then, for the digits model's two contracts (Rust, 1.0.0; Python, 1.1.0), each component's size
 //! and `predict` through the pipeline (p50) on 64 numbers, on a fixture PNG and on a VGA frame.
 //!
+//! Then dynamic batching: `vision` and `digits` with 8 callers at once, each predicting in a loop, without
+//! `[batching]` and with it (max-batch 8, and each of a few max-delay-us): predictions per
+//! second, p50 and p99, and the mean rows a run took.
+//!
 //! Run with `cargo bench -p trellis-models --bench models` (set ORT_DYLIB_PATH for ONNX Runtime).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::registry::Registry;
 use trellis_guest_artifacts::{
     COMFORT_CONTRACT, DIGITS_CONTRACT, DIGITS_CONTRACT_PYTHON, PERSON_CONTRACT, VISION_CONTRACT,
     read,
@@ -18,7 +23,9 @@ use trellis_guest_artifacts::{
 use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Blob, Level, Tensor, TensorType, Value};
 use trellis_host::{Host, HostConfig};
-use trellis_models::{BackendChoice, ModelPackage, ModelPipeline, Runtimes, TypedTensor};
+use trellis_models::{
+    BackendChoice, Batching, InferenceMetrics, ModelPackage, ModelPipeline, Runtimes, TypedTensor,
+};
 
 struct NoLog;
 
@@ -94,6 +101,81 @@ fn main() {
         }
     }
     compare_digits_contracts(&host, &runtimes, &backends);
+    compare_batching(&host, &runtimes, &backends);
+}
+
+/// `vision` and `digits` under 8 concurrent callers, unbatched and batched.
+fn compare_batching(host: &Host, runtimes: &Runtimes, backends: &[BackendChoice]) {
+    const CALLERS: usize = 8;
+    println!();
+    println!(
+        "{:<8} {:<13} {:<26} {:>10} {:>10} {:>12} {:>10}",
+        "model", "backend", "8 callers", "p50", "p99", "per second", "rows/run"
+    );
+    let settings = [None, Some(0), Some(1_000), Some(4_000)];
+    let models = [
+        ("vision", VISION_CONTRACT, rgb_image()),
+        ("digits", DIGITS_CONTRACT, Value::Numbers(digit_features())),
+    ];
+    for (name, contract, input) in &models {
+        for &backend in backends {
+            for delay in settings {
+                let label = match delay {
+                    None => "unbatched".to_string(),
+                    Some(us) => format!("max-batch 8, delay {us} µs"),
+                };
+                let mut package = package(name, "model.toml", contract, backend);
+                package.config.batching = delay.map(|max_delay_us| Batching {
+                    max_batch: CALLERS as u32,
+                    max_delay_us,
+                });
+                let mut model =
+                    ModelPipeline::load(host, runtimes, package, Arc::new(NoLog)).unwrap();
+                let metrics = InferenceMetrics::default();
+                let mut registry = Registry::default();
+                metrics.register(&mut registry);
+                model.measure_into(metrics);
+                let model = &model;
+                let started = Instant::now();
+                let samples: Vec<Duration> = std::thread::scope(|scope| {
+                    let callers: Vec<_> = (0..CALLERS)
+                        .map(|_| {
+                            scope.spawn(|| {
+                                measure(|| {
+                                    model.predict(input).unwrap();
+                                })
+                            })
+                        })
+                        .collect();
+                    callers
+                        .into_iter()
+                        .flat_map(|c| c.join().unwrap())
+                        .collect()
+                });
+                let rate = samples.len() as f64 / started.elapsed().as_secs_f64();
+                let (p50, p99, _) = summary(&samples);
+                println!(
+                    "{name:<8} {:<13} {label:<26} {:>10} {:>10} {rate:>12.0} {:>10}",
+                    model.backend().name(),
+                    format!("{p50:.1?}"),
+                    format!("{p99:.1?}"),
+                    rows_per_run(&registry).map_or("-".into(), |r| format!("{r:.1}")),
+                );
+            }
+        }
+    }
+}
+
+/// The mean rows a batched run took, from `trellis_inference_batch_rows`.
+fn rows_per_run(registry: &Registry) -> Option<f64> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    let figure = |suffix: &str| -> Option<f64> {
+        text.lines()
+            .find(|line| line.starts_with(&format!("trellis_inference_batch_rows_{suffix}{{")))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    };
+    Some(figure("sum")? / figure("count")?)
 }
 
 /// The digits package with its Rust contract and with its Python one: the same model, so the
@@ -165,12 +247,20 @@ fn load(
     contract: &str,
     backend: BackendChoice,
 ) -> ModelPipeline {
+    let mut package = package(name, config, contract, backend);
+    // One caller at a time: a batching hop would only add to what is measured here.
+    package.config.batching = None;
+    ModelPipeline::load(host, runtimes, package, Arc::new(NoLog)).unwrap()
+}
+
+/// The example package `name` with `config` as its model.toml, pinned to `backend`.
+fn package(name: &str, config: &str, contract: &str, backend: BackendChoice) -> ModelPackage {
     let dir = examples_dir().join(name);
     let config = std::fs::read_to_string(dir.join(config)).unwrap();
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let mut package = ModelPackage::from_parts(&config, onnx, read(contract)).unwrap();
     package.config.backend = backend;
-    ModelPipeline::load(host, runtimes, package, Arc::new(NoLog)).unwrap()
+    package
 }
 
 fn digit_features() -> Vec<f64> {

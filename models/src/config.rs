@@ -25,6 +25,37 @@ pub struct ModelConfig {
     pub outputs: Vec<TensorSpec>,
     #[serde(default)]
     pub limits: ModelLimits,
+    /// Gathering concurrent callers into one run of the model; `None` (no `[batching]`) runs
+    /// each caller's tensors alone.
+    #[serde(default)]
+    pub batching: Option<Batching>,
+}
+
+/// `[batching]`: concurrent callers of one model version, apps and HTTP requests alike, are
+/// stacked along the first (batch) dimension into one run of up to `max-batch` rows, waiting at
+/// most `max-delay-us` after the first caller for others to join. Each caller gets its own rows
+/// back. Only for models whose every input and output has a batch dimension (`-1` first).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Batching {
+    /// The most rows one run of the model takes.
+    pub max_batch: u32,
+    /// How long the first caller of a batch waits for others, in microseconds. 0 gathers only
+    /// the callers already waiting.
+    #[serde(default)]
+    pub max_delay_us: u64,
+}
+
+impl Batching {
+    /// Above this, one run's tensors could be larger than a platform lets one tensor be many
+    /// times over.
+    pub const MOST_ROWS: u32 = 1024;
+    /// A longer wait would cost every caller more than batching could give back.
+    pub const LONGEST_DELAY_US: u64 = 100_000;
+
+    pub fn max_delay(&self) -> Duration {
+        Duration::from_micros(self.max_delay_us)
+    }
 }
 
 /// Which runtime runs a model.
@@ -159,6 +190,37 @@ impl ModelConfig {
         }
         if self.limits.memory_mb == 0 || self.limits.deadline_ms == 0 {
             return Err("limits: memory-mb and deadline-ms must be above 0".into());
+        }
+        if let Some(batching) = &self.batching {
+            self.check_batching(batching)?;
+        }
+        Ok(())
+    }
+
+    fn check_batching(&self, batching: &Batching) -> Result<(), String> {
+        if !(2..=Batching::MOST_ROWS).contains(&batching.max_batch) {
+            return Err(format!(
+                "batching: max-batch = {}; use 2 to {} (or leave [batching] out to run each caller alone)",
+                batching.max_batch,
+                Batching::MOST_ROWS
+            ));
+        }
+        if batching.max_delay_us > Batching::LONGEST_DELAY_US {
+            return Err(format!(
+                "batching: max-delay-us = {} is above the most a caller may wait, {} (100 ms)",
+                batching.max_delay_us,
+                Batching::LONGEST_DELAY_US
+            ));
+        }
+        for (side, specs) in [("input", &self.inputs), ("output", &self.outputs)] {
+            if let Some(spec) = specs.iter().find(|s| s.shape.first() != Some(&-1)) {
+                return Err(format!(
+                    "batching: {side} `{}` has shape {}, whose first dimension is not a batch \
+                     dimension (-1); a batched model takes and gives its rows in the first dimension",
+                    spec.name,
+                    spec.describe()
+                ));
+            }
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 
 mod app_models;
 mod backend;
+mod batcher;
 mod catalog;
 mod config;
 mod error;
@@ -29,7 +30,7 @@ mod tract;
 pub use app_models::AppModels;
 pub use backend::{BackendKind, Runtimes, Session};
 pub use catalog::ModelCatalog;
-pub use config::{BackendChoice, ElementType, ModelConfig, ModelLimits, TensorSpec};
+pub use config::{BackendChoice, Batching, ElementType, ModelConfig, ModelLimits, TensorSpec};
 pub use error::{ModelError, PredictError};
 pub use maxima::{ModelMaxima, OverLimit};
 pub use metrics::{CatalogMetrics, InferenceMetrics};

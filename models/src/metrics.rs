@@ -1,5 +1,6 @@
 //! What a process's models tell Prometheus: requests and latency of each model version in its
-//! runtime, and how long a call waited for a contract instance. The families are handles, so
+//! runtime, how long a call waited for a contract instance, and how many rows each batched run
+//! took. The families are handles, so
 //! the catalog and every pipeline it loads record into the ones the process registered.
 //! Labels are model names and versions the process has loaded, so their number stays bounded.
 
@@ -45,6 +46,7 @@ pub struct InferenceMetrics {
     pub(crate) requests: Family<RequestLabels, Counter>,
     pub(crate) latency: Histograms<ModelLabels>,
     pub(crate) contract_waits: Histograms<PoolLabels>,
+    pub(crate) batch_rows: Histograms<ModelLabels>,
 }
 
 /// From 100 µs to about 13 s: a contract instance from the pool takes microseconds, a large
@@ -53,12 +55,18 @@ fn seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 4.0, 9))
 }
 
+/// 1 to 1024 rows, by powers of two: `[batching] max-batch` is at most 1024.
+fn rows() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 11))
+}
+
 impl Default for InferenceMetrics {
     fn default() -> InferenceMetrics {
         InferenceMetrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(seconds),
             contract_waits: Family::new_with_constructor(seconds),
+            batch_rows: Family::new_with_constructor(rows),
         }
     }
 }
@@ -80,6 +88,11 @@ impl InferenceMetrics {
             "trellis_contract_pool_wait_seconds",
             "Time a prediction waited for a contract instance, by where it came from",
             self.contract_waits.clone(),
+        );
+        registry.register(
+            "trellis_inference_batch_rows",
+            "Rows in each run of a model that batches its callers ([batching] in model.toml)",
+            self.batch_rows.clone(),
         );
     }
 }

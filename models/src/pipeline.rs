@@ -10,6 +10,7 @@ use trellis_host::types::{Tensor, Value};
 use trellis_host::{ContractComponent, ContractInstance, Host, InstanceLimits};
 
 use crate::backend::{BackendKind, Runtimes, Session};
+use crate::batcher::Batcher;
 use crate::config::{ModelConfig, TensorSpec};
 use crate::error::{ModelError, PredictError};
 use crate::metrics::{InferenceMetrics, ModelLabels, PoolLabels, RequestLabels};
@@ -26,6 +27,8 @@ pub struct ModelPipeline {
     config: ModelConfig,
     backend: BackendKind,
     session: Arc<dyn Session>,
+    /// Gathers concurrent callers into one run, where `model.toml` asks for `[batching]`.
+    batcher: Option<Batcher>,
     contract: ContractComponent,
     limits: InstanceLimits,
     log: Arc<dyn LogSink>,
@@ -78,10 +81,22 @@ impl ModelPipeline {
         let contract = host.load_contract(&contract)?;
         let (backend, session) = runtimes.load(&onnx, &graph, &config)?;
         let limits = config.limits.instance_limits();
+        let batcher = match &config.batching {
+            Some(batching) => Some(
+                Batcher::start(&config.name, session.clone(), batching).map_err(|e| {
+                    ModelError::Backend {
+                        backend: backend.name(),
+                        message: format!("could not start its batching thread: {e}"),
+                    }
+                })?,
+            ),
+            None => None,
+        };
         Ok(ModelPipeline {
             config,
             backend,
             session,
+            batcher,
             contract,
             limits,
             log,
@@ -293,7 +308,12 @@ impl ModelPipeline {
         result
     }
 
-    /// Counts one call that began at `started` and times it.
+    /// Whether its callers are gathered into batches: each call then waits for others (up to
+    /// `max-delay-us`), so none should be made on an async thread.
+    pub fn batches(&self) -> bool {
+        self.batcher.is_some()
+    }
+
     /// How long a prediction typically takes (a moving average over the last few), once there
     /// has been one: what tells a caller whether it may run it on an async thread.
     pub fn typical_run_time(&self) -> Option<Duration> {
@@ -303,6 +323,7 @@ impl ModelPipeline {
         }
     }
 
+    /// Counts one call that began at `started` and times it.
     fn record(&self, started: Instant, ok: bool) {
         let elapsed = started.elapsed();
         let took = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1);
@@ -341,7 +362,20 @@ impl ModelPipeline {
     }
 
     fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<Tensor>, PredictError> {
-        let outputs = self.session.run(inputs).map_err(PredictError::Inference)?;
+        let outputs = match &self.batcher {
+            Some(batcher) => {
+                let answer = batcher.run(inputs);
+                if let Some(rows) = answer.batch_rows {
+                    self.metrics
+                        .batch_rows
+                        .get_or_create(&self.labels())
+                        .observe(rows as f64);
+                }
+                answer.outputs
+            }
+            None => self.session.run(inputs),
+        }
+        .map_err(PredictError::Inference)?;
         outputs
             .iter()
             .zip(&self.config.outputs)

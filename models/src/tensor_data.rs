@@ -79,6 +79,91 @@ impl TypedTensor {
     }
 }
 
+impl TypedTensor {
+    /// The rows of `parts` one after another along the first dimension, or `None` where they
+    /// cannot be stacked: a part without dimensions, other inner dimensions or another type.
+    pub fn stack(parts: &[&TypedTensor]) -> Option<TypedTensor> {
+        let (first, rest) = parts.split_first()?;
+        let inner = first.shape.get(1..)?;
+        let mut rows = first.shape[0];
+        let mut elements = first.elements.clone();
+        for part in rest {
+            if part.shape.get(1..) != Some(inner) || !elements.extend(&part.elements) {
+                return None;
+            }
+            rows += part.shape[0];
+        }
+        let mut shape = first.shape.clone();
+        shape[0] = rows;
+        Some(TypedTensor { shape, elements })
+    }
+
+    /// The tensor cut along its first dimension into pieces of `rows` rows each, in order; `None`
+    /// where its first dimension is not their sum.
+    pub fn split(&self, rows: &[usize]) -> Option<Vec<TypedTensor>> {
+        let total = *self.shape.first()?;
+        // `is_multiple_of(0)` holds only for 0: an empty tensor splits into empty pieces.
+        if rows.iter().sum::<usize>() != total || !self.elements.len().is_multiple_of(total) {
+            return None;
+        }
+        let per_row = self.elements.len().checked_div(total).unwrap_or(0);
+        let mut start = 0;
+        Some(
+            rows.iter()
+                .map(|&n| {
+                    let mut shape = self.shape.clone();
+                    shape[0] = n;
+                    let range = start * per_row..(start + n) * per_row;
+                    start += n;
+                    TypedTensor {
+                        shape,
+                        elements: self.elements.slice(range),
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Elements {
+    pub fn len(&self) -> usize {
+        match self {
+            Elements::F32(v) => v.len(),
+            Elements::F64(v) => v.len(),
+            Elements::U8(v) => v.len(),
+            Elements::I32(v) => v.len(),
+            Elements::I64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `more`'s elements; `false` (and nothing appended) where they are of another type.
+    fn extend(&mut self, more: &Elements) -> bool {
+        match (self, more) {
+            (Elements::F32(a), Elements::F32(b)) => a.extend_from_slice(b),
+            (Elements::F64(a), Elements::F64(b)) => a.extend_from_slice(b),
+            (Elements::U8(a), Elements::U8(b)) => a.extend_from_slice(b),
+            (Elements::I32(a), Elements::I32(b)) => a.extend_from_slice(b),
+            (Elements::I64(a), Elements::I64(b)) => a.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+
+    fn slice(&self, range: std::ops::Range<usize>) -> Elements {
+        match self {
+            Elements::F32(v) => Elements::F32(v[range].to_vec()),
+            Elements::F64(v) => Elements::F64(v[range].to_vec()),
+            Elements::U8(v) => Elements::U8(v[range].to_vec()),
+            Elements::I32(v) => Elements::I32(v[range].to_vec()),
+            Elements::I64(v) => Elements::I64(v[range].to_vec()),
+        }
+    }
+}
+
 /// The bytes a tensor of `ty` with dimensions `shape` takes, or `None` where that does not fit
 /// in a `usize`: dimensions come from guests and uploads, and a product that wrapped would let a
 /// huge shape pass as a few bytes.

@@ -404,9 +404,11 @@ pub async fn predict(
     };
     let version = pipeline.config().version.clone();
     let started = std::time::Instant::now();
-    let inline = pipeline
-        .typical_run_time()
-        .is_some_and(|typical| typical < RUN_INLINE_UNDER);
+    // A batching model waits for other callers, which must not hold up an async thread.
+    let inline = !pipeline.batches()
+        && pipeline
+            .typical_run_time()
+            .is_some_and(|typical| typical < RUN_INLINE_UNDER);
     let answer = if inline {
         pipeline.predict(&input.into())
     } else {

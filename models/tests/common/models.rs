@@ -64,7 +64,7 @@ pub fn load(host: &Host, name: &str, contract: &str, backend: BackendChoice) -> 
     load_package(host, package(name, contract, backend))
 }
 
-fn load_package(host: &Host, package: ModelPackage) -> ModelPipeline {
+pub fn load_package(host: &Host, package: ModelPackage) -> ModelPipeline {
     let what = format!(
         "{} {} on {:?}",
         package.config.name, package.config.version, package.config.backend
