@@ -152,7 +152,7 @@ impl ModelPipeline {
             let tensors = self
                 .check_inputs(tensors)
                 .map_err(|e| PredictError::Tensors(format!("preprocess returned {e}")))?;
-            let outputs = self.infer(tensors)?;
+            let outputs = self.encode_outputs(&self.infer(tensors)?)?;
             contract
                 .postprocess(&outputs)
                 .map_err(PredictError::Postprocess)
@@ -183,7 +183,7 @@ impl ModelPipeline {
         let mut answers: Vec<Option<Result<Value, PredictError>>> =
             inputs.iter().map(|_| None).collect();
         // (input index, its tensors in model.toml order, each one row).
-        let mut rows: Vec<(usize, Vec<Tensor>)> = Vec::new();
+        let mut rows: Vec<(usize, Vec<TypedTensor>)> = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
             let typed = contract
                 .preprocess(input)
@@ -199,91 +199,51 @@ impl ModelPipeline {
                     continue;
                 }
             };
-            let tensors: Vec<Tensor> = match typed
-                .iter()
-                .zip(&self.config.inputs)
-                .map(|(t, spec)| t.encode(&spec.name))
-                .collect()
-            {
-                Ok(tensors) => tensors,
-                Err(e) => {
-                    answers[i] = Some(Err(PredictError::Tensors(e)));
-                    continue;
-                }
-            };
-            let stacks = |first: &[Tensor]| {
-                tensors
-                    .iter()
-                    .zip(first)
-                    .all(|(t, f)| t.dimensions.first() == Some(&1) && t.dimensions == f.dimensions)
-            };
-            if rows.first().is_none_or(|(_, first)| stacks(first))
-                && tensors.iter().all(|t| t.dimensions.first() == Some(&1))
-            {
-                rows.push((i, tensors));
+            let one_row = typed.iter().all(|t| t.shape.first() == Some(&1));
+            let stacks = rows
+                .first()
+                .is_none_or(|(_, first)| typed.iter().zip(first).all(|(t, f)| t.shape == f.shape));
+            if one_row && stacks {
+                rows.push((i, typed));
             } else {
-                answers[i] = Some(self.infer(typed).and_then(|outputs| {
-                    contract
-                        .postprocess(&outputs)
-                        .map_err(PredictError::Postprocess)
-                }));
+                answers[i] = Some(
+                    self.infer(typed)
+                        .and_then(|outputs| self.encode_outputs(&outputs))
+                        .and_then(|outputs| {
+                            contract
+                                .postprocess(&outputs)
+                                .map_err(PredictError::Postprocess)
+                        }),
+                );
             }
         }
-        let count = rows.len();
-        if count > 0 {
-            let stacked: Result<Vec<TypedTensor>, String> = (0..self.config.inputs.len())
-                .map(|k| {
-                    let first = &rows[0].1[k];
-                    let mut data = Vec::new();
-                    for (_, tensors) in &rows {
-                        data.extend_from_slice(&tensors[k].data);
-                    }
-                    let mut dimensions = first.dimensions.clone();
-                    dimensions[0] = u32::try_from(count)
-                        .map_err(|_| format!("a batch of {count} rows is too large"))?;
-                    TypedTensor::decode(&Tensor {
-                        name: first.name.clone(),
-                        ty: first.ty,
-                        dimensions,
-                        data,
-                    })
-                })
+        if !rows.is_empty() {
+            let ones = vec![1; rows.len()];
+            let stacked: Option<Vec<TypedTensor>> = (0..self.config.inputs.len())
+                .map(|k| TypedTensor::stack(&rows.iter().map(|(_, t)| &t[k]).collect::<Vec<_>>()))
                 .collect();
-            let outputs = stacked
-                .map_err(PredictError::Tensors)
-                .and_then(|stacked| self.infer(stacked));
-            match outputs {
-                Ok(outputs)
-                    if outputs.iter().all(|o| {
-                        o.dimensions.first().map(|&d| d as usize) == Some(count)
-                            && o.data.len() % count == 0
-                    }) =>
-                {
-                    for (row, (i, _)) in rows.iter().enumerate() {
-                        let mine: Vec<Tensor> = outputs
-                            .iter()
-                            .map(|o| {
-                                let size = o.data.len() / count;
-                                let mut dimensions = o.dimensions.clone();
-                                dimensions[0] = 1;
-                                Tensor {
-                                    name: o.name.clone(),
-                                    ty: o.ty,
-                                    dimensions,
-                                    data: o.data[row * size..(row + 1) * size].to_vec(),
-                                }
-                            })
+            // Each output cut into one piece a row: (output, row) → tensor.
+            let pieces: Option<Vec<Vec<TypedTensor>>> = stacked
+                .and_then(|stacked| self.infer(stacked).ok())
+                .and_then(|outputs| outputs.iter().map(|o| o.split(&ones)).collect());
+            match pieces {
+                Some(pieces) => {
+                    let mut pieces: Vec<_> = pieces.into_iter().map(Vec::into_iter).collect();
+                    for (i, _) in &rows {
+                        let mine: Vec<TypedTensor> = pieces
+                            .iter_mut()
+                            .map(|of_output| of_output.next().expect("one piece a row"))
                             .collect();
-                        answers[*i] = Some(
+                        answers[*i] = Some(self.encode_outputs(&mine).and_then(|outputs| {
                             contract
-                                .postprocess(&mine)
-                                .map_err(PredictError::Postprocess),
-                        );
+                                .postprocess(&outputs)
+                                .map_err(PredictError::Postprocess)
+                        }));
                     }
                 }
                 // A model that does not answer row for row, or that failed on the batch: each
                 // row alone, so each gets its own answer or error.
-                _ => {
+                None => {
                     for (i, _) in &rows {
                         answers[*i] = Some(self.predict(&inputs[*i]));
                     }
@@ -303,7 +263,7 @@ impl ModelPipeline {
         let result = self
             .check_inputs(inputs)
             .map_err(PredictError::Tensors)
-            .and_then(|tensors| self.infer(tensors));
+            .and_then(|tensors| self.encode_outputs(&self.infer(tensors)?));
         self.record(started, result.is_ok());
         result
     }
@@ -361,8 +321,9 @@ impl ModelPipeline {
         }
     }
 
-    fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<Tensor>, PredictError> {
-        let outputs = match &self.batcher {
+    /// The model on checked inputs (in a batch, where it batches).
+    fn infer(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, PredictError> {
+        match &self.batcher {
             Some(batcher) => {
                 let answer = batcher.run(inputs);
                 if let Some(rows) = answer.batch_rows {
@@ -375,7 +336,11 @@ impl ModelPipeline {
             }
             None => self.session.run(inputs),
         }
-        .map_err(PredictError::Inference)?;
+        .map_err(PredictError::Inference)
+    }
+
+    /// The model's outputs as WIT tensors, named as `model.toml` names them.
+    fn encode_outputs(&self, outputs: &[TypedTensor]) -> Result<Vec<Tensor>, PredictError> {
         outputs
             .iter()
             .zip(&self.config.outputs)
