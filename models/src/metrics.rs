@@ -97,6 +97,53 @@ impl InferenceMetrics {
     }
 }
 
+/// One pipeline's series in the inference families, looked up once when it is measured: a
+/// prediction then records without building labels, hashing them or locking a family. The
+/// families never drop a series, so a handle stays the one that is scraped.
+#[derive(Clone, Debug)]
+pub(crate) struct PipelineMeters {
+    pub ok: Counter,
+    pub failed: Counter,
+    pub latency: Histogram,
+    pub contract_reused: Histogram,
+    pub contract_started: Histogram,
+    /// Only for a model that batches, so others export no empty series.
+    pub batch_rows: Option<Histogram>,
+}
+
+impl InferenceMetrics {
+    /// The series of model `labels`' version; `batches` where it gathers callers into batches.
+    pub(crate) fn for_pipeline(&self, labels: &ModelLabels, batches: bool) -> PipelineMeters {
+        let requests = |outcome: &str| {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    model: labels.model.clone(),
+                    version: labels.version.clone(),
+                    runtime: labels.runtime.clone(),
+                    outcome: outcome.into(),
+                })
+                .clone()
+        };
+        let waits = |source: &str| {
+            self.contract_waits
+                .get_or_create(&PoolLabels {
+                    model: labels.model.clone(),
+                    version: labels.version.clone(),
+                    source: source.into(),
+                })
+                .clone()
+        };
+        PipelineMeters {
+            ok: requests("ok"),
+            failed: requests("error"),
+            latency: self.latency.get_or_create(labels).clone(),
+            contract_reused: waits("reused"),
+            contract_started: waits("started"),
+            batch_rows: batches.then(|| self.batch_rows.get_or_create(labels).clone()),
+        }
+    }
+}
+
 /// One model version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {

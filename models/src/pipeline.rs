@@ -13,7 +13,7 @@ use crate::backend::{BackendKind, Runtimes, Session};
 use crate::batcher::Batcher;
 use crate::config::{ModelConfig, TensorSpec};
 use crate::error::{ModelError, PredictError};
-use crate::metrics::{InferenceMetrics, ModelLabels, PoolLabels, RequestLabels};
+use crate::metrics::{InferenceMetrics, ModelLabels, PipelineMeters};
 use crate::onnx_graph::OnnxGraph;
 use crate::package::ModelPackage;
 use crate::tensor_data::{TypedTensor, byte_size, carried, overflow};
@@ -33,7 +33,7 @@ pub struct ModelPipeline {
     limits: InstanceLimits,
     log: Arc<dyn LogSink>,
     idle: Mutex<Vec<ContractInstance>>,
-    metrics: InferenceMetrics,
+    meters: PipelineMeters,
     /// The package's files' size: what a cache counts the model as holding.
     footprint: u64,
     /// A moving average of its predictions' time, in nanoseconds (0 before the first).
@@ -92,6 +92,14 @@ impl ModelPipeline {
             ),
             None => None,
         };
+        let meters = InferenceMetrics::default().for_pipeline(
+            &ModelLabels {
+                model: config.name.clone(),
+                version: config.version.clone(),
+                runtime: backend.name().into(),
+            },
+            batcher.is_some(),
+        );
         Ok(ModelPipeline {
             config,
             backend,
@@ -101,7 +109,7 @@ impl ModelPipeline {
             limits,
             log,
             idle: Mutex::new(Vec::new()),
-            metrics: InferenceMetrics::default(),
+            meters,
             footprint,
             typical_ns: AtomicU64::new(0),
         })
@@ -127,7 +135,7 @@ impl ModelPipeline {
     /// Records its predictions into `metrics` from now on (a catalog hands it the families its
     /// process registered).
     pub fn measure_into(&mut self, metrics: InferenceMetrics) {
-        self.metrics = metrics;
+        self.meters = metrics.for_pipeline(&self.labels(), self.batches());
     }
 
     /// The loaded model itself, without checks or contract: what the benchmark compares against.
@@ -296,21 +304,13 @@ impl ModelPipeline {
             before - before / 8 + took / 8
         };
         self.typical_ns.store(average.max(1), Ordering::Relaxed);
-        let labels = self.labels();
-        self.metrics
-            .latency
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
-        let outcome = if ok { "ok" } else { "error" };
-        self.metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                model: labels.model,
-                version: labels.version,
-                runtime: labels.runtime,
-                outcome: outcome.into(),
-            })
-            .inc();
+        self.meters.latency.observe(elapsed.as_secs_f64());
+        if ok {
+            &self.meters.ok
+        } else {
+            &self.meters.failed
+        }
+        .inc();
     }
 
     fn labels(&self) -> ModelLabels {
@@ -326,11 +326,8 @@ impl ModelPipeline {
         match &self.batcher {
             Some(batcher) => {
                 let answer = batcher.run(inputs);
-                if let Some(rows) = answer.batch_rows {
-                    self.metrics
-                        .batch_rows
-                        .get_or_create(&self.labels())
-                        .observe(rows as f64);
+                if let (Some(rows), Some(meter)) = (answer.batch_rows, &self.meters.batch_rows) {
+                    meter.observe(rows as f64);
                 }
                 answer.outputs
             }
@@ -402,22 +399,15 @@ impl ModelPipeline {
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         let (source, instance) = match idle {
-            Some(instance) => ("reused", Ok(instance)),
+            Some(instance) => (&self.meters.contract_reused, Ok(instance)),
             None => (
-                "started",
+                &self.meters.contract_started,
                 self.contract
                     .instantiate(self.log.clone(), self.limits.clone())
                     .map_err(PredictError::Instantiate),
             ),
         };
-        self.metrics
-            .contract_waits
-            .get_or_create(&PoolLabels {
-                model: self.config.name.clone(),
-                version: self.config.version.clone(),
-                source: source.into(),
-            })
-            .observe(started.elapsed().as_secs_f64());
+        source.observe(started.elapsed().as_secs_f64());
         instance
     }
 
