@@ -318,6 +318,12 @@ impl Subscription for EmbeddedSubscription {
         let next = self.position.max(committed).max(topic.base);
         Some(topic.end().saturating_sub(next))
     }
+
+    fn dropped(&self) -> Option<u64> {
+        let topics = self.shared.topics.lock().expect("bus lock");
+        let group = topics.get(&self.topic)?.groups.get(&self.group);
+        Some(group.map_or(0, |g| g.dropped))
+    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,16 @@ pub fn connect(url: &str) -> Result<Arc<dyn Bus>, BusError> {
 
 /// The bus a URL names, as [`connect`] gives it, its Kafka clients using `security`.
 pub fn connect_with(url: &str, security: &KafkaSecurity) -> Result<Arc<dyn Bus>, BusError> {
-    if url == "embedded" {
-        return Ok(Arc::new(EmbeddedBus::default()));
+    if let Some(bound) = url.strip_prefix("embedded") {
+        return match bound {
+            "" => Ok(Arc::new(EmbeddedBus::default())),
+            _ => bound
+                .strip_prefix("?max-messages=")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .map(|n| Arc::new(EmbeddedBus::new(n)) as Arc<dyn Bus>)
+                .ok_or_else(|| BusError::BadUrl(url.to_string())),
+        };
     }
     match url.strip_prefix("kafka://") {
         Some(brokers) if !brokers.is_empty() => {
@@ -35,6 +43,12 @@ pub fn connect_with(url: &str, security: &KafkaSecurity) -> Result<Arc<dyn Bus>,
         }
         _ => Err(BusError::BadUrl(url.to_string())),
     }
+}
+
+/// Whether `url` names the in-process bus, which lives in the control plane's process and no
+/// node process can reach.
+pub fn is_embedded(url: &str) -> bool {
+    url == "embedded" || url.starts_with("embedded?")
 }
 
 /// The topic of a sensor instance's readings.
@@ -54,7 +68,9 @@ pub enum BusError {
     #[error("bus unavailable: {0}")]
     Unavailable(String),
     /// A bus URL that names no backend.
-    #[error("bus URL `{0}` names no bus: use `embedded` or `kafka://HOST:PORT[,HOST:PORT...]`")]
+    #[error(
+        "bus URL `{0}` names no bus: use `embedded`, `embedded?max-messages=N` (N above 0) or `kafka://HOST:PORT[,HOST:PORT...]`"
+    )]
     BadUrl(String),
 }
 
@@ -93,6 +109,12 @@ pub trait Subscription: Send {
     /// How many messages of the topic this reader has not read yet, when the backend can tell
     /// without a round trip to a broker; `None` when it cannot.
     fn lag(&self) -> Option<u64> {
+        None
+    }
+    /// How many messages of the topic were dropped before this reader's group read them (a
+    /// bounded log let them go), since the group joined; `None` when the backend drops none
+    /// it could count.
+    fn dropped(&self) -> Option<u64> {
         None
     }
 }

@@ -35,6 +35,9 @@ fn a_slow_group_loses_its_oldest_messages_counted_while_the_others_go_on() {
     let of = |name: &str| groups.iter().find(|g| g.group == name).unwrap().clone();
     assert_eq!(of("slow").dropped, 7, "{groups:?}");
     assert_eq!(of("quick").dropped, 0, "{groups:?}");
+    // Each reader sees its own group's count, as a node's metrics read it.
+    assert_eq!(slow.dropped(), Some(7));
+    assert_eq!(quick.dropped(), Some(0));
     assert_eq!(of("quick").lag, 0, "{groups:?}");
 }
 
@@ -86,4 +89,24 @@ fn a_group_joined_again_before_its_last_reader_went_stays() {
     bus.publish("t", vec![1]).unwrap();
     assert_eq!(new.next(WAIT).unwrap().payload, [1]);
     assert_eq!(bus.groups("t").len(), 1);
+}
+
+#[test]
+fn the_embedded_url_may_set_the_bound_and_a_bad_one_is_refused_naming_it() {
+    let bus = trellis_bus::connect("embedded?max-messages=2").unwrap();
+    let slow = bus.subscribe("t", "slow").unwrap();
+    for n in 0..5u8 {
+        bus.publish("t", vec![n]).unwrap();
+    }
+    assert_eq!(slow.dropped(), Some(3));
+    assert!(trellis_bus::is_embedded("embedded?max-messages=2"));
+
+    for bad in [
+        "embedded?max-messages=0",
+        "embedded?max-messages=many",
+        "embeddedx",
+    ] {
+        let why = trellis_bus::connect(bad).err().expect(bad).to_string();
+        assert!(why.contains(bad) && why.contains("max-messages=N"), "{why}");
+    }
 }

@@ -118,7 +118,7 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {
             None => None,
-            Some("embedded") => anyhow::bail!(
+            Some(url) if trellis_bus::is_embedded(url) => anyhow::bail!(
                 "--bus embedded lives inside `trellis up`; a node process needs --bus kafka://HOST:PORT"
             ),
             Some(url) => {

@@ -45,7 +45,8 @@ pub struct UpArgs {
     /// milliseconds.
     #[arg(long, default_value_t = trellis_node::DEFAULT_CHECKPOINT_EVERY.as_millis() as u64)]
     checkpoint_ms: u64,
-    /// Where readings and commands flow: `embedded` (in this process) or
+    /// Where readings and commands flow: `embedded` (in this process; each topic keeps up to
+    /// 10,000 readings for its slowest reader, `embedded?max-messages=N` sets another bound) or
     /// `kafka://HOST:PORT[,HOST:PORT...]`, which node processes can reach too.
     #[arg(long, env = "TRELLIS_BUS", default_value = "embedded")]
     bus: String,
@@ -76,6 +77,10 @@ pub struct UpArgs {
     /// How many API requests are served at once (long-polls apart); more are answered 503.
     #[arg(long, default_value_t = trellis_control::DEFAULT_MAX_CONCURRENT_REQUESTS)]
     max_concurrent_requests: usize,
+    /// How many connections the API keeps open at once (devices, nodes and browsers hold
+    /// theirs); more wait to be accepted until one closes. Keep it below `ulimit -n`.
+    #[arg(long, default_value_t = trellis_control::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Login attempts one client address may make at once; then one more a second (429).
     #[arg(long, default_value_t = LoginLimit::default().per_address.burst)]
     login_attempts_per_address: u32,
@@ -183,6 +188,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     settings.request_timeout = Duration::from_secs(args.request_timeout_s.max(1));
     settings.max_concurrent_requests = args.max_concurrent_requests.max(1);
+    settings.max_connections = args.max_connections.max(1);
     settings.login_limit.per_address.burst = args.login_attempts_per_address.max(1);
     settings.login_limit.per_name.burst = args.login_attempts_per_name.max(1);
     settings.model_maxima = trellis_models::ModelMaxima {
@@ -269,7 +275,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                     command.arg("--ca-cert").arg(ca);
                 }
                 command.arg("node");
-                if args.bus != "embedded" {
+                if !trellis_bus::is_embedded(&args.bus) {
                     command.arg("--bus").arg(&args.bus);
                 }
                 let child = command

@@ -76,6 +76,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How many requests are served at once (long-polls apart); more are answered 503.
     pub max_concurrent_requests: usize,
+    /// How long a client may take to send a request's headers before its connection is closed.
+    pub header_read_timeout: Duration,
+    /// How many connections each listener keeps open at once; more wait to be accepted.
+    pub max_connections: usize,
     /// The most a model package's `model.toml` may ask for (contract memory and deadline,
     /// declared tensor sizes); an upload asking more is refused.
     pub model_maxima: trellis_models::ModelMaxima,
@@ -100,6 +104,15 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many requests are served at once unless configured otherwise.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+
+/// Ample for a client on a slow link to send its headers; short enough that a trickling one
+/// gives up its connection soon.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Open connections per listener: devices, nodes and browsers keep theirs open, and each holds
+/// a file descriptor and a little memory. Below a default `ulimit -n` of 4096 with room for
+/// the database, the bus and the artifacts.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 3072;
 
 impl Settings {
     /// A node's lease on its assignments: as long as it may go without an accepted heartbeat
@@ -146,6 +159,8 @@ impl Settings {
             login_limit: Default::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             model_maxima: trellis_models::ModelMaxima::default(),
             model_cache_bytes: DEFAULT_MODEL_CACHE_BYTES,
         }

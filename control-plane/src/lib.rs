@@ -34,6 +34,7 @@ mod request_limits;
 mod routes;
 pub mod schedule;
 pub mod seed;
+mod server;
 pub mod startup;
 mod state;
 pub mod tls;
@@ -41,7 +42,8 @@ mod upload;
 mod upload_zip;
 
 pub use configuration::{
-    DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MODEL_CACHE_BYTES, DEFAULT_READINGS_RETENTION, DEFAULT_REQUEST_TIMEOUT, Settings,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_RETENTION,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MODEL_CACHE_BYTES,
+    DEFAULT_READINGS_RETENTION, DEFAULT_REQUEST_TIMEOUT, Settings,
 };
 pub use startup::Application;

@@ -20,6 +20,7 @@ use crate::gateway::DeviceGateway;
 use crate::logs::LogService;
 use crate::metrics::PlaneMetrics;
 use crate::notify::Notifier;
+use crate::server::ConnectionLimits;
 use crate::state::{AppState, Services};
 
 /// The name of the admin `trellis up` creates on a fresh registry.
@@ -200,17 +201,21 @@ impl Application {
     /// Serves, reconciles desired with actual state, collects unused artifacts and runs
     /// prediction jobs, until the process ends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let limits = ConnectionLimits {
+            header_read_timeout: self.state.settings.header_read_timeout,
+            max_connections: self.state.settings.max_connections,
+        };
         let reconciler = tokio::spawn(crate::reconciler::run(self.state.clone()));
         let collector = tokio::spawn(crate::collector::run(self.state.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::metrics::listener::router(self.state.clone());
-            tokio::spawn(serve(listener, router, self.tls.clone()))
+            tokio::spawn(serve(listener, router, self.tls.clone(), limits))
         });
         let summaries = tokio::spawn(self.state.notifier.clone().run_summaries());
         let jobs = tokio::spawn(crate::jobs::run(self.state.clone()));
         let retention = tokio::spawn(crate::logs::retention::run(self.state.clone()));
         let readings_retention = tokio::spawn(crate::readings::retention::run(self.state.clone()));
-        let served = serve(self.listener, self.router, self.tls.clone()).await;
+        let served = serve(self.listener, self.router, self.tls.clone(), limits).await;
         self.state.readings.flush().await;
         readings_retention.abort();
         reconciler.abort();
@@ -225,18 +230,21 @@ impl Application {
     }
 }
 
-/// Serves `router` on `listener`, over TLS when `tls` is set.
+/// Serves `router` on `listener`, over TLS when `tls` is set, within `limits`.
 async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: ConnectionLimits,
 ) -> std::io::Result<()> {
-    // Each request knows the address it came from: logins are limited per address.
-    let service = router.into_make_service_with_connect_info::<crate::peer::Peer>();
     match tls {
-        Some(config) => axum::serve(crate::tls::TlsListener::new(listener, config)?, service).await,
-        None => axum::serve(listener, service).await,
+        Some(config) => {
+            let listener = crate::tls::TlsListener::new(listener, config)?;
+            crate::server::serve(listener, router, limits).await;
+        }
+        None => crate::server::serve(listener, router, limits).await,
     }
+    Ok(())
 }
 
 fn router(state: AppState) -> Router {

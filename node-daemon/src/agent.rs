@@ -229,7 +229,7 @@ impl Agent {
                         .store(answer.heartbeat_ms.max(50), Ordering::Relaxed);
                     if self.config.bus.is_none()
                         && !answer.bus.is_empty()
-                        && answer.bus != "embedded"
+                        && !trellis_bus::is_embedded(&answer.bus)
                         && !warned_bus
                     {
                         tracing::warn!(

@@ -179,6 +179,7 @@ struct Measured {
     traps: prometheus_client::metrics::counter::Counter,
     restarts: prometheus_client::metrics::counter::Counter,
     bus_lag: prometheus_client::metrics::gauge::Gauge,
+    bus_dropped: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Measured {
@@ -186,14 +187,16 @@ impl Measured {
         let labels = DeploymentLabels {
             deployment: deployment.to_string(),
         };
+        let group = GroupLabels {
+            group: deployment.to_string(),
+        };
         Measured {
             handled: metrics.handled.get_or_create_owned(&labels),
             on_reading: metrics.on_reading.get_or_create_owned(&labels),
             traps: metrics.traps.get_or_create_owned(&labels),
             restarts: metrics.restarts.get_or_create_owned(&labels),
-            bus_lag: metrics.bus_lag.get_or_create_owned(&GroupLabels {
-                group: deployment.to_string(),
-            }),
+            bus_lag: metrics.bus_lag.get_or_create_owned(&group),
+            bus_dropped: metrics.bus_dropped.get_or_create_owned(&group),
         }
     }
 }
@@ -429,6 +432,11 @@ fn run(
             release(plane, store, state.states);
             if let Some(lag) = plane.feed.lag() {
                 measured.bus_lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+            }
+            if let Some(dropped) = plane.feed.dropped() {
+                measured
+                    .bus_dropped
+                    .set(i64::try_from(dropped).unwrap_or(i64::MAX));
             }
             let Some(arrived) = arrived else {
                 continue;

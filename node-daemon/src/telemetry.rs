@@ -52,6 +52,7 @@ pub struct NodeMetrics {
     pub(crate) traps: Family<DeploymentLabels, Counter>,
     pub(crate) restarts: Family<DeploymentLabels, Counter>,
     pub(crate) bus_lag: Family<GroupLabels, Gauge>,
+    pub(crate) bus_dropped: Family<GroupLabels, Gauge>,
     instances: Family<StateLabels, Gauge>,
     cpu: FloatGauge,
     memory_used: FloatGauge,
@@ -86,6 +87,7 @@ impl NodeMetrics {
             traps: Family::default(),
             restarts: Family::default(),
             bus_lag: Family::default(),
+            bus_dropped: Family::default(),
             instances: Family::default(),
             cpu: FloatGauge::default(),
             memory_used: FloatGauge::default(),
@@ -124,6 +126,12 @@ impl NodeMetrics {
             "Readings on a deployment's sensor topics its consumer group has not read yet \
              (only where the bus can tell without a round trip: the embedded bus)",
             self.bus_lag.clone(),
+        );
+        registry.register(
+            "trellis_bus_dropped_readings",
+            "Readings the embedded bus let go before a deployment's consumer group read them \
+             (its topic's bound was reached), since the group joined",
+            self.bus_dropped.clone(),
         );
         registry.register(
             "trellis_node_instances",
@@ -205,10 +213,13 @@ impl NodeMetrics {
             .unwrap_or_else(PoisonError::into_inner) = Some(address);
     }
 
-    /// Forgets the lag of a deployment that no longer runs here, so it does not stay frozen.
+    /// Forgets the lag and drops of a deployment that no longer runs here, so they do not stay
+    /// frozen.
     pub(crate) fn forget_lag(&self, deployment: &str) {
-        self.bus_lag.remove(&GroupLabels {
+        let group = GroupLabels {
             group: deployment.to_string(),
-        });
+        };
+        self.bus_lag.remove(&group);
+        self.bus_dropped.remove(&group);
     }
 }

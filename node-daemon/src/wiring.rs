@@ -191,6 +191,15 @@ impl ReadingFeed {
             .sum()
     }
 
+    /// Readings of the bound sensors dropped before the deployment read them, summed over its
+    /// topics; `None` when the bus cannot tell for some topic.
+    pub fn dropped(&self) -> Option<u64> {
+        self.subscriptions
+            .iter()
+            .map(|(_, subscription)| subscription.dropped())
+            .sum()
+    }
+
     /// Lets the group forget each topic's records up to and including the offset `through`
     /// gives for it, so a new reader of the deployment resumes after them.
     pub fn release(&mut self, through: &BTreeMap<String, u64>) {

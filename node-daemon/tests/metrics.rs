@@ -1,7 +1,7 @@
 //! A node's own `/metrics` (opened with a token, as `--metrics-listen` and `--metrics-token`
 //! do) and the control plane's count what the node does: readings handled and timed per
-//! deployment, traps and restarts, the bus lag, its instances and machine; the control plane
-//! sees the gateway's readings and the node's heartbeats.
+//! deployment, traps and restarts, the bus lag and the readings the bus dropped, its instances
+//! and machine; the control plane sees the gateway's readings and the node's heartbeats.
 
 mod common;
 
@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use common::scrape::{Scrape, scrape, value};
 use common::{
-    NODE_METRICS_TOKEN, NODE_NAME, TestNode, deploy_echo, echo_manifest, spawn_node, wait_for,
-    wait_running, workspace_file,
+    NODE_METRICS_TOKEN, NODE_NAME, TestNode, deploy_echo, echo_manifest, spawn_node,
+    spawn_node_with, wait_for, wait_running, workspace_file,
 };
-use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading};
+use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
 
 /// Readings sent through the gateway.
 const READINGS: u64 = 12;
@@ -73,7 +73,11 @@ async fn metrics_count_what_the_node_does() {
             let now = node_scrape(&node, &url).await;
             let handled = value(&now, "trellis_readings_handled_total", &mine).unwrap_or(0.0);
             let lag = value(&now, "trellis_bus_lag_readings", &[("group", id)]);
-            if handled - handled_before == READINGS as f64 && lag == Some(0.0) {
+            let dropped = value(&now, "trellis_bus_dropped_readings", &[("group", id)]);
+            if handled - handled_before == READINGS as f64
+                && lag == Some(0.0)
+                && dropped == Some(0.0)
+            {
                 Ok(now)
             } else {
                 Err(format!("{handled} handled, lag {lag:?}"))
@@ -163,4 +167,67 @@ async fn metrics_count_what_the_node_does() {
         value(&now, "trellis_instance_traps_total", &mine).unwrap_or(0.0),
         0.0
     );
+}
+
+/// An app slower than its readings, on an embedded bus that keeps three readings a topic: the
+/// readings it could not take in time are dropped for it and counted, so each reading sent is
+/// either handled or counted as dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_the_bus_drops_for_a_slow_app_are_counted() {
+    const SENT: u64 = 12;
+    let node = spawn_node_with(|settings| settings.bus = "embedded?max-messages=3".into()).await;
+    let url = node.node_metrics_url().await;
+    node.add_sensor_type("temperature", ValueKind::Number).await;
+    let sensor = node.add_device("sensors", "t1", "temperature").await;
+    node.upload_app(
+        &workspace_file("tests/guests/sleepy/trellis.toml"),
+        trellis_guest_artifacts::SLEEPY,
+    )
+    .await;
+    let deployment: Deployment = node
+        .post(
+            "/deployments",
+            &node.admin,
+            &NewDeployment {
+                app: "sleepy".into(),
+                version: None,
+                bindings: BTreeMap::from([("in".to_string(), vec![sensor.id.clone()])]),
+                config: BTreeMap::new(),
+                schedule: Default::default(),
+                node_labels: BTreeMap::new(),
+            },
+        )
+        .await;
+    let version = deployment.version.clone();
+    wait_running(&node, &deployment.id, &version).await;
+    let token = sensor.token.expect("the sensor's token");
+    // Each reading keeps the app busy for half a second (below its one-second deadline), and
+    // they come far faster than that.
+    for sequence in 1..=SENT {
+        let reading = NewReading {
+            value: serde_json::json!({ "kind": "number", "value": 0.5 }),
+            sequence: Some(sequence),
+            timestamp_ms: None,
+        };
+        let _: Accepted = node.post("/device/readings", &token, &reading).await;
+    }
+    let group = [("group", deployment.id.as_str())];
+    let mine = [("deployment", deployment.id.as_str())];
+    wait_for(
+        Duration::from_secs(30),
+        "every reading handled or counted as dropped",
+        async || {
+            let now = node_scrape(&node, &url).await;
+            let handled = value(&now, "trellis_readings_handled_total", &mine).unwrap_or(0.0);
+            let dropped = value(&now, "trellis_bus_dropped_readings", &group).unwrap_or(0.0);
+            let lag = value(&now, "trellis_bus_lag_readings", &group);
+            // A reading the app was handling when it was dropped is counted in both.
+            if dropped >= 1.0 && handled + dropped >= SENT as f64 && lag == Some(0.0) {
+                Ok(())
+            } else {
+                Err(format!("{handled} handled, {dropped} dropped, lag {lag:?}"))
+            }
+        },
+    )
+    .await;
 }

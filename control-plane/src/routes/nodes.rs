@@ -60,7 +60,8 @@ pub async fn create(
             last_seen: None,
             report: None,
             token: Some(token),
-            bus: (state.settings.bus != "embedded").then(|| state.settings.bus.clone()),
+            bus: (!trellis_bus::is_embedded(&state.settings.bus))
+                .then(|| state.settings.bus.clone()),
         }),
     ))
 }
@@ -92,7 +93,7 @@ pub async fn rotate_token(
     db::nodes::set_token_of(&state.db, &node.id, &token_hash(&token)).await?;
     Ok(Json(Node {
         token: Some(token),
-        bus: (state.settings.bus != "embedded").then(|| state.settings.bus.clone()),
+        bus: (!trellis_bus::is_embedded(&state.settings.bus)).then(|| state.settings.bus.clone()),
         ..node.into_api()?
     }))
 }

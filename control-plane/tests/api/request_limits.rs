@@ -1,5 +1,6 @@
-//! Bounds on every request: how large a body may be, how long it may take to arrive, what a
-//! failure of ours tells the caller, and token look-ups that do not scan whole tables.
+//! Bounds on every request: how large a body may be, how long it and its headers may take to
+//! arrive, how many connections are open at once, what a failure of ours tells the caller, and
+//! token look-ups that do not scan whole tables.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ on_both_databases!(
     a_request_whose_body_stalls_is_answered_408_after_the_timeout,
     device_and_node_tokens_are_found_through_an_index,
     requests_beyond_the_concurrency_limit_get_503_until_one_ends,
+    a_client_that_trickles_its_headers_is_cut_off_at_the_header_deadline,
+    connections_beyond_the_limit_wait_until_one_closes,
 );
 
 async fn a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape(db: Db) {
@@ -201,5 +204,109 @@ async fn requests_beyond_the_concurrency_limit_get_503_until_one_ends(db: Db) {
         answered,
         StatusCode::OK,
         "the room was not given back when the stalled connection went"
+    );
+}
+
+/// Reads what the server sends on `stream` until it closes it; `None` if it has not within
+/// `within`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// A slowloris client: it sends a byte of its headers every 100 ms, never finishing them. The
+/// server closes its connection at the header deadline, and serves everyone else meanwhile.
+async fn a_client_that_trickles_its_headers_is_cut_off_at_the_header_deadline(db: Db) {
+    let deadline = Duration::from_millis(500);
+    let Some(app) = TestApp::spawn_with(db, |s| s.header_read_timeout = deadline).await else {
+        return;
+    };
+    let address = app.address.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = std::time::Instant::now();
+    let trickle = tokio::spawn(async move {
+        let head = b"GET /api/v1/auth/me HTTP/1.1\r\nHost: trellis\r\nX-Slow: ";
+        if writer.write_all(head).await.is_err() {
+            return;
+        }
+        while writer.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = [0u8; 256];
+        loop {
+            match reader.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    trickle.abort();
+    assert!(
+        closed.is_ok(),
+        "the trickling connection was still open after 10 s"
+    );
+    assert!(
+        took >= deadline,
+        "closed after {took:?}, before the {deadline:?} deadline"
+    );
+    let (status, body) = app.get("/auth/me", &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// With room for four connections, four idle ones fill it: a fifth client's request waits,
+/// unanswered, until they close, and is answered then.
+async fn connections_beyond_the_limit_wait_until_one_closes(db: Db) {
+    const ROOM: usize = 4;
+    let Some(app) = TestApp::spawn_with(db, |s| s.max_connections = ROOM).await else {
+        return;
+    };
+    let address = app.address.trim_start_matches("http://").to_string();
+    let request = b"GET /api/v1/auth/me HTTP/1.1\r\nHost: trellis\r\nConnection: close\r\n\r\n";
+    // With room, a request is answered at once (401: it carries no token).
+    let mut probe = tokio::net::TcpStream::connect(&address).await.unwrap();
+    probe.write_all(request).await.unwrap();
+    let answer = read_until_closed(&mut probe, Duration::from_secs(5)).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 401")),
+        "{answer:?}"
+    );
+    // Idle connections take the room (the test's HTTP client may hold one of it too).
+    let mut idle = Vec::new();
+    for _ in 0..ROOM {
+        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiting = tokio::net::TcpStream::connect(&address).await.unwrap();
+    waiting.write_all(request).await.unwrap();
+    let early = read_until_closed(&mut waiting, Duration::from_secs(1)).await;
+    assert_eq!(
+        early, None,
+        "answered while every connection's room was taken"
+    );
+    drop(idle);
+    let answer = read_until_closed(&mut waiting, Duration::from_secs(10)).await;
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 401")),
+        "not answered once the idle connections closed: {answer:?}"
     );
 }
