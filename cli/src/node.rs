@@ -239,10 +239,7 @@ fn join(api: &Api, name: &str, labels: Vec<(String, String)>) -> anyhow::Result<
     println!("{}\n", join.setup);
     if let Some(pem) = ca_pem {
         println!("save the control plane's CA certificate as {JOIN_CA_CERT_PATH}:\n");
-        println!(
-            "cat > {JOIN_CA_CERT_PATH} <<'EOF'\n{}\nEOF\n",
-            pem.trim_end()
-        );
+        println!("{}\n", trellis_protocol::api::save_ca_cert_step(&pem));
     }
     println!("then run it by hand:\n\n  {}\n", join.command);
     println!("or as a service, {}:\n", join.unit_path);

@@ -186,6 +186,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     } else if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         settings.tls = Some(trellis_control::tls::TlsFiles { cert, key });
     }
+    settings.node_ca_cert = ca_cert.clone();
     settings.request_timeout = Duration::from_secs(args.request_timeout_s.max(1));
     settings.max_concurrent_requests = args.max_concurrent_requests.max(1);
     settings.max_connections = args.max_connections.max(1);

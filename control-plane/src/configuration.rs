@@ -76,6 +76,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How many requests are served at once (long-polls apart); more are answered 503.
     pub max_concurrent_requests: usize,
+    /// The CA certificate (PEM) nodes trust this control plane by, where the system's roots do
+    /// not (`trellis up --tls self-signed`, or `--ca-cert` beside `--tls-cert`): the portal's
+    /// join instructions carry it.
+    pub node_ca_cert: Option<PathBuf>,
     /// How long a client may take to send a request's headers before its connection is closed.
     pub header_read_timeout: Duration,
     /// How many connections each listener keeps open at once; more wait to be accepted.
@@ -159,6 +163,7 @@ impl Settings {
             login_limit: Default::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            node_ca_cert: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             model_maxima: trellis_models::ModelMaxima::default(),

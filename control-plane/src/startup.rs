@@ -127,7 +127,13 @@ impl Application {
         for id in db::devices::controller_ids(&state.db).await? {
             state.gateway.watch_controller(&id).await;
         }
-        let router = router(state.clone());
+        let node_ca_pem = match &settings.node_ca_cert {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("reading the nodes' CA certificate {}: {e}", path.display())
+            })?),
+            None => None,
+        };
+        let router = router(state.clone(), node_ca_pem);
         let metrics_listener = match settings.metrics_listen {
             Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
                 anyhow::anyhow!("listening for metrics on {address} (--metrics-listen): {e}")
@@ -247,7 +253,7 @@ async fn serve(
     Ok(())
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, node_ca_pem: Option<String>) -> Router {
     let (api, document) = crate::routes::api();
     let api: Router<AppState> = api;
     let max_upload = state.settings.max_upload_bytes;
@@ -280,6 +286,7 @@ fn router(state: AppState) -> Router {
                 .is_some_and(|url| url.starts_with("https://")),
         session_ttl: state.settings.session_ttl,
         public_url: state.settings.public_url.clone(),
+        node_ca_pem,
     });
     api.merge(portal)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -34,7 +34,8 @@ pub use jobs::{JobState, PredictionJob};
 pub use locations::{BuildingNode, DeviceCounts, LocationTree, RoomNode, SiteNode};
 pub use models::ModelVersion;
 pub use nodes::{
-    JOIN_CA_CERT_PATH, JoinInstructions, NODE_ENV_PATH, NODE_USER, NewNode, Node, join_instructions,
+    JOIN_CA_CERT_PATH, JoinInstructions, NODE_ENV_PATH, NODE_USER, NewNode, Node,
+    join_instructions, save_ca_cert_step,
 };
 pub use notifications::{
     AppNotification, BatchAccepted, Delivery, NewRecipients, NewWebhook, NotificationBatch,

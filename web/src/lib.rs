@@ -33,6 +33,8 @@ pub struct Portal {
     session_ttl_secs: i64,
     /// Where nodes reach the control plane (`--public-url`), for the join instructions.
     public_url: Option<String>,
+    /// The CA certificate nodes trust the control plane by, for the join instructions.
+    node_ca_pem: Option<String>,
 }
 
 /// How the control plane serves the portal.
@@ -45,6 +47,9 @@ pub struct PortalConfig {
     /// Where people and nodes reach the control plane (`--public-url`); none: the address the
     /// browser used.
     pub public_url: Option<String>,
+    /// The CA certificate (PEM) nodes must trust the control plane by, where the system's roots
+    /// do not; the join instructions then save it and point the daemon at it.
+    pub node_ca_pem: Option<String>,
 }
 
 /// The portal's routes, to merge beside `/api/v1`.
@@ -54,6 +59,7 @@ pub fn portal(config: PortalConfig) -> Router {
         secure_cookies: config.secure_cookies,
         session_ttl_secs: config.session_ttl.as_secs() as i64,
         public_url: config.public_url,
+        node_ca_pem: config.node_ca_pem,
     };
     Router::new()
         .route("/", get(pages::home::show))

@@ -12,6 +12,7 @@ use crate::helpers::{Db, TestApp, on_both_databases};
 on_both_databases!(
     device_types_and_instances_show_what_is_registered_escaped_and_paged,
     a_node_joins_from_the_page_with_its_token_shown_once,
+    behind_a_private_ca_the_join_page_has_the_node_save_and_trust_it,
     only_admins_reach_the_users_page
 );
 
@@ -288,6 +289,11 @@ async fn a_node_joins_from_the_page_with_its_token_shown_once(db: Db) {
         .take_while(|c| c.is_ascii_hexdigit())
         .collect();
     assert!(page.contains("EnvironmentFile=/etc/trellis/node.env"));
+    // The system's roots suffice here: no CA certificate to save.
+    assert!(
+        !page.contains("TRELLIS_CA_CERT") && !page.contains("join-ca"),
+        "{page}"
+    );
     assert!(page.contains("/etc/systemd/system/trellis-node.service"));
     assert!(page.contains("will not be shown again"));
     let report = json!({
@@ -384,4 +390,38 @@ async fn only_admins_reach_the_users_page(db: Db) {
         row.contains(r#"<option value="data-scientist" selected>"#),
         "{row}"
     );
+}
+
+/// A control plane whose certificate a private CA signed: the join page has the node save that
+/// CA's certificate and trust the control plane by it, as `trellis node join` does.
+async fn behind_a_private_ca_the_join_page_has_the_node_save_and_trust_it(db: Db) {
+    let tls = tempfile::tempdir().unwrap();
+    let made =
+        trellis_control::tls::self_signed::ensure(tls.path(), &["localhost".into()]).unwrap();
+    let ca = made.ca_cert.clone();
+    let Some(app) = TestApp::spawn_with(db, |s| s.node_ca_cert = Some(ca)).await else {
+        return;
+    };
+    let carol = app.user("carol", "platform-configurer").await;
+    let answer = app
+        .client
+        .post(format!("{}/nodes/join", app.address))
+        .header(COOKIE, cookie(&carol))
+        .form(&[("csrf", csrf_token(&carol)), ("name", "vm-1".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let page = answer.text().await.unwrap();
+    let pem = std::fs::read_to_string(&made.ca_cert).unwrap();
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+    assert!(
+        page.contains(pem.trim_end()),
+        "the CA certificate is not on the page: {page}"
+    );
+    assert!(
+        page.contains("TRELLIS_CA_CERT=/etc/trellis-ca.pem\n"),
+        "the node's settings do not point at it: {page}"
+    );
+    assert!(page.contains("id=\"join-ca\""), "{page}");
 }

@@ -109,6 +109,11 @@ pub fn join_instructions(url: &str, token: &str, bus: Option<&str>) -> JoinInstr
 /// the private `/etc/trellis`: the daemon reads it as its own user, and a certificate is public.
 pub const JOIN_CA_CERT_PATH: &str = "/etc/trellis-ca.pem";
 
+/// The shell step that saves the CA certificate `pem` where a joining machine's daemon reads it.
+pub fn save_ca_cert_step(pem: &str) -> String {
+    format!("cat > {JOIN_CA_CERT_PATH} <<'EOF'\n{}\nEOF", pem.trim_end())
+}
+
 impl JoinInstructions {
     /// The same instructions for a daemon that trusts the CA certificate at
     /// [`JOIN_CA_CERT_PATH`] (`TRELLIS_CA_CERT` in the node's settings file, which both the

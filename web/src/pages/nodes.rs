@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use trellis_protocol::api::{NewNode, Node, join_instructions};
+use trellis_protocol::api::{
+    JOIN_CA_CERT_PATH, NewNode, Node, join_instructions, save_ca_cert_step,
+};
 use trellis_protocol::node::NodeReport;
 
 use super::login::same_origin;
@@ -247,11 +249,14 @@ pub async fn join(
     }
     let node: Node = answer.json()?;
     let url = control_plane_url(&portal, &headers);
-    let join = join_instructions(
+    let mut join = join_instructions(
         &url,
         node.token.as_deref().unwrap_or_default(),
         node.bus.as_deref(),
     );
+    if portal.node_ca_pem.is_some() {
+        join = join.trusting_ca_cert();
+    }
     Ok(layout::page(
         &viewer,
         "Node registered",
@@ -266,6 +271,11 @@ pub async fn join(
             h2 { "On its machine, as root, with the trellis binary in /usr/local/bin" }
             p { "Make the node's user and its token file, " code { (join.env_path) } ", readable by root only:" }
             pre.secret #join-setup { (join.setup) }
+            @if let Some(pem) = &portal.node_ca_pem {
+                p { "Save the control plane's CA certificate, which the node trusts it by, as "
+                    code { (JOIN_CA_CERT_PATH) } ":" }
+                pre #join-ca { (save_ca_cert_step(pem)) }
+            }
             p { "Then run it by hand:" }
             pre #join-command { (join.command) }
             h2 { "Or as a service: " code { (join.unit_path) } }
