@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{Controller, TestNode, spawn_node, wait_for, workspace_file};
 use trellis_protocol::Value;
-use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
+use trellis_protocol::api::{Accepted, Deployment, NewReading, ValueKind};
 use trellis_protocol::node::InstanceState;
 use trellis_protocol::record::CommandRecord;
 
@@ -27,7 +26,7 @@ struct Said {
 async fn deploy_counter(
     node: &TestNode,
     manifest: &std::path::Path,
-    config: BTreeMap<String, String>,
+    config: &[(&str, &str)],
 ) -> (Deployment, String, String) {
     node.add_sensor_type("temperature", ValueKind::Number).await;
     node.add_controller_type(
@@ -44,22 +43,9 @@ async fn deploy_counter(
     let display = node.add_device("controllers", "d1", "display").await;
     node.upload_app(manifest, trellis_guest_artifacts::COUNTER)
         .await;
-    let deployment: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "counter".into(),
-                version: None,
-                bindings: BTreeMap::from([
-                    ("in".to_string(), vec![sensor.id.clone()]),
-                    ("out".to_string(), vec![display.id.clone()]),
-                ]),
-                config,
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
+    let bindings = [("in", sensor.id.as_str()), ("out", display.id.as_str())];
+    let deployment = node
+        .deploy_version("counter", None, &bindings, config)
         .await;
     running(node, &deployment.id).await;
     (
@@ -154,11 +140,12 @@ fn pairs(heard: &[Said]) -> Vec<(u64, u64)> {
 async fn the_count_goes_on_after_a_trap_without_the_trapping_reading() {
     const TRAP_ON: u64 = 5;
     let node = spawn_node().await;
-    let config = BTreeMap::from([("trap-on".to_string(), TRAP_ON.to_string())]);
+    let trap_on = TRAP_ON.to_string();
+    let config = [("trap-on", trap_on.as_str())];
     let (deployment, sensor, display) = deploy_counter(
         &node,
         &workspace_file("tests/guests/counter/trellis.toml"),
-        config,
+        &config,
     )
     .await;
     let mut display = Controller::new(&display);
@@ -179,7 +166,7 @@ async fn the_count_goes_on_in_a_new_node_process_on_the_same_data_directory() {
     let (deployment, sensor, display) = deploy_counter(
         &node,
         &workspace_file("tests/guests/counter/trellis.toml"),
-        BTreeMap::new(),
+        &[],
     )
     .await;
     let mut display = Controller::new(&display);
@@ -211,8 +198,9 @@ async fn the_store_refuses_writes_past_the_quota_its_manifest_sets() {
         format!("{text}\n[resources]\nstate-kb = {QUOTA_KB}\n"),
     )
     .unwrap();
-    let config = BTreeMap::from([("note-bytes".to_string(), NOTE_BYTES.to_string())]);
-    let (_, sensor, display) = deploy_counter(&node, &manifest, config).await;
+    let note_bytes = NOTE_BYTES.to_string();
+    let config = [("note-bytes", note_bytes.as_str())];
+    let (_, sensor, display) = deploy_counter(&node, &manifest, &config).await;
     let mut display = Controller::new(&display);
     send(&node, &sensor, 1..=8).await;
     let heard = hear_until(&node, &mut display, 8).await;

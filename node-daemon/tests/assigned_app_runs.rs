@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{Controller, TestNode, spawn_node, wait_for, workspace_file};
 use trellis_protocol::Value;
-use trellis_protocol::api::{Accepted, Deployment, Device, NewDeployment, NewReading, ValueKind};
+use trellis_protocol::api::{Accepted, Deployment, Device, NewReading, ValueKind};
 use trellis_protocol::node::InstanceState;
 use trellis_protocol::record::CommandRecord;
 
@@ -37,22 +36,8 @@ async fn deploy_echo(node: &TestNode) -> (Deployment, Device, Device) {
         trellis_guest_artifacts::ECHO,
     )
     .await;
-    let deployment: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "echo".into(),
-                version: None,
-                bindings: BTreeMap::from([
-                    ("in".to_string(), vec![sensor.id.clone()]),
-                    ("out".to_string(), vec![display.id.clone()]),
-                ]),
-                config: BTreeMap::new(),
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
+    let deployment = node
+        .deploy("echo", &[("in", &sensor.id), ("out", &display.id)])
         .await;
     (deployment, sensor, display)
 }

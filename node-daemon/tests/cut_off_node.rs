@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use common::{NODE_NAME, TestNode, spawn_node_with, wait_for, workspace_file};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use trellis_protocol::api::{Deployment, NewDeployment, Node, ValueKind};
+use trellis_protocol::api::{Deployment, Node, ValueKind};
 use trellis_protocol::logs::LogPage;
 use trellis_protocol::node::InstanceState;
 
@@ -58,22 +57,8 @@ async fn proxy(target: String, open: watch::Receiver<bool>) -> String {
 }
 
 async fn deploy_echo(node: &TestNode, sensor: &str, display: &str) -> Deployment {
-    node.post(
-        "/deployments",
-        &node.admin,
-        &NewDeployment {
-            app: "echo".into(),
-            version: None,
-            bindings: BTreeMap::from([
-                ("in".to_string(), vec![sensor.to_string()]),
-                ("out".to_string(), vec![display.to_string()]),
-            ]),
-            config: BTreeMap::new(),
-            schedule: Default::default(),
-            node_labels: BTreeMap::new(),
-        },
-    )
-    .await
+    node.deploy("echo", &[("in", sensor), ("out", display)])
+        .await
 }
 
 async fn running_on(node: &TestNode, id: &str, on: &str) {

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{NODE_NAME, TestNode, spawn_node, wait_for, workspace_file};
-use trellis_protocol::api::{Deployment, NewDeployment, Node, ValueKind};
+use trellis_protocol::api::{Deployment, Node, ValueKind};
 use trellis_protocol::node::InstanceState;
 
 const OTHER_NODE: &str = "other-node";
@@ -16,22 +15,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// The echo app deployed again, bound to the sensor and controller `setup` registered.
 async fn deploy_echo(node: &TestNode, sensor: &str, display: &str) -> Deployment {
-    node.post(
-        "/deployments",
-        &node.admin,
-        &NewDeployment {
-            app: "echo".into(),
-            version: None,
-            bindings: BTreeMap::from([
-                ("in".to_string(), vec![sensor.to_string()]),
-                ("out".to_string(), vec![display.to_string()]),
-            ]),
-            config: BTreeMap::new(),
-            schedule: Default::default(),
-            node_labels: BTreeMap::new(),
-        },
-    )
-    .await
+    node.deploy("echo", &[("in", sensor), ("out", display)])
+        .await
 }
 
 /// Waits until deployment `id` runs, and says on which node.

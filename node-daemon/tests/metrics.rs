@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::scrape::{Scrape, scrape, value};
@@ -13,7 +12,7 @@ use common::{
     NODE_METRICS_TOKEN, NODE_NAME, TestNode, deploy_echo, echo_manifest, spawn_node,
     spawn_node_with, wait_for, wait_running, workspace_file,
 };
-use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
+use trellis_protocol::api::{Accepted, NewReading, ValueKind};
 
 /// Readings sent through the gateway.
 const READINGS: u64 = 12;
@@ -128,20 +127,7 @@ async fn metrics_count_what_the_node_does() {
         trellis_guest_artifacts::CRASHY,
     )
     .await;
-    let crashy: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "crashy".into(),
-                version: None,
-                bindings: BTreeMap::new(),
-                config: BTreeMap::new(),
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
-        .await;
+    let crashy = node.deploy("crashy", &[]).await;
     let crashing = [("deployment", crashy.id.as_str())];
     wait_for(
         Duration::from_secs(30),
@@ -184,20 +170,7 @@ async fn readings_the_bus_drops_for_a_slow_app_are_counted() {
         trellis_guest_artifacts::SLEEPY,
     )
     .await;
-    let deployment: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "sleepy".into(),
-                version: None,
-                bindings: BTreeMap::from([("in".to_string(), vec![sensor.id.clone()])]),
-                config: BTreeMap::new(),
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
-        .await;
+    let deployment = node.deploy("sleepy", &[("in", &sensor.id)]).await;
     let version = deployment.version.clone();
     wait_running(&node, &deployment.id, &version).await;
     let token = sensor.token.expect("the sensor's token");

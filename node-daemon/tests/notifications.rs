@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -15,7 +14,7 @@ use common::{spawn_node_with, wait_for, wait_running, workspace_file};
 use reqwest::Method;
 use serde_json::{Value, json};
 use trellis_control::notify::rate_limit::NotifyLimit;
-use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
+use trellis_protocol::api::{Accepted, Deployment, NewReading, ValueKind};
 
 /// Three per three seconds: a token comes back each second.
 const LIMIT: NotifyLimit = NotifyLimit {
@@ -150,20 +149,7 @@ async fn a_looping_apps_notifications_arrive_by_mail_within_its_rate_limit() {
             trellis_guest_artifacts::NOTIFY_LOOP,
         )
         .await;
-    let deployment: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "notify-loop".into(),
-                version: None,
-                bindings: BTreeMap::from([("in".to_string(), vec![sensor.id.clone()])]),
-                config: BTreeMap::new(),
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
-        .await;
+    let deployment = node.deploy("notify-loop", &[("in", &sensor.id)]).await;
     let id = deployment.id.clone();
     // Stopped while its recipients are set, so its start is told to them.
     let _: Deployment = node

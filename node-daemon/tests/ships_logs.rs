@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{NODE_NAME, TestNode, spawn_node, wait_for, workspace_file};
-use trellis_protocol::api::{Deployment, NewDeployment};
+use trellis_protocol::api::Deployment;
 use trellis_protocol::logs::{LogLevel, LogLine, LogPage, LogSource};
 
 /// What the crashy app panics with on every tick (`tests/guests/crashy/src/lib.rs`).
@@ -21,19 +20,7 @@ async fn deploy(node: &TestNode, name: &str, component: &str) -> Deployment {
         component,
     )
     .await;
-    node.post(
-        "/deployments",
-        &node.admin,
-        &NewDeployment {
-            app: name.into(),
-            version: None,
-            bindings: BTreeMap::new(),
-            config: BTreeMap::new(),
-            schedule: Default::default(),
-            node_labels: BTreeMap::new(),
-        },
-    )
-    .await
+    node.deploy(name, &[]).await
 }
 
 /// The lines `query` finds, newest first.

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{TestNode, spawn_node, wait_for, workspace_file};
-use trellis_protocol::api::{Accepted, Deployment, NewDeployment, NewReading, ValueKind};
+use trellis_protocol::api::{Accepted, Deployment, NewReading, ValueKind};
 use trellis_protocol::node::InstanceState;
 
 /// What the sleepy app is asked to sleep: far longer than an app's deadline (1 s) and than any
@@ -17,25 +16,6 @@ const SLEEP_SECONDS: f64 = 30.0;
 /// How long the node may take to act on the control plane's word on a loaded machine: a third
 /// of the sleep.
 const PROMPTLY: Duration = Duration::from_secs(10);
-
-async fn deploy(node: &TestNode, app: &str, bindings: &[(&str, &str)]) -> Deployment {
-    node.post(
-        "/deployments",
-        &node.admin,
-        &NewDeployment {
-            app: app.into(),
-            version: None,
-            bindings: bindings
-                .iter()
-                .map(|(role, device)| (role.to_string(), vec![device.to_string()]))
-                .collect(),
-            config: BTreeMap::new(),
-            schedule: Default::default(),
-            node_labels: BTreeMap::new(),
-        },
-    )
-    .await
-}
 
 async fn wait_state(
     node: &TestNode,
@@ -91,7 +71,7 @@ async fn a_node_running_a_sleeping_app_misses_its_deadlines_and_keeps_taking_ass
         trellis_guest_artifacts::ECHO,
     )
     .await;
-    let sleepy = deploy(&node, "sleepy", &[("in", &sensor.id)]).await;
+    let sleepy = node.deploy("sleepy", &[("in", &sensor.id)]).await;
     let running = |d: &Deployment| d.state == InstanceState::Running;
     wait_state(
         &node,
@@ -140,7 +120,9 @@ async fn a_node_running_a_sleeping_app_misses_its_deadlines_and_keeps_taking_ass
             None,
         )
         .await;
-    let echo = deploy(&node, "echo", &[("in", &sensor.id), ("out", &display.id)]).await;
+    let echo = node
+        .deploy("echo", &[("in", &sensor.id), ("out", &display.id)])
+        .await;
     wait_state(&node, &echo.id, "echo running", PROMPTLY, running).await;
     eprintln!(
         "echo running {:?} after sleepy was stopped",

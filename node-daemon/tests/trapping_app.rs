@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{TestNode, spawn_node, wait_for, workspace_file};
-use trellis_protocol::api::{Deployment, NewDeployment};
+use trellis_protocol::api::Deployment;
 use trellis_protocol::node::InstanceState;
 
 /// What the crashy app panics with on every tick (`tests/guests/crashy/src/lib.rs`).
@@ -42,20 +41,7 @@ async fn a_trapping_app_is_restarted_with_backoff_and_reported() {
         trellis_guest_artifacts::CRASHY,
     )
     .await;
-    let crashy: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &NewDeployment {
-                app: "crashy".into(),
-                version: None,
-                bindings: BTreeMap::new(),
-                config: BTreeMap::new(),
-                schedule: Default::default(),
-                node_labels: BTreeMap::new(),
-            },
-        )
-        .await;
+    let crashy = node.deploy("crashy", &[]).await;
     // Restarted, with the trap's message as the reason.
     let first = failing(&node, &crashy.id, "a restart reported with the trap", |d| {
         d.restarts >= 1

@@ -7,6 +7,7 @@
 
 pub mod scrape;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use trellis_control::{Application, Settings};
 use trellis_node::{NodeConfig, NodeMetrics};
 use trellis_protocol::api::{
     AppVersion, CommandParam, CommandSpec, ControllerType, DeliveredCommand, Deployment, Device,
-    Location, Login, NewDevice, NewNode, Node, SensorType, Session, ValueKind,
+    Location, Login, NewDeployment, NewDevice, NewNode, Node, SensorType, Session, ValueKind,
 };
 use trellis_protocol::record::CommandRecord;
 
@@ -153,6 +154,37 @@ impl Controller {
 }
 
 impl TestNode {
+    /// Deploys `app` as the admin, at `version` (its latest when `None`), each role of
+    /// `bindings` bound to one device, with the parameters of `config` set.
+    pub async fn deploy_version(
+        &self,
+        app: &str,
+        version: Option<String>,
+        bindings: &[(&str, &str)],
+        config: &[(&str, &str)],
+    ) -> Deployment {
+        let new = NewDeployment {
+            app: app.into(),
+            version,
+            bindings: bindings
+                .iter()
+                .map(|(role, device)| (role.to_string(), vec![device.to_string()]))
+                .collect(),
+            config: config
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            schedule: Default::default(),
+            node_labels: BTreeMap::new(),
+        };
+        self.post("/deployments", &self.admin, &new).await
+    }
+
+    /// [`deploy_version`](Self::deploy_version) at the latest version with default parameters.
+    pub async fn deploy(&self, app: &str, bindings: &[(&str, &str)]) -> Deployment {
+        self.deploy_version(app, None, bindings, &[]).await
+    }
+
     /// Stops the node daemon and starts a new one with the same token and data directory, as
     /// an operator restarting its process would. The old one's instances stop as it goes; the
     /// new one's wait for their state stores until then.
@@ -434,23 +466,8 @@ pub async fn deploy_echo(
         let app = node.upload_app_text(manifest.clone(), component).await;
         first.get_or_insert(app.version);
     }
-    let deployment: Deployment = node
-        .post(
-            "/deployments",
-            &node.admin,
-            &trellis_protocol::api::NewDeployment {
-                app: "echo".into(),
-                version: first,
-                bindings: std::collections::BTreeMap::from([
-                    ("in".to_string(), vec![sensor.id.clone()]),
-                    ("out".to_string(), vec![display.id.clone()]),
-                ]),
-                config: Default::default(),
-                schedule: Default::default(),
-                node_labels: Default::default(),
-            },
-        )
-        .await;
+    let bindings = [("in", sensor.id.as_str()), ("out", display.id.as_str())];
+    let deployment = node.deploy_version("echo", first, &bindings, &[]).await;
     (deployment, sensor, display)
 }
 
