@@ -19,7 +19,7 @@ use trellis_protocol::node::{BoundDevice, InstanceReport, InstanceState};
 use crate::app_state::{AppStates, DeploymentStore};
 use crate::log_shipping::InstanceLog;
 use crate::telemetry::{DeploymentLabels, GroupLabels, NodeMetrics};
-use crate::wiring::{BusControllers, ReadingFeed, recent_readings};
+use crate::wiring::{Arrived, BusControllers, ReadingFeed, recent_readings};
 use trellis_protocol::logs::LogLevel;
 
 /// Where an instance keeps its app state: its deployment's store among the node's, and the
@@ -45,6 +45,10 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Failures in a row after which the instance is reported `failed` (it is still retried).
 pub const FAILED_AFTER: u32 = 3;
+/// The most readings already waiting that are handled before the state is written: one write
+/// for the run rather than one a reading, and a run short enough (about a millisecond of
+/// thermostat calls) that ticks and the stop flag are not kept waiting.
+const READINGS_PER_WRITE: usize = 256;
 /// The wait before trying an unreachable bus again.
 const BUS_RETRY: Duration = Duration::from_secs(1);
 /// Running this long without a failure forgives earlier ones.
@@ -403,7 +407,8 @@ fn release(plane: &mut Plane, store: &DeploymentStore, states: &AppStates) {
 /// Feeds the instance its readings and ticks until it traps (returning the error) or the stop
 /// flag is set. A reading already in the state (delivered again) is skipped. The state writes a
 /// call made are kept with the reading's offset once it returns, whatever it returned, so a
-/// reading that makes the app trap is not fed to it forever; a trap drops its writes.
+/// reading that makes the app trap is not fed to it forever; a trap drops its writes. The
+/// readings already waiting are handled as a run, whose state is written once at its end.
 fn run(
     instance: &mut trellis_host::AppInstance,
     mut plane: Option<&mut Plane>,
@@ -428,7 +433,24 @@ fn run(
                 std::thread::sleep(wait);
                 continue;
             };
-            let arrived = plane.feed.next(wait);
+            // A run of readings already waiting is handled with one write of the state.
+            let mut next = plane.feed.next(wait);
+            let mut handled = 0;
+            while let Some(arrived) = next.take() {
+                if let Err(why) = handle(instance, plane, store, arrived, calls) {
+                    return match store.flush() {
+                        Ok(()) => why,
+                        Err(e) => format!("{why}; then saving its state: {e:?}"),
+                    };
+                }
+                handled += 1;
+                if handled < READINGS_PER_WRITE && !stop.load(Ordering::Relaxed) {
+                    next = plane.feed.next(Duration::ZERO);
+                }
+            }
+            if let Err(e) = store.flush() {
+                return format!("saving its state: {e:?}");
+            }
             release(plane, store, state.states);
             if let Some(lag) = plane.feed.lag() {
                 measured.bus_lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
@@ -437,41 +459,6 @@ fn run(
                 measured
                     .bus_dropped
                     .set(i64::try_from(dropped).unwrap_or(i64::MAX));
-            }
-            let Some(arrived) = arrived else {
-                continue;
-            };
-            if store.applied(&arrived.topic, arrived.offset) {
-                continue;
-            }
-            let position = Some((arrived.topic.as_str(), arrived.offset));
-            let reading = match arrived.reading {
-                Ok(reading) => reading,
-                Err(why) => {
-                    tracing::warn!("skipping {why}");
-                    if let Err(e) = store.commit(position) {
-                        return format!("saving its state: {e:?}");
-                    }
-                    continue;
-                }
-            };
-            plane.sensors.record(&reading);
-            let started = Instant::now();
-            let handled = instance.on_reading(&reading);
-            measured.on_reading.observe(started.elapsed().as_secs_f64());
-            measured.handled.inc();
-            let trapped = handled.as_ref().is_err_and(|e| !e.instance_survives());
-            if trapped {
-                measured.traps.inc();
-                store.discard();
-            }
-            if let Err(e) = store.commit(position) {
-                return format!("saving its state: {e:?}");
-            }
-            match handled {
-                Err(e) if trapped => return e.to_string(),
-                Err(e) => set(InstanceState::Running, &e.to_string(), false),
-                Ok(()) => {}
             }
         }
         if stop.load(Ordering::Relaxed) {
@@ -491,6 +478,52 @@ fn run(
         if let Err(e) = store.commit(None) {
             return format!("saving its state: {e:?}");
         }
+    }
+}
+
+/// Hands `arrived` to the app, unless the state already has it, and applies what the call
+/// wrote with the reading's offset (a malformed record's offset alone). `Err` says why the
+/// instance ends: its app trapped, and the call's writes were dropped.
+fn handle(
+    instance: &mut trellis_host::AppInstance,
+    plane: &mut Plane,
+    store: &DeploymentStore,
+    arrived: Arrived,
+    calls: &Calls,
+) -> Result<(), String> {
+    if store.applied(&arrived.topic, arrived.offset) {
+        return Ok(());
+    }
+    let position = Some((arrived.topic.as_str(), arrived.offset));
+    let reading = match arrived.reading {
+        Ok(reading) => reading,
+        Err(why) => {
+            tracing::warn!("skipping {why}");
+            store.apply(position);
+            return Ok(());
+        }
+    };
+    plane.sensors.record(&reading);
+    let started = Instant::now();
+    let handled = instance.on_reading(&reading);
+    calls
+        .measured
+        .on_reading
+        .observe(started.elapsed().as_secs_f64());
+    calls.measured.handled.inc();
+    let trapped = handled.as_ref().is_err_and(|e| !e.instance_survives());
+    if trapped {
+        calls.measured.traps.inc();
+        store.discard();
+    }
+    store.apply(position);
+    match handled {
+        Err(e) if trapped => Err(e.to_string()),
+        Err(e) => {
+            (calls.set)(InstanceState::Running, &e.to_string(), false);
+            Ok(())
+        }
+        Ok(()) => Ok(()),
     }
 }
 

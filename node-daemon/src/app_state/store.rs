@@ -1,10 +1,13 @@
 //! One deployment's `state` store on this node: a SQLite file in the node's data directory that
 //! keeps the app's entries together with, per sensor topic, the offset of the last reading they
-//! include. What an app writes while handling one reading (or one tick) is held aside and
-//! written in one transaction with that reading's offset once the call returns, or dropped if
-//! it trapped, so the stored state and the stored offsets always agree.
+//! include. What an app writes while handling one reading (or one tick) is held aside until the
+//! call returns, then applied with that reading's offset, or dropped if it trapped. Applied
+//! calls reach the file together in one transaction ([`DeploymentStore::flush`]), so a node
+//! handling a run of readings writes once for the run, and the stored state and the stored
+//! offsets always agree: a process killed before the flush loses the run's writes and its
+//! offsets alike, and the bus hands those readings out again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -35,6 +38,10 @@ struct Inner {
     pending_used_bytes: usize,
     /// Topic → offset of the last reading applied.
     offsets: BTreeMap<String, u64>,
+    /// Keys applied since the last flush; their values are in `entries` (absent: deleted).
+    unwritten: HashSet<String>,
+    /// `offsets` as the file holds them.
+    written_offsets: BTreeMap<String, u64>,
     /// The control plane's checkpoint generation this store's history continues from.
     base_generation: u64,
     /// Counts commits, so the checkpointer knows what it has sent.
@@ -108,7 +115,9 @@ impl DeploymentStore {
                 used_bytes,
                 pending: HashMap::new(),
                 pending_used_bytes: used_bytes,
+                written_offsets: offsets.clone(),
                 offsets,
+                unwritten: HashSet::new(),
                 base_generation: base_generation as u64,
                 version: 0,
                 accepted_version: 0,
@@ -133,56 +142,28 @@ impl DeploymentStore {
         self.lock().offsets.get(topic).is_some_and(|&o| offset <= o)
     }
 
-    /// Topic → offset of the last reading applied.
+    /// Topic → offset of the last reading whose state is in the file: what the bus may forget.
     pub fn offsets(&self) -> BTreeMap<String, u64> {
-        self.lock().offsets.clone()
+        self.lock().written_offsets.clone()
     }
 
-    /// Writes the call's pending writes, and (for a reading) its offset, in one transaction.
-    /// On failure the writes are dropped, as for a trap.
+    /// Applies the call's pending writes, and (for a reading) its offset: reads and checkpoints
+    /// see them at once, and the next [`flush`](Self::flush) writes them.
+    pub fn apply(&self, reading: Option<(&str, u64)>) {
+        self.lock().apply(reading);
+    }
+
+    /// Writes everything applied since the last flush in one transaction. On failure it stays
+    /// applied, and the next flush tries again.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.lock().flush()
+    }
+
+    /// Applies the call's writes (and offset) and flushes.
     pub fn commit(&self, reading: Option<(&str, u64)>) -> Result<(), Error> {
         let mut inner = self.lock();
-        if inner.pending.is_empty() && reading.is_none() {
-            return Ok(());
-        }
-        let pending = std::mem::take(&mut inner.pending);
-        let written = (|| {
-            let tx = inner.db.unchecked_transaction()?;
-            for (key, value) in &pending {
-                match value {
-                    Some(value) => tx.execute(
-                        "INSERT INTO entries (key, value) VALUES (?1, ?2) \
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        params![key, value],
-                    )?,
-                    None => tx.execute("DELETE FROM entries WHERE key = ?1", params![key])?,
-                };
-            }
-            if let Some((topic, offset)) = reading {
-                tx.execute(
-                    "INSERT INTO offsets (topic, handled) VALUES (?1, ?2) \
-                     ON CONFLICT (topic) DO UPDATE SET handled = excluded.handled",
-                    params![topic, offset as i64],
-                )?;
-            }
-            tx.commit()
-        })();
-        if let Err(e) = written {
-            inner.pending_used_bytes = inner.used_bytes;
-            return Err(unavailable("saving", e));
-        }
-        for (key, value) in pending {
-            match value {
-                Some(value) => inner.entries.insert(key, value),
-                None => inner.entries.remove(&key),
-            };
-        }
-        inner.used_bytes = inner.pending_used_bytes;
-        if let Some((topic, offset)) = reading {
-            inner.offsets.insert(topic.to_string(), offset);
-        }
-        inner.version += 1;
-        Ok(())
+        inner.apply(reading);
+        inner.flush()
     }
 
     /// Drops the call's pending writes: it trapped.
@@ -301,6 +282,8 @@ impl DeploymentStore {
         inner.pending.clear();
         inner.pending_used_bytes = inner.used_bytes;
         inner.offsets = checkpoint.offsets.clone();
+        inner.unwritten.clear();
+        inner.written_offsets = checkpoint.offsets.clone();
         inner.base_generation = checkpoint.generation;
         // What the control plane holds is this state: nothing to send until it changes.
         inner.accepted_version = inner.version;
@@ -310,6 +293,68 @@ impl DeploymentStore {
 }
 
 impl Inner {
+    fn apply(&mut self, reading: Option<(&str, u64)>) {
+        if self.pending.is_empty() && reading.is_none() {
+            return;
+        }
+        for (key, value) in std::mem::take(&mut self.pending) {
+            match value {
+                Some(value) => self.entries.insert(key.clone(), value),
+                None => self.entries.remove(&key),
+            };
+            self.unwritten.insert(key);
+        }
+        self.used_bytes = self.pending_used_bytes;
+        if let Some((topic, offset)) = reading {
+            match self.offsets.get_mut(topic) {
+                Some(applied) => *applied = offset,
+                None => {
+                    self.offsets.insert(topic.to_string(), offset);
+                }
+            }
+        }
+        self.version += 1;
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let moved: Vec<(&String, &u64)> = self
+            .offsets
+            .iter()
+            .filter(|(topic, offset)| self.written_offsets.get(*topic) != Some(offset))
+            .collect();
+        if self.unwritten.is_empty() && moved.is_empty() {
+            return Ok(());
+        }
+        let written = (|| {
+            let tx = self.db.unchecked_transaction()?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO entries (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?;
+                let mut delete = tx.prepare_cached("DELETE FROM entries WHERE key = ?1")?;
+                for key in &self.unwritten {
+                    match self.entries.get(key) {
+                        Some(value) => upsert.execute(params![key, value])?,
+                        None => delete.execute(params![key])?,
+                    };
+                }
+                let mut handled = tx.prepare_cached(
+                    "INSERT INTO offsets (topic, handled) VALUES (?1, ?2) \
+                     ON CONFLICT (topic) DO UPDATE SET handled = excluded.handled",
+                )?;
+                for (topic, offset) in &moved {
+                    handled.execute(params![topic, **offset as i64])?;
+                }
+            }
+            tx.commit()
+        })();
+        written.map_err(|e| unavailable("saving", e))?;
+        self.unwritten.clear();
+        self.written_offsets.clone_from(&self.offsets);
+        Ok(())
+    }
+
     /// The bytes `key` and its value take as the call in progress sees the store.
     fn seen_bytes(&self, key: &str) -> usize {
         match self.pending.get(key) {
@@ -402,6 +447,61 @@ mod tests {
         let mut keys = store.keys().unwrap();
         keys.sort();
         assert_eq!(keys, ["count", "gone"]);
+    }
+
+    #[test]
+    fn applied_calls_reach_the_file_together_at_the_flush_and_not_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir, 1024);
+        store.set("count", b"1".to_vec()).unwrap();
+        store.apply(Some(("t", 1)));
+        store.set("count", b"2".to_vec()).unwrap();
+        store.set("last", b"b".to_vec()).unwrap();
+        store.apply(Some(("t", 2)));
+        // Applied: seen by reads and by the duplicate check, but the bus may not forget it yet.
+        assert_eq!(store.get("count").unwrap(), Some(b"2".to_vec()));
+        assert!(store.applied("t", 2));
+        assert_eq!(store.offsets(), BTreeMap::new());
+        drop(store);
+
+        // Killed before the flush: neither the writes nor their offsets are there.
+        let store = open(&dir, 1024);
+        assert_eq!(store.get("count").unwrap(), None);
+        assert!(!store.applied("t", 1));
+        store.set("count", b"1".to_vec()).unwrap();
+        store.apply(Some(("t", 1)));
+        store.set("count", b"2".to_vec()).unwrap();
+        store.delete("count").unwrap();
+        store.set("last", b"b".to_vec()).unwrap();
+        store.apply(Some(("t", 2)));
+        store.flush().unwrap();
+        assert_eq!(store.offsets(), BTreeMap::from([("t".into(), 2)]));
+        drop(store);
+
+        let store = open(&dir, 1024);
+        assert_eq!(store.get("count").unwrap(), None, "the delete was written");
+        assert_eq!(store.get("last").unwrap(), Some(b"b".to_vec()));
+        assert!(store.applied("t", 2) && !store.applied("t", 3));
+    }
+
+    #[test]
+    fn a_trap_in_a_run_drops_only_its_own_call_and_the_run_before_it_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir, 1024);
+        store.set("a", b"kept".to_vec()).unwrap();
+        store.apply(Some(("t", 1)));
+        store.set("a", b"trapped".to_vec()).unwrap();
+        store.set("b", b"trapped".to_vec()).unwrap();
+        store.discard();
+        // The trapping reading's offset is kept, so it is not handed to the app again.
+        store.apply(Some(("t", 2)));
+        store.flush().unwrap();
+        drop(store);
+
+        let store = open(&dir, 1024);
+        assert_eq!(store.get("a").unwrap(), Some(b"kept".to_vec()));
+        assert_eq!(store.get("b").unwrap(), None);
+        assert!(store.applied("t", 2));
     }
 
     #[test]
