@@ -48,13 +48,29 @@ pub struct GroupStatus {
     pub dropped: u64,
 }
 
+/// A topic and its own lock: readers of one topic never wait on another's publishers.
+#[derive(Default)]
+struct TopicCell {
+    topic: Mutex<Topic>,
+    /// Woken by a publish, for readers waiting on this topic alone.
+    published: Condvar,
+}
+
 struct Topic {
+    /// Readers waiting in `next`, so a publish with none skips the wake-up.
+    waiting: usize,
     /// Offset of `log[0]`.
     base: u64,
     log: VecDeque<Arc<Vec<u8>>>,
     /// The payload bytes in `log`.
     bytes: usize,
     groups: HashMap<String, Group>,
+}
+
+impl Default for Topic {
+    fn default() -> Topic {
+        Topic::new()
+    }
 }
 
 impl Topic {
@@ -64,6 +80,7 @@ impl Topic {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
         Topic {
+            waiting: 0,
             base: now,
             log: VecDeque::new(),
             bytes: 0,
@@ -133,10 +150,26 @@ impl Topic {
     }
 }
 
+/// The topics by name; each is locked on its own once found.
 #[derive(Default)]
 struct Shared {
-    topics: Mutex<HashMap<String, Topic>>,
-    changed: Condvar,
+    topics: Mutex<HashMap<String, Arc<TopicCell>>>,
+}
+
+impl Shared {
+    /// The topic named `name`, created empty if it does not exist yet.
+    fn topic(&self, name: &str) -> Arc<TopicCell> {
+        let mut topics = self.topics.lock().expect("bus lock");
+        match topics.get(name) {
+            Some(cell) => cell.clone(),
+            None => topics.entry(name.to_string()).or_default().clone(),
+        }
+    }
+
+    /// The topic named `name`, if it exists.
+    fn existing(&self, name: &str) -> Option<Arc<TopicCell>> {
+        self.topics.lock().expect("bus lock").get(name).cloned()
+    }
 }
 
 /// The in-process bus; clones share it.
@@ -167,10 +200,10 @@ impl EmbeddedBus {
     /// The consumer groups of `topic`, by name, with how far behind each is and how many
     /// messages were dropped before it read them.
     pub fn groups(&self, topic: &str) -> Vec<GroupStatus> {
-        let topics = self.shared.topics.lock().expect("bus lock");
-        let Some(entry) = topics.get(topic) else {
+        let Some(cell) = self.shared.existing(topic) else {
             return Vec::new();
         };
+        let entry = cell.topic.lock().expect("bus lock");
         let mut groups: Vec<GroupStatus> = entry
             .groups
             .iter()
@@ -185,6 +218,22 @@ impl EmbeddedBus {
     }
 }
 
+impl EmbeddedBus {
+    /// Appends `payload` to `entry` (the topic `name`), within the bounds; its offset.
+    fn append(&self, entry: &mut Topic, name: &str, payload: Vec<u8>) -> u64 {
+        let offset = entry.end();
+        // With no group yet, nobody is bound to this topic: nothing waits for it.
+        if entry.groups.is_empty() {
+            entry.base += 1;
+        } else {
+            entry.bytes += payload.len();
+            entry.log.push_back(Arc::new(payload));
+            entry.bound(name, self.max_messages, self.max_bytes);
+        }
+        offset
+    }
+}
+
 impl Default for EmbeddedBus {
     fn default() -> Self {
         EmbeddedBus::with_limits(DEFAULT_MAX_MESSAGES, DEFAULT_MAX_BYTES)
@@ -193,24 +242,30 @@ impl Default for EmbeddedBus {
 
 impl Bus for EmbeddedBus {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError> {
-        let mut topics = self.shared.topics.lock().expect("bus lock");
-        let entry = topics.entry(topic.to_string()).or_insert_with(Topic::new);
-        let offset = entry.end();
-        // With no group yet, nobody is bound to this topic: nothing waits for it.
-        if entry.groups.is_empty() {
-            entry.base += 1;
-        } else {
-            entry.bytes += payload.len();
-            entry.log.push_back(Arc::new(payload));
-            entry.bound(topic, self.max_messages, self.max_bytes);
+        let cell = self.shared.topic(topic);
+        let mut entry = cell.topic.lock().expect("bus lock");
+        let offset = self.append(&mut entry, topic, payload);
+        if entry.waiting > 0 {
+            cell.published.notify_all();
         }
-        self.shared.changed.notify_all();
         Ok(offset)
     }
 
+    fn publish_all(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), BusError> {
+        let cell = self.shared.topic(topic);
+        let mut entry = cell.topic.lock().expect("bus lock");
+        for payload in payloads {
+            self.append(&mut entry, topic, payload);
+        }
+        if entry.waiting > 0 {
+            cell.published.notify_all();
+        }
+        Ok(())
+    }
+
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
-        let mut topics = self.shared.topics.lock().expect("bus lock");
-        let entry = topics.entry(topic.to_string()).or_insert_with(Topic::new);
+        let cell = self.shared.topic(topic);
+        let mut entry = cell.topic.lock().expect("bus lock");
         let end = entry.end();
         let joined = entry
             .groups
@@ -222,8 +277,9 @@ impl Bus for EmbeddedBus {
         joined.members += 1;
         joined.leaving = false;
         let position = joined.committed;
+        drop(entry);
         Ok(Box::new(EmbeddedSubscription {
-            shared: self.shared.clone(),
+            cell,
             topic: topic.to_string(),
             group: group.to_string(),
             position,
@@ -231,10 +287,11 @@ impl Bus for EmbeddedBus {
     }
 
     fn leave(&self, topic: &str, group: &str) {
-        let mut topics = self.shared.topics.lock().expect("bus lock");
-        if let Some(entry) = topics.get_mut(topic)
-            && let Some(leaving) = entry.groups.get_mut(group)
-        {
+        let Some(cell) = self.shared.existing(topic) else {
+            return;
+        };
+        let mut entry = cell.topic.lock().expect("bus lock");
+        if let Some(leaving) = entry.groups.get_mut(group) {
             leaving.leaving = true;
             entry.forget_if_left(group);
         }
@@ -242,7 +299,7 @@ impl Bus for EmbeddedBus {
 }
 
 struct EmbeddedSubscription {
-    shared: Arc<Shared>,
+    cell: Arc<TopicCell>,
     topic: String,
     group: String,
     /// Next offset to read.
@@ -251,22 +308,19 @@ struct EmbeddedSubscription {
 
 impl Drop for EmbeddedSubscription {
     fn drop(&mut self) {
-        let mut topics = self.shared.topics.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(topic) = topics.get_mut(&self.topic) {
-            if let Some(group) = topic.groups.get_mut(&self.group) {
-                group.members = group.members.saturating_sub(1);
-            }
-            topic.forget_if_left(&self.group);
+        let mut topic = self.cell.topic.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(group) = topic.groups.get_mut(&self.group) {
+            group.members = group.members.saturating_sub(1);
         }
+        topic.forget_if_left(&self.group);
     }
 }
 
 impl Subscription for EmbeddedSubscription {
     fn next(&mut self, timeout: Duration) -> Option<Delivery> {
         let deadline = Instant::now() + timeout;
-        let mut topics = self.shared.topics.lock().expect("bus lock");
+        let mut topic = self.cell.topic.lock().expect("bus lock");
         loop {
-            let topic = topics.get(&self.topic)?;
             // A commit by another member of the group may have moved past us.
             let committed = topic
                 .groups
@@ -289,28 +343,26 @@ impl Subscription for EmbeddedSubscription {
             if left.is_zero() {
                 return None;
             }
-            topics = self
-                .shared
-                .changed
-                .wait_timeout(topics, left)
+            topic.waiting += 1;
+            topic = self
+                .cell
+                .published
+                .wait_timeout(topic, left)
                 .expect("bus lock")
                 .0;
+            topic.waiting -= 1;
         }
     }
 
     fn commit(&mut self, delivery: &Delivery) {
-        let mut topics = self.shared.topics.lock().expect("bus lock");
-        if let Some(topic) = topics.get_mut(&self.topic) {
-            let group = topic.groups.entry(self.group.clone()).or_default();
-            group.committed = group.committed.max(delivery.offset + 1);
-            topic.trim();
-            self.shared.changed.notify_all();
-        }
+        let mut topic = self.cell.topic.lock().expect("bus lock");
+        let group = topic.groups.entry(self.group.clone()).or_default();
+        group.committed = group.committed.max(delivery.offset + 1);
+        topic.trim();
     }
 
     fn lag(&self) -> Option<u64> {
-        let topics = self.shared.topics.lock().expect("bus lock");
-        let topic = topics.get(&self.topic)?;
+        let topic = self.cell.topic.lock().expect("bus lock");
         let committed = topic
             .groups
             .get(&self.group)
@@ -320,9 +372,8 @@ impl Subscription for EmbeddedSubscription {
     }
 
     fn dropped(&self) -> Option<u64> {
-        let topics = self.shared.topics.lock().expect("bus lock");
-        let group = topics.get(&self.topic)?.groups.get(&self.group);
-        Some(group.map_or(0, |g| g.dropped))
+        let topic = self.cell.topic.lock().expect("bus lock");
+        Some(topic.groups.get(&self.group).map_or(0, |g| g.dropped))
     }
 }
 

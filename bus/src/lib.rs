@@ -87,6 +87,15 @@ pub trait Bus: Send + Sync {
     /// Appends `payload` to `topic`. A consumer group too far behind loses its oldest messages
     /// rather than holding the publisher back.
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError>;
+    /// Appends each of `payloads` to `topic`, in order, sending them together where the
+    /// backend can. On an error some may be on the bus already: the caller sends them all
+    /// again, and readers drop what they have seen by its sequence number.
+    fn publish_all(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), BusError> {
+        for payload in payloads {
+            self.publish(topic, payload)?;
+        }
+        Ok(())
+    }
     /// Joins consumer `group` on `topic`. A new group starts at the end of the topic; a known
     /// one resumes after its last commit.
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError>;

@@ -136,3 +136,45 @@ fn a_reader_that_tells_its_lag_counts_what_it_has_not_read() {
         );
     }
 }
+
+#[test]
+fn a_batch_arrives_whole_and_in_order_after_what_came_before() {
+    for (name, bus) in backends() {
+        let topic = fresh("batch");
+        let mut reader = bus.subscribe(&topic, "g").unwrap();
+        bus.publish(&topic, b"first".to_vec()).unwrap();
+        let batch: Vec<Vec<u8>> = (0..50).map(|i| format!("m{i}").into_bytes()).collect();
+        bus.publish_all(&topic, batch.clone()).unwrap();
+        bus.publish_all(&topic, Vec::new()).unwrap();
+        let mut expected = vec![b"first".to_vec()];
+        expected.extend(batch);
+        assert_eq!(payloads(reader.as_mut(), 51), expected, "{name}");
+        assert!(reader.next(Duration::from_millis(200)).is_none(), "{name}");
+    }
+}
+
+#[test]
+fn a_waiting_reader_is_woken_by_a_publish_to_its_own_topic() {
+    for (name, bus) in backends() {
+        let (mine, other) = (fresh("waiting"), fresh("other"));
+        let mut reader = bus.subscribe(&mine, "g").unwrap();
+        let _other_reader = bus.subscribe(&other, "g").unwrap();
+        let publisher = {
+            let (bus, mine, other) = (bus.clone(), mine.clone(), other.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                bus.publish(&other, b"not for you".to_vec()).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                bus.publish(&mine, b"for you".to_vec()).unwrap();
+            })
+        };
+        let started = std::time::Instant::now();
+        let delivery = reader.next(WAIT).expect("woken by the publish");
+        assert_eq!(delivery.payload, b"for you", "{name}");
+        assert!(
+            started.elapsed() < WAIT,
+            "{name}: it waited out its timeout"
+        );
+        publisher.join().unwrap();
+    }
+}
