@@ -15,6 +15,8 @@ struct Run {
     readings: u64,
     groups: usize,
     publishers: u64,
+    /// Readings a publish carries, as the gateway's batch endpoint sends them.
+    batch: u64,
 }
 
 fn run(bus: Arc<dyn Bus>, run: &Run) -> f64 {
@@ -45,18 +47,23 @@ fn run(bus: Arc<dyn Bus>, run: &Run) -> f64 {
     let per_publisher = run.readings / run.publishers;
     let publishers: Vec<_> = (0..run.publishers)
         .map(|p| {
-            let (bus, topic, id) = (bus.clone(), topic.clone(), id.clone());
+            let (bus, topic, id, batch) = (bus.clone(), topic.clone(), id.clone(), run.batch);
             std::thread::spawn(move || {
-                for sequence in p * per_publisher + 1..=(p + 1) * per_publisher {
-                    let record = ReadingRecord {
-                        id: format!("{id}-{sequence}"),
-                        sensor: id.clone(),
-                        sequence,
-                        timestamp_ms: 0,
-                        value: Value::Number(sequence as f64),
-                    };
-                    bus.publish(&topic, serde_json::to_vec(&record).unwrap())
-                        .unwrap();
+                let first = p * per_publisher + 1;
+                let records: Vec<Vec<u8>> = (first..first + per_publisher)
+                    .map(|sequence| {
+                        serde_json::to_vec(&ReadingRecord {
+                            id: format!("{id}-{sequence}"),
+                            sensor: id.clone(),
+                            sequence,
+                            timestamp_ms: 0,
+                            value: Value::Number(sequence as f64),
+                        })
+                        .unwrap()
+                    })
+                    .collect();
+                for batch in records.chunks(batch as usize) {
+                    bus.publish_all(&topic, batch.to_vec()).unwrap();
                 }
             })
         })
@@ -69,18 +76,19 @@ fn run(bus: Arc<dyn Bus>, run: &Run) -> f64 {
 
 fn main() {
     println!(
-        "backend   publishers  groups  readings  readings/s (publish → parse → commit, every group)"
+        "backend   publishers  batch  groups  readings  readings/s (publish → parse → commit, every group)"
     );
     for groups in [1, 2, 4] {
         let shape = Run {
             readings: 200_000,
             groups,
             publishers: 1,
+            batch: 1,
         };
         let rate = run(Arc::new(EmbeddedBus::default()), &shape);
         println!(
-            "embedded  {:>10}  {groups:>6}  {:>8}  {rate:>10.0}",
-            shape.publishers, shape.readings
+            "embedded  {:>10}  {:>5}  {groups:>6}  {:>8}  {rate:>10.0}",
+            shape.publishers, shape.batch, shape.readings
         );
     }
     let Ok(brokers) = std::env::var("TRELLIS_TEST_KAFKA") else {
@@ -88,16 +96,98 @@ fn main() {
         return;
     };
     let kafka: Arc<dyn Bus> = Arc::new(KafkaBus::connect(&brokers).unwrap());
-    for (groups, publishers) in [(1, 1), (1, 8), (2, 8), (4, 8)] {
+    for (groups, publishers, batch, readings) in [
+        (1, 1, 1, 2_000),
+        (1, 8, 1, 8_000),
+        (4, 8, 1, 8_000),
+        (1, 8, 100, 80_000),
+        (4, 8, 100, 80_000),
+    ] {
         let shape = Run {
-            readings: 4_000,
+            readings,
             groups,
             publishers,
+            batch,
         };
         let rate = run(kafka.clone(), &shape);
         println!(
-            "kafka     {publishers:>10}  {groups:>6}  {:>8}  {rate:>10.0}",
-            shape.readings
+            "kafka     {publishers:>10}  {batch:>5}  {groups:>6}  {readings:>8}  {rate:>10.0}"
         );
     }
+    broker_ceiling(&brokers, 80_000);
+}
+
+/// The broker's own ceiling, without Trellis: librdkafka's producer sending `count` records of
+/// a reading's size as fast as it takes them (then waiting for every acknowledgement), and its
+/// consumer reading them back.
+fn broker_ceiling(brokers: &str, count: usize) {
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let topic = format!(
+        "trellis.bench.ceiling.{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    // The topic exists before either side starts, as Trellis's do.
+    KafkaBus::connect(brokers)
+        .unwrap()
+        .publish_all(&topic, Vec::new())
+        .unwrap();
+    let payload = serde_json::to_vec(&ReadingRecord {
+        id: "sen_bench-1".into(),
+        sensor: "sen_bench".into(),
+        sequence: 1,
+        timestamp_ms: 0,
+        value: Value::Number(1.0),
+    })
+    .unwrap();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..count {
+        let mut record = BaseRecord::<(), _>::to(&topic).payload(&payload);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(1));
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(120)).unwrap();
+    let produced = count as f64 / started.elapsed().as_secs_f64();
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{topic}-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&topic]).unwrap();
+    let mut read = 0;
+    let mut first = None;
+    while read < count {
+        match consumer.poll(Duration::from_secs(30)) {
+            Some(Ok(_)) => {
+                first.get_or_insert_with(Instant::now);
+                read += 1;
+            }
+            Some(Err(e)) => panic!("reading back: {e}"),
+            None => panic!("the broker stalled after {read} of {count}"),
+        }
+    }
+    let consumed = count as f64 / first.map_or(f64::NAN, |f| f.elapsed().as_secs_f64());
+    println!(
+        "broker ceiling (librdkafka alone, {count} records): produce {produced:.0}/s, consume {consumed:.0}/s"
+    );
 }

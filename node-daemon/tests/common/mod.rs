@@ -224,6 +224,12 @@ impl TestNode {
         self.plane = tokio::spawn(app.run_until_stopped());
     }
 
+    /// The bus the control plane and the first node share, for putting readings on it as the
+    /// gateway would.
+    pub fn bus(&self) -> std::sync::Arc<dyn trellis_bus::Bus> {
+        self.node_config.bus.clone().expect("the node has a bus")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.address)
     }
