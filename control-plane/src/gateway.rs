@@ -31,6 +31,13 @@ use commands::CommandDelivery;
 pub use commands::Polled;
 pub use value_kinds::{Declared, DeclaredKinds};
 
+/// A reading as a device sent it, its value read.
+pub struct Incoming {
+    pub value: Value,
+    pub sequence: Option<u64>,
+    pub timestamp_ms: Option<i64>,
+}
+
 /// What the gateway has seen of a sensor since this process started.
 #[derive(Clone, Debug, Default)]
 struct SensorCounters {
@@ -115,68 +122,94 @@ impl DeviceGateway {
         &self.declared
     }
 
-    /// Puts a reading of `sensor` on its topic, if it is of the kind `declared`. A reading
-    /// without the device's own `sequence` is numbered after the last one seen; one without
-    /// `timestamp_ms` is stamped now.
-    pub async fn accept_reading(
+    /// Puts readings of `sensor` on its topic, in order and in one publish, if each is of the
+    /// kind `declared`; otherwise none, and the error names the first that is not (by its place,
+    /// when there is more than one). A reading without the device's own `sequence` is numbered
+    /// after the one before it; one without `timestamp_ms` is stamped now.
+    pub async fn accept_readings(
         &self,
         sensor: &str,
         declared: &Declared,
-        value: Value,
-        sequence: Option<u64>,
-        timestamp_ms: Option<i64>,
-    ) -> Result<Accepted, GatewayError> {
-        declared
-            .check(sensor, &value)
-            .map_err(GatewayError::Refused)?;
-        let sequence = {
+        readings: Vec<Incoming>,
+    ) -> Result<Vec<Accepted>, GatewayError> {
+        let count = readings.len();
+        let place = |i: usize, why: String| match count {
+            1 => GatewayError::Refused(why),
+            _ => GatewayError::Refused(format!("reading {} of {count}: {why}", i + 1)),
+        };
+        for (i, reading) in readings.iter().enumerate() {
+            declared
+                .check(sensor, &reading.value)
+                .map_err(|why| place(i, why))?;
+        }
+        let sequences = {
             let mut sensors = self.sensors.lock();
             let seen = sensors.entry(sensor.to_string()).or_default();
-            let sequence = match sequence {
-                Some(sequence) => sequence,
-                None => seen.last_sequence.checked_add(1).ok_or_else(|| {
-                    GatewayError::Refused(format!(
-                        "sequence: the last reading of sensor {sensor} was numbered {}, the \
-                         largest there is; send a `sequence` of your own to start again",
-                        seen.last_sequence
-                    ))
-                })?,
-            };
-            seen.last_sequence = sequence;
-            sequence
+            let mut last = seen.last_sequence;
+            let mut sequences = Vec::with_capacity(count);
+            for (i, reading) in readings.iter().enumerate() {
+                last = match reading.sequence {
+                    Some(sequence) => sequence,
+                    None => last.checked_add(1).ok_or_else(|| {
+                        place(
+                            i,
+                            format!(
+                                "sequence: the last reading of sensor {sensor} was numbered \
+                                 {last}, the largest there is; send a `sequence` of your own to \
+                                 start again"
+                            ),
+                        )
+                    })?,
+                };
+                sequences.push(last);
+            }
+            seen.last_sequence = last;
+            sequences
         };
-        let record = ReadingRecord {
-            id: format!("{sensor}-{sequence}"),
-            sensor: sensor.to_string(),
-            sequence,
-            timestamp_ms: timestamp_ms.unwrap_or_else(now_ms),
-            value,
-        };
-        let payload = serde_json::to_vec(&record).map_err(internal)?;
-        let event = LiveEvent::Reading {
-            sensor: sensor.to_string(),
-            value: record.value.to_json(),
-            at: rfc3339(record.timestamp_ms),
-        };
+        let now = now_ms();
+        let records: Vec<ReadingRecord> = readings
+            .into_iter()
+            .zip(sequences)
+            .map(|(reading, sequence)| ReadingRecord {
+                id: format!("{sensor}-{sequence}"),
+                sensor: sensor.to_string(),
+                sequence,
+                timestamp_ms: reading.timestamp_ms.unwrap_or(now),
+                value: reading.value,
+            })
+            .collect();
+        let payloads = records
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
         let bus = self.bus.clone();
         let topic = sensor_topic(sensor);
-        tokio::task::spawn_blocking(move || bus.publish(&topic, payload))
+        tokio::task::spawn_blocking(move || bus.publish_all(&topic, payloads))
             .await
             .map_err(internal)?
             .map_err(GatewayError::Unavailable)?;
-        self.recorder
-            .record(sensor, record.timestamp_ms, &record.value)
-            .await;
+        let mut accepted = Vec::with_capacity(records.len());
+        for record in records {
+            self.recorder
+                .record(sensor, record.timestamp_ms, &record.value)
+                .await;
+            self.live.publish(LiveEvent::Reading {
+                sensor: sensor.to_string(),
+                value: record.value.to_json(),
+                at: rfc3339(record.timestamp_ms),
+            });
+            accepted.push(Accepted {
+                id: record.id,
+                sequence: record.sequence,
+            });
+        }
         self.passed_on
             .get_or_create(&SensorLabels {
                 sensor: sensor.to_string(),
             })
-            .inc();
-        self.live.publish(event);
-        Ok(Accepted {
-            id: record.id,
-            sequence,
-        })
+            .inc_by(accepted.len() as u64);
+        Ok(accepted)
     }
 
     /// The commands of `controller` its device has not acknowledged, after dropping those up

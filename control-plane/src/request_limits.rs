@@ -49,6 +49,7 @@ const ROUTES: &[(&str, &str, Kind)] = &[
     ),
     ("POST", "/api/v1/models/{name}/{version}/jobs", Kind::Upload),
     ("POST", "/api/v1/node/logs", Kind::Batch),
+    ("POST", "/api/v1/device/readings/batch", Kind::Batch),
     ("PUT", "/api/v1/node/deployments/{id}/state", Kind::Batch),
     (
         "POST",

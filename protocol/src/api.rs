@@ -29,7 +29,7 @@ pub use deployments::{
 pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, ValueKind};
 pub use devices::{Device, DeviceFilter, Location, NewDevice};
 pub use error::{ErrorBody, FieldError};
-pub use gateway::{Accepted, DeliveredCommand, NewReading};
+pub use gateway::{Accepted, DeliveredCommand, NewReading, NewReadings};
 pub use jobs::{JobState, PredictionJob};
 pub use locations::{BuildingNode, DeviceCounts, LocationTree, RoomNode, SiteNode};
 pub use models::ModelVersion;

@@ -168,6 +168,7 @@ pub const POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/node/deployments/{id}/state", Access::Node),
     ("PUT", "/api/v1/node/deployments/{id}/state", Access::Node),
     ("POST", "/api/v1/device/readings", Access::Device),
+    ("POST", "/api/v1/device/readings/batch", Access::Device),
     ("GET", "/api/v1/device/commands", Access::Device),
     ("POST", "/api/v1/device/state", Access::Device),
     // Notifications: admins set the SMTP server and their own recipients; owners (and admins)

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use trellis_protocol::Value;
-use trellis_protocol::api::{Accepted, DeliveredCommand, NewReading};
+use trellis_protocol::api::{Accepted, DeliveredCommand, NewReading, NewReadings};
 use trellis_protocol::live::LiveEvent;
 use utoipa::IntoParams;
 
@@ -21,7 +21,7 @@ use crate::db;
 use crate::db::controller_commands::SentCommandRow;
 use crate::db::devices::DeviceKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::gateway::{Declared, Polled};
+use crate::gateway::{Declared, Incoming, Polled};
 use crate::ids::{now_ms, rfc3339};
 use crate::state::AppState;
 
@@ -43,20 +43,72 @@ pub async fn post_reading(
             "only sensors send readings; controllers poll commands",
         ));
     }
-    let value: Value = serde_json::from_value(reading.value)
-        .map_err(|e| ApiError::bad_request(format!("value: {e}")))?;
+    let incoming = incoming(reading).map_err(ApiError::bad_request)?;
+    let declared = declared(&state, &device.id).await?;
+    let mut accepted = state
+        .gateway
+        .accept_readings(&device.id, &declared, vec![incoming])
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted.remove(0))))
+}
+
+/// Send several readings in one request (sensor devices), in the order they were measured: up
+/// to 1,000, each of the kind the sensor's type declares. They are put on the bus together, or
+/// none is and the error names the first that was wrong (by its place); after a 503 send the
+/// whole batch again, since apps drop what they have seen by its sequence.
+#[utoipa::path(post, path = "/device/readings/batch", tag = "devices", security(("token" = [])),
+    request_body = NewReadings,
+    responses((status = 202, body = Vec<Accepted>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn post_readings(
+    State(state): State<AppState>,
+    Extension(device): Extension<DeviceCaller>,
+    JsonBody(batch): JsonBody<NewReadings>,
+) -> ApiResult<(StatusCode, Json<Vec<Accepted>>)> {
+    if device.kind != "sensor" {
+        return Err(ApiError::forbidden(
+            "only sensors send readings; controllers poll commands",
+        ));
+    }
+    let count = batch.readings.len();
+    if count > MAX_BATCH_READINGS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "readings: {count} in one request; at most {MAX_BATCH_READINGS} (send the rest \
+                 in another)"
+            ),
+        ));
+    }
+    let readings = batch
+        .readings
+        .into_iter()
+        .enumerate()
+        .map(|(i, reading)| {
+            incoming(reading).map_err(|why| {
+                ApiError::bad_request(format!("reading {} of {count}: {why}", i + 1))
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     let declared = declared(&state, &device.id).await?;
     let accepted = state
         .gateway
-        .accept_reading(
-            &device.id,
-            &declared,
-            value,
-            reading.sequence,
-            reading.timestamp_ms,
-        )
+        .accept_readings(&device.id, &declared, readings)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// The most readings one batch may carry.
+const MAX_BATCH_READINGS: usize = 1000;
+
+/// `reading` with its value read; what is wrong with the value otherwise.
+fn incoming(reading: NewReading) -> Result<Incoming, String> {
+    Ok(Incoming {
+        value: serde_json::from_value::<Value>(reading.value).map_err(|e| format!("value: {e}"))?,
+        sequence: reading.sequence,
+        timestamp_ms: reading.timestamp_ms,
+    })
 }
 
 /// What the readings of sensor `id` must be, looked up once.

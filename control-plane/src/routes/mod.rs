@@ -107,6 +107,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(node_api::artifact))
         .routes(routes!(node_state::get, node_state::put))
         .routes(routes!(gateway::post_reading))
+        .routes(routes!(gateway::post_readings))
         .routes(routes!(gateway::commands))
         .routes(routes!(gateway::post_state))
         // Notifications: the SMTP server, recipients, deliveries, and apps' notifications from

@@ -72,6 +72,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/node/deployments/{id}/state", ""),
     ("PUT", "/api/v1/node/deployments/{id}/state", ""),
     ("POST", "/api/v1/device/readings", ""),
+    ("POST", "/api/v1/device/readings/batch", ""),
     ("GET", "/api/v1/device/commands", ""),
     ("POST", "/api/v1/device/state", ""),
     ("GET", "/api/v1/admin/smtp", "A"),

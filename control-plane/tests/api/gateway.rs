@@ -18,6 +18,7 @@ on_both_databases!(
     a_newer_poll_replaces_the_waiting_one_which_answers_at_once,
     a_sequence_past_the_largest_number_is_refused_and_the_gateway_goes_on,
     a_reading_of_another_kind_than_its_type_declares_is_refused_by_name,
+    a_batch_of_readings_goes_on_the_bus_in_order_or_not_at_all,
 );
 
 /// Puts a command for `controller` on the bus, as a deployment's app would.
@@ -449,4 +450,98 @@ async fn handed_within(app: &TestApp, configurer: &str, controller: &str, limit:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("waiting controller {controller} did not get its command within {limit:?}");
+}
+
+async fn a_batch_of_readings_goes_on_the_bus_in_order_or_not_at_all(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let configurer = classroom(&app).await;
+    let sensor = device(
+        &app,
+        &configurer,
+        "sensors",
+        "hall-temperature",
+        "temperature",
+        "north",
+        "hall",
+    )
+    .await;
+    let (id, token) = (
+        sensor["id"].as_str().unwrap(),
+        sensor["token"].as_str().unwrap(),
+    );
+    let mut reader = app
+        .bus
+        .subscribe(&trellis_bus::sensor_topic(id), "test")
+        .unwrap();
+    let number = |n: f64| json!({ "value": { "kind": "number", "value": n } });
+    let batch = |values: Vec<Value>| json!({ "readings": values });
+
+    let (status, answer) = app
+        .post(
+            "/device/readings/batch",
+            token,
+            batch(vec![number(20.0), number(20.5), number(21.0)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let sequences: Vec<u64> = answer
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {answer}"))
+        .iter()
+        .map(|a| a["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2, 3], "{answer}");
+    let on_the_bus: Vec<(u64, f64)> = (0..3)
+        .map(|_| {
+            let delivery = reader.next(Duration::from_secs(5)).expect("a reading");
+            let record: Value = serde_json::from_slice(&delivery.payload).unwrap();
+            (
+                record["sequence"].as_u64().unwrap(),
+                record["value"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(on_the_bus, [(1, 20.0), (2, 20.5), (3, 21.0)]);
+
+    // One wrong reading refuses the batch, naming it; nothing of it reaches the bus.
+    let wrong = json!({ "value": { "kind": "text", "value": "warm" } });
+    let (status, answer) = app
+        .post(
+            "/device/readings/batch",
+            token,
+            batch(vec![number(22.0), wrong, number(23.0)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let said = message(&answer);
+    for part in ["reading 2 of 3", "hall-temperature", "text"] {
+        assert!(said.contains(part), "`{part}` not named: {answer}");
+    }
+    let (status, answer) = app
+        .post(
+            "/device/readings/batch",
+            token,
+            batch(vec![number(1.0); 1001]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(message(&answer).contains("at most 1000"), "{answer}");
+    assert!(
+        reader.next(Duration::from_millis(300)).is_none(),
+        "a refused batch reached the bus"
+    );
+    let (_, shown) = app.get(&format!("/sensors/{id}"), &configurer).await;
+    assert_eq!(
+        shown["readings"], 3,
+        "only the first batch was kept: {shown}"
+    );
+
+    // Numbering goes on after the batch.
+    let (status, answer) = app.post("/device/readings", token, number(24.0)).await;
+    assert_eq!(
+        (status, &answer["sequence"]),
+        (StatusCode::ACCEPTED, &json!(4))
+    );
 }

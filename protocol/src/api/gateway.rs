@@ -20,6 +20,14 @@ pub struct NewReading {
     pub timestamp_ms: Option<i64>,
 }
 
+/// Readings from one device, in the order they were measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewReadings {
+    pub readings: Vec<NewReading>,
+}
+
 /// A reading the gateway put on the bus.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
