@@ -85,7 +85,9 @@ fn main() {
             publishers: 1,
             batch: 1,
         };
-        let rate = run(Arc::new(EmbeddedBus::default()), &shape);
+        // Room for every reading: a publisher this fast would otherwise outrun the bound, and
+        // the readings dropped for the slow group would never arrive.
+        let rate = run(Arc::new(EmbeddedBus::new(shape.readings as usize)), &shape);
         println!(
             "embedded  {:>10}  {:>5}  {groups:>6}  {:>8}  {rate:>10.0}",
             shape.publishers, shape.batch, shape.readings
@@ -173,7 +175,12 @@ fn broker_ceiling(brokers: &str, count: usize) {
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    consumer.subscribe(&[&topic]).unwrap();
+    // Assigned, as Trellis's readers are, so no group join is timed.
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    partitions
+        .add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&partitions).unwrap();
     let mut read = 0;
     let mut first = None;
     while read < count {

@@ -55,10 +55,10 @@ impl KafkaBus {
     /// A bus on the cluster at `brokers` whose clients use `security` (TLS, SASL).
     pub fn connect_with(brokers: &str, security: &KafkaSecurity) -> Result<KafkaBus, BusError> {
         let producer: FutureProducer = client_config(brokers, security)
-            // Publishes from many devices at once (and a batch's readings) wait a few
-            // milliseconds to share one request to the broker, which takes far more messages
-            // a second so; a publish still returns only once the broker has it.
-            .set("linger.ms", "5")
+            // A publish waits for the broker's acknowledgement, so lingering longer only slows
+            // it: with 5 ms, 8 concurrent publishers moved 1,187 readings/s on tansu, with 1 ms 4,047.
+            // A batch (`publish_all`) is queued whole before the wait, and goes together anyway.
+            .set("linger.ms", "1")
             .set(
                 "message.timeout.ms",
                 BROKER_PATIENCE.as_millis().to_string(),
