@@ -52,6 +52,24 @@ fn delivery(answer: &Value, n: usize) -> u64 {
         .unwrap_or_else(|| panic!("no delivery number in {answer}"))
 }
 
+/// The `hall-temperature` sensor registered for the test, with its id and gateway token.
+async fn hall_temperature(app: &TestApp, configurer: &str) -> (String, String) {
+    let sensor = device(
+        app,
+        configurer,
+        "sensors",
+        "hall-temperature",
+        "temperature",
+        "north",
+        "hall",
+    )
+    .await;
+    (
+        sensor["id"].as_str().unwrap().to_string(),
+        sensor["token"].as_str().unwrap().to_string(),
+    )
+}
+
 /// A controller registered for the test, with its id and gateway token.
 async fn controller(app: &TestApp, configurer: &str, name: &str) -> (String, String) {
     let fan = device(app, configurer, "controllers", name, "fan", "north", "hall").await;
@@ -178,17 +196,7 @@ async fn a_sequence_past_the_largest_number_is_refused_and_the_gateway_goes_on(d
         return;
     };
     let configurer = classroom(&app).await;
-    let sensor = device(
-        &app,
-        &configurer,
-        "sensors",
-        "hall-temperature",
-        "temperature",
-        "north",
-        "hall",
-    )
-    .await;
-    let token = sensor["token"].as_str().unwrap();
+    let (_, token) = &hall_temperature(&app, &configurer).await;
     let reading = |sequence: Option<u64>| {
         let mut body = json!({ "value": { "kind": "number", "value": 20.5 } });
         if let Some(sequence) = sequence {
@@ -236,20 +244,7 @@ async fn a_reading_of_another_kind_than_its_type_declares_is_refused_by_name(db:
         return;
     };
     let configurer = classroom(&app).await;
-    let sensor = device(
-        &app,
-        &configurer,
-        "sensors",
-        "hall-temperature",
-        "temperature",
-        "north",
-        "hall",
-    )
-    .await;
-    let (id, token) = (
-        sensor["id"].as_str().unwrap(),
-        sensor["token"].as_str().unwrap(),
-    );
+    let (id, token) = &hall_temperature(&app, &configurer).await;
     for (value, given) in [
         (json!({ "kind": "text", "value": "warm" }), "text"),
         (json!({ "kind": "numbers", "value": [1.0, 2.0] }), "numbers"),
@@ -264,7 +259,13 @@ async fn a_reading_of_another_kind_than_its_type_declares_is_refused_by_name(db:
             "{given}: {answer}"
         );
         let said = message(&answer);
-        for part in ["hall-temperature", id, "temperature", "number", given] {
+        for part in [
+            "hall-temperature",
+            id.as_str(),
+            "temperature",
+            "number",
+            given,
+        ] {
             assert!(said.contains(part), "`{part}` not named: {answer}");
         }
     }
@@ -457,20 +458,7 @@ async fn a_batch_of_readings_goes_on_the_bus_in_order_or_not_at_all(db: Db) {
         return;
     };
     let configurer = classroom(&app).await;
-    let sensor = device(
-        &app,
-        &configurer,
-        "sensors",
-        "hall-temperature",
-        "temperature",
-        "north",
-        "hall",
-    )
-    .await;
-    let (id, token) = (
-        sensor["id"].as_str().unwrap(),
-        sensor["token"].as_str().unwrap(),
-    );
+    let (id, token) = &hall_temperature(&app, &configurer).await;
     let mut reader = app
         .bus
         .subscribe(&trellis_bus::sensor_topic(id), "test")
