@@ -180,6 +180,7 @@ impl Plane {
 struct Measured {
     handled: prometheus_client::metrics::counter::Counter,
     on_reading: prometheus_client::metrics::histogram::Histogram,
+    reading_age: prometheus_client::metrics::histogram::Histogram,
     traps: prometheus_client::metrics::counter::Counter,
     restarts: prometheus_client::metrics::counter::Counter,
     bus_lag: prometheus_client::metrics::gauge::Gauge,
@@ -197,6 +198,7 @@ impl Measured {
         Measured {
             handled: metrics.handled.get_or_create_owned(&labels),
             on_reading: metrics.on_reading.get_or_create_owned(&labels),
+            reading_age: metrics.reading_age.get_or_create_owned(&labels),
             traps: metrics.traps.get_or_create_owned(&labels),
             restarts: metrics.restarts.get_or_create_owned(&labels),
             bus_lag: metrics.bus_lag.get_or_create_owned(&group),
@@ -504,6 +506,10 @@ fn handle(
         }
     };
     plane.sensors.record(&reading);
+    calls
+        .measured
+        .reading_age
+        .observe(age_seconds(reading.timestamp));
     let started = Instant::now();
     let handled = instance.on_reading(&reading);
     calls
@@ -525,6 +531,15 @@ fn handle(
         }
         Ok(()) => Ok(()),
     }
+}
+
+/// How long ago `timestamp_ms` was by this machine's clock; 0 for a time ahead of it (a device
+/// whose clock runs fast).
+fn age_seconds(timestamp_ms: u64) -> f64 {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    now_ms.saturating_sub(timestamp_ms) as f64 / 1000.0
 }
 
 /// The wait before the next start after `failures_in_a_row` failures: [`FIRST_BACKOFF`] after

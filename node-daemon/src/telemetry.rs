@@ -49,6 +49,7 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 pub struct NodeMetrics {
     pub(crate) handled: Family<DeploymentLabels, Counter>,
     pub(crate) on_reading: Family<DeploymentLabels, Histogram, fn() -> Histogram>,
+    pub(crate) reading_age: Family<DeploymentLabels, Histogram, fn() -> Histogram>,
     pub(crate) traps: Family<DeploymentLabels, Counter>,
     pub(crate) restarts: Family<DeploymentLabels, Counter>,
     pub(crate) bus_lag: Family<GroupLabels, Gauge>,
@@ -71,6 +72,12 @@ fn call_seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 15))
 }
 
+/// From 0.5 ms to about a minute, half again each step: fine enough to tell a reading handled
+/// in 2 ms from one in 3 ms, wide enough for a reader that fell far behind.
+fn age_seconds() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 1.5, 29))
+}
+
 impl Default for NodeMetrics {
     fn default() -> NodeMetrics {
         NodeMetrics::with_inference(InferenceMetrics::default())
@@ -84,6 +91,7 @@ impl NodeMetrics {
         NodeMetrics {
             handled: Family::default(),
             on_reading: Family::new_with_constructor(call_seconds),
+            reading_age: Family::new_with_constructor(age_seconds),
             traps: Family::default(),
             restarts: Family::default(),
             bus_lag: Family::default(),
@@ -110,6 +118,12 @@ impl NodeMetrics {
             "trellis_on_reading_duration_seconds",
             "Time of each on-reading call, by deployment",
             self.on_reading.clone(),
+        );
+        registry.register(
+            "trellis_reading_age_seconds",
+            "How old each reading was when its app's on-reading began: the node's clock less \
+             the reading's timestamp (the device's, or the gateway's when the device sent none)",
+            self.reading_age.clone(),
         );
         registry.register(
             "trellis_instance_traps",

@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::scrape::{Scrape, scrape, value};
+use common::scrape::{Scrape, histogram, scrape, value};
 use common::{
     NODE_METRICS_TOKEN, NODE_NAME, TestNode, deploy_echo, echo_manifest, spawn_node,
     spawn_node_with, wait_for, wait_running, workspace_file,
@@ -55,6 +55,7 @@ async fn metrics_count_what_the_node_does() {
     let handled_before = value(&before, "trellis_readings_handled_total", &mine).unwrap_or(0.0);
 
     let token = sensor.token.expect("the sensor's token");
+    let sent = Instant::now();
     for sequence in 1..=READINGS {
         let reading = NewReading {
             value: serde_json::json!({ "kind": "number", "value": sequence as f64 }),
@@ -87,6 +88,20 @@ async fn metrics_count_what_the_node_does() {
     let timed = value(&after, "trellis_on_reading_duration_seconds", &mine).unwrap();
     let timed_before = value(&before, "trellis_on_reading_duration_seconds", &mine).unwrap_or(0.0);
     assert_eq!(timed - timed_before, READINGS as f64);
+    // The gateway stamped each reading as it came, so none can be older than the time since the
+    // first was sent (plus the millisecond the stamp rounds off).
+    let age = |scrape: &Scrape| {
+        histogram(scrape, "trellis_reading_age_seconds", &mine)
+            .map_or((0.0, 0.0), |h| (h.count, h.sum))
+    };
+    let ((aged, age_sum), (aged_before, age_sum_before)) = (age(&after), age(&before));
+    assert_eq!(aged - aged_before, READINGS as f64);
+    let oldest = sent.elapsed().as_secs_f64() + 0.001;
+    assert!(
+        age_sum - age_sum_before <= READINGS as f64 * oldest,
+        "{READINGS} readings {} s old in all, sent within {oldest} s",
+        age_sum - age_sum_before
+    );
     assert_eq!(
         value(&after, "trellis_instance_traps_total", &mine).unwrap_or(0.0),
         0.0

@@ -47,3 +47,35 @@ pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64
         other => panic!("{name} is {other:?}"),
     })
 }
+
+/// A histogram's sample as [`value`] finds it: its buckets (upper bound, readings at or under
+/// it), its count and its sum.
+pub struct Histogram {
+    pub buckets: Vec<(f64, f64)>,
+    pub count: f64,
+    pub sum: f64,
+}
+
+/// The histogram of family `name` whose labels include `labels`, if there is one.
+pub fn histogram(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<Histogram> {
+    let family = scrape.families.get(name)?;
+    family.iter_samples().find_map(|sample| {
+        let labelled = sample.get_labelset().is_ok_and(|set| {
+            labels
+                .iter()
+                .all(|(k, v)| set.get_label_value(k) == Some(*v))
+        });
+        match &sample.value {
+            PrometheusValue::Histogram(h) if labelled => Some(Histogram {
+                buckets: h
+                    .buckets
+                    .iter()
+                    .map(|b| (b.upper_bound, b.count.as_f64()))
+                    .collect(),
+                count: h.count.unwrap_or_default() as f64,
+                sum: h.sum.as_ref().map_or(0.0, |s| s.as_f64()),
+            }),
+            _ => None,
+        }
+    })
+}
