@@ -117,6 +117,7 @@ fn main() {
         );
     }
     broker_ceiling(&brokers, 80_000);
+    broker_ceiling_per_device(&brokers, 8, 80_000);
 }
 
 /// The broker's own ceiling, without Trellis: librdkafka's producer sending `count` records of
@@ -196,5 +197,87 @@ fn broker_ceiling(brokers: &str, count: usize) {
     let consumed = count as f64 / first.map_or(f64::NAN, |f| f.elapsed().as_secs_f64());
     println!(
         "broker ceiling (librdkafka alone, {count} records): produce {produced:.0}/s, consume {consumed:.0}/s"
+    );
+}
+
+/// The broker's ceiling for the traffic devices make, without Trellis: a topic per device (8),
+/// librdkafka's producer sending `count` records to them in turn as fast as it takes them while
+/// a consumer per topic reads its own at the same time, with fetches held as long as Trellis's
+/// readers let the broker hold them. Timed until the last record is read: what
+/// `cargo bench -p trellis-node --bench device_readings` measures through Trellis.
+fn broker_ceiling_per_device(brokers: &str, devices: usize, count: usize) {
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let topics: Vec<String> = (0..devices)
+        .map(|d| format!("trellis.bench.device.{stamp}.{d}"))
+        .collect();
+    let setup = KafkaBus::connect(brokers).unwrap();
+    for topic in &topics {
+        setup.publish_all(topic, Vec::new()).unwrap();
+    }
+    let payload = serde_json::to_vec(&ReadingRecord {
+        id: "sen_bench-1".into(),
+        sensor: "sen_bench".into(),
+        sequence: 1,
+        timestamp_ms: 0,
+        value: Value::Number(1.0),
+    })
+    .unwrap();
+    let each = count / devices;
+    let started = Instant::now();
+    let readers: Vec<_> = topics
+        .iter()
+        .map(|topic| {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", brokers)
+                .set("group.id", format!("{topic}-reader"))
+                .set("fetch.wait.max.ms", "50")
+                .create()
+                .unwrap();
+            let mut partitions = rdkafka::TopicPartitionList::new();
+            partitions
+                .add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+                .unwrap();
+            consumer.assign(&partitions).unwrap();
+            std::thread::spawn(move || {
+                for read in 0..each {
+                    match consumer.poll(Duration::from_secs(30)) {
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => panic!("reading back: {e}"),
+                        None => panic!("the broker stalled after {read} of {each}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for _ in 0..each {
+        for topic in &topics {
+            let mut record = BaseRecord::<(), _>::to(topic).payload(&payload);
+            while let Err((_, back)) = producer.send(record) {
+                record = back;
+                producer.poll(Duration::from_millis(1));
+            }
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(120)).unwrap();
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    println!(
+        "broker ceiling (librdkafka alone, {devices} topics produced and read at once, {} records): {:.0}/s",
+        each * devices,
+        (each * devices) as f64 / started.elapsed().as_secs_f64()
     );
 }
