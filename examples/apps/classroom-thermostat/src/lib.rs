@@ -3,16 +3,22 @@
 
 mod climate;
 
+use std::sync::OnceLock;
+
 use climate::{Mode, Thresholds, decide};
 use trellis_sdk::{App, Reading, Value, command, config_number, controllers, log, state};
 
 const MODE_KEY: &str = "mode";
 
+/// The thresholds, read from the config once at `init`: an instance's config does not change
+/// while it runs, and a reading then costs no call back into the host for them.
+static THRESHOLDS: OnceLock<Thresholds> = OnceLock::new();
+
 struct Thermostat;
 
 impl App for Thermostat {
     fn init(_config: Vec<trellis_sdk::Param>) -> Result<(), String> {
-        let t = thresholds();
+        let t = *THRESHOLDS.get_or_init(read_thresholds);
         if t.fan_above >= t.ac_above {
             return Err(format!(
                 "fan-above ({}) must be below ac-above ({})",
@@ -56,6 +62,10 @@ impl App for Thermostat {
 }
 
 fn thresholds() -> Thresholds {
+    *THRESHOLDS.get_or_init(read_thresholds)
+}
+
+fn read_thresholds() -> Thresholds {
     Thresholds {
         fan_above: config_number("fan-above").unwrap_or(24.0),
         ac_above: config_number("ac-above").unwrap_or(27.0),
