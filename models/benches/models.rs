@@ -161,6 +161,13 @@ fn compare_batching(host: &Host, runtimes: &Runtimes, backends: &[BackendChoice]
                     format!("{p99:.1?}"),
                     rows_per_run(&registry).map_or("-".into(), |r| format!("{r:.1}")),
                 );
+                // For scripts/bench's table of every goal's figures.
+                if *name == "vision" {
+                    println!(
+                        "figure: 2. batching | vision on {}, 8 callers, {label} | {rate:.0}/s, p99 {p99:.1?}",
+                        model.backend().name(),
+                    );
+                }
             }
         }
     }
