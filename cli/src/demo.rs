@@ -311,7 +311,8 @@ fn new_device(name: &str, kind: &str, site: &str, room: &str) -> NewDevice {
             longitude: None,
         },
         labels: BTreeMap::new(),
-        users: Vec::new(),
+        // The demo's users may all use its classroom.
+        users: vec![trellis_protocol::api::EVERY_USER.into()],
     }
 }
 

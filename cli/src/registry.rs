@@ -68,12 +68,20 @@ pub enum DeviceCommand {
         /// A label, `key=value` (repeatable).
         #[arg(long = "label", value_parser = parse_pair)]
         labels: Vec<(String, String)>,
-        /// An end user who may bind it (repeatable); none: everyone.
+        /// A user who may use it (repeatable; `*` for every user); none: only platform
+        /// configurers and admins, unless the platform runs with `trellis up --open-devices`.
         #[arg(long = "user")]
         users: Vec<String>,
     },
     /// Give an instance a new gateway token (shown once); its old token is refused at once.
     RotateToken { id: String },
+    /// Set who may use an instance besides configurers and admins, replacing the list before.
+    Users {
+        id: String,
+        /// A user (repeatable; `*` for every user); none: only platform configurers and admins.
+        #[arg(long = "user")]
+        users: Vec<String>,
+    },
     /// List instances, filtered by type, location, label or text, a page at a time if asked.
     List {
         #[arg(long = "type")]
@@ -250,6 +258,30 @@ pub fn device(collection: &str, command: DeviceCommand, output: Output) -> anyho
                     "registered {} {name} ({}) at {site}/{building}/{room}",
                     collection.trim_end_matches('s'),
                     created["id"].as_str().unwrap_or("?")
+                ),
+            );
+        }
+        DeviceCommand::Users { id, users } => {
+            let answer = api.put(
+                &format!("/{collection}/{id}/users"),
+                &json!({ "users": users }),
+            )?;
+            let granted = answer["users"]
+                .as_array()
+                .map(|users| {
+                    users
+                        .iter()
+                        .filter_map(|u| u.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|list| !list.is_empty())
+                .unwrap_or_else(|| "only platform configurers and admins".into());
+            output.done(
+                &answer,
+                format!(
+                    "{} ({id}) may be used by: {granted}",
+                    answer["name"].as_str().unwrap_or("?")
                 ),
             );
         }

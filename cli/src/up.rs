@@ -61,6 +61,10 @@ pub struct UpArgs {
     /// Let end users name webhooks on this machine or a private network (admins always may).
     #[arg(long)]
     allow_private_webhooks: bool,
+    /// Register devices given no users list for every user (`*`), as before access was
+    /// explicit; by default such a device is no end user's until a configurer adds them.
+    #[arg(long)]
+    open_devices: bool,
     /// How long log lines are kept, in hours.
     #[arg(long, default_value_t = trellis_control::DEFAULT_LOG_RETENTION.as_secs() / 3600)]
     log_retention_hours: u64,
@@ -163,6 +167,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     settings.public_url = args.public_url;
     settings.allow_private_webhooks = args.allow_private_webhooks;
+    settings.open_devices = args.open_devices;
     settings.log_retention = Duration::from_secs(args.log_retention_hours.saturating_mul(3600));
     settings.log_max_bytes = args.log_max_mb.saturating_mul(1 << 20);
     settings.readings_retention =

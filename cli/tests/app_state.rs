@@ -87,7 +87,7 @@ fn deploy_counter(url: &str, configurer: &Api, user: &Api) -> (String, String, S
     let register = |collection: &str, name: &str, kind: &str| {
         let device = configurer.post(
             &format!("/{collection}"),
-            json!({ "name": name, "type": kind, "location": location }),
+            json!({ "name": name, "type": kind, "location": location, "users": ["*"] }),
         );
         (
             device["id"].as_str().unwrap().to_string(),

@@ -39,7 +39,7 @@ fn register(configurer: &Api, collection: &str, name: &str, kind: &str) -> (Stri
     let location = json!({ "site": "south", "building": "main", "room": "room-2" });
     let device = configurer.post(
         &format!("/{collection}"),
-        json!({ "name": name, "type": kind, "location": location }),
+        json!({ "name": name, "type": kind, "location": location, "users": ["*"] }),
     );
     (
         device["id"].as_str().unwrap().to_string(),

@@ -113,6 +113,8 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
                 "main",
                 "--room",
                 room,
+                "--user",
+                "*",
             ]);
         }
         for kind in ["fan", "air-conditioner"] {
@@ -129,6 +131,8 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
                 "main",
                 "--room",
                 room,
+                "--user",
+                "*",
             ]);
         }
     }
@@ -248,6 +252,38 @@ fn each_role_does_its_part_and_status_shows_the_deployment() {
         there.contains("north-fan") && !there.contains("south-fan"),
         "{there}"
     );
+
+    // A fan registered without users is not hers to bind until the configurer grants it.
+    let spare: serde_json::Value = serde_json::from_str(&carol.ok(&[
+        "controller",
+        "create",
+        "spare-fan",
+        "--type",
+        "fan",
+        "--site",
+        "north",
+        "--building",
+        "main",
+        "--room",
+        "room-1",
+        "--json",
+    ]))
+    .unwrap();
+    let not_yet = eve.ok(&["bindable", "controller", "--type", "fan", "--site", "north"]);
+    assert!(!not_yet.contains("spare-fan"), "{not_yet}");
+    let granted = carol.ok(&[
+        "controller",
+        "users",
+        spare["id"].as_str().unwrap(),
+        "--user",
+        "eve",
+    ]);
+    assert!(
+        granted.contains("spare-fan") && granted.contains("eve"),
+        "{granted}"
+    );
+    let now = eve.ok(&["bindable", "controller", "--type", "fan", "--site", "north"]);
+    assert!(now.contains("spare-fan"), "{now}");
 
     // The end user deploys it at one location, on a schedule.
     let wrong = eve.refused(&[

@@ -75,6 +75,8 @@ fn school(url: &str, homes: &Path) {
                 "main",
                 "--room",
                 room,
+                "--user",
+                "*",
             ]);
         }
     }

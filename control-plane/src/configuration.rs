@@ -54,6 +54,10 @@ pub struct Settings {
     /// Whether anyone, not only admins, may name a webhook on this machine or a private network
     /// (otherwise an end user could have the control plane POST to services only it can reach).
     pub allow_private_webhooks: bool,
+    /// Whether a device registered without a `users` list is granted to every user (`*`),
+    /// as before access was explicit; otherwise it is no end user's until a configurer adds
+    /// them.
+    pub open_devices: bool,
     /// How long log lines are kept.
     pub log_retention: Duration,
     /// The most the stored log lines may take (their text and labels); the oldest go first.
@@ -153,6 +157,7 @@ impl Settings {
             notify_retry: Duration::from_secs(2),
             public_url: None,
             allow_private_webhooks: false,
+            open_devices: false,
             log_retention: DEFAULT_LOG_RETENTION,
             log_max_bytes: DEFAULT_LOG_MAX_BYTES,
             log_retention_every: Duration::from_secs(60),

@@ -86,9 +86,8 @@ pub async fn check_bindings(
                 ))
                 .on(format!("bindings.{name}")));
             }
-            let allowed = device.users.is_empty()
-                || caller.role == Role::Admin
-                || device.users.contains(&caller.name);
+            let allowed = caller.role == Role::Admin
+                || crate::device_access::granted(&device.users, &caller.name);
             if !allowed {
                 return Err(ApiError::forbidden(format!(
                     "bindings: role `{name}`: {} `{}` ({id}) is reserved for other users; ask a platform configurer to add you",

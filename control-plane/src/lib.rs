@@ -13,6 +13,7 @@ mod collector;
 pub mod configuration;
 mod db;
 mod deployment_checks;
+mod device_access;
 mod error;
 mod gateway;
 mod ids;

@@ -32,7 +32,7 @@ pub async fn sensors(
                 longitude: None,
             },
             labels: [("floor".to_string(), (n / 10 % 10).to_string())].into(),
-            users: Vec::new(),
+            users: vec![trellis_protocol::api::EVERY_USER.into()],
         };
         let id = new_id(DeviceKind::Sensor.id_prefix());
         db::devices::insert(

@@ -27,7 +27,7 @@ pub use deployments::{
     Rollback, RunState, Schedule, Upgrade,
 };
 pub use device_types::{CommandParam, CommandSpec, ControllerType, SensorType, ValueKind};
-pub use devices::{Device, DeviceFilter, Location, NewDevice};
+pub use devices::{Device, DeviceFilter, DeviceUsers, EVERY_USER, Location, NewDevice};
 pub use error::{ErrorBody, FieldError};
 pub use gateway::{Accepted, DeliveredCommand, NewReading, NewReadings};
 pub use jobs::{JobState, PredictionJob};

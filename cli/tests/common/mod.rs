@@ -303,17 +303,18 @@ pub fn platform(url: &str) -> (Api, Api, Api) {
         );
     }
     let location = json!({ "site": "north", "building": "main", "room": "room-1" });
+    // Granted to every user, so eve may bind them.
     configurer.post(
         "/sensors",
-        json!({ "name": "t1", "type": "temperature", "location": location }),
+        json!({ "name": "t1", "type": "temperature", "location": location, "users": ["*"] }),
     );
     configurer.post(
         "/controllers",
-        json!({ "name": "f1", "type": "fan", "location": location }),
+        json!({ "name": "f1", "type": "fan", "location": location, "users": ["*"] }),
     );
     configurer.post(
         "/controllers",
-        json!({ "name": "a1", "type": "air-conditioner", "location": location }),
+        json!({ "name": "a1", "type": "air-conditioner", "location": location, "users": ["*"] }),
     );
     let developer = Api::login(url, "pat", PASSWORD);
     developer.upload_app(
@@ -368,7 +369,7 @@ pub fn simulate(url: &str, token: &str, args: &[&str]) -> Process {
 }
 
 /// Registers a sensor or controller (`collection` is `sensors` or `controllers`) of type `kind`
-/// at `location`, and returns its id and its device token.
+/// at `location`, granted to every user, and returns its id and its device token.
 pub fn register_device(
     admin: &Api,
     collection: &str,
@@ -378,7 +379,7 @@ pub fn register_device(
 ) -> (String, String) {
     let device = admin.post(
         &format!("/{collection}"),
-        json!({ "name": name, "type": kind, "location": location }),
+        json!({ "name": name, "type": kind, "location": location, "users": ["*"] }),
     );
     (
         device["id"].as_str().unwrap().to_string(),

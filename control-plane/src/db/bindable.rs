@@ -1,10 +1,10 @@
 //! The instances a user may bind into a deployment, and the places that hold them: the rule
-//! `deployment_checks::check_bindings` applies (an instance whose `users` is empty is
-//! everyone's; otherwise only the users it names, and admins, may use it), asked of the
-//! `devices` table in SQL so a form pages through them instead of loading the fleet.
+//! `deployment_checks::check_bindings` applies (admins may use every instance, anyone else those
+//! whose `users` names them or holds `*`: `device_access`), asked of the `devices` table in SQL
+//! so a form pages through them instead of loading the fleet.
 
 use sqlx::AnyPool;
-use trellis_protocol::api::{BindableFilter, BindablePlace};
+use trellis_protocol::api::{BindableFilter, BindablePlace, EVERY_USER};
 
 use super::devices::{DeviceKind, DeviceRow};
 use super::to_json;
@@ -25,7 +25,8 @@ fn usable_by(user: &User, first: usize) -> sqlx::Result<(String, Vec<String>)> {
     }
     let entry = like_escaped(&to_json(user.name)?);
     let mut texts = Vec::new();
-    let mut found = vec!["users = '[]'".to_string()];
+    // `"*"` set off by quotes can only be a whole entry, as a name is below.
+    let mut found = vec![format!("users LIKE '%{}%'", to_json(EVERY_USER)?)];
     for (before, after) in [("[", "]"), ("[", ","), (",", ","), (",", "]")] {
         found.push(format!("users LIKE ${} ESCAPE '!'", first + texts.len()));
         texts.push(format!("%{before}{entry}{after}%"));

@@ -268,6 +268,22 @@ pub async fn set_token(
     Ok(updated.rows_affected() > 0)
 }
 
+/// Replaces the list of users device `id` is granted to; `false` if there is no such device.
+pub async fn set_users(
+    db: &AnyPool,
+    kind: DeviceKind,
+    id: &str,
+    users: &[String],
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query("UPDATE devices SET users = $1 WHERE kind = $2 AND id = $3")
+        .bind(to_json(&users)?)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
 /// Keeps `state` (JSON) as what controller `id` last reported.
 pub async fn set_state(db: &AnyPool, id: &str, state: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE devices SET state = $1 WHERE id = $2")

@@ -6,13 +6,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use trellis_protocol::api::{Device, DeviceFilter, LastReading, NewDevice, SentCommand};
+use trellis_protocol::api::{
+    Device, DeviceFilter, DeviceUsers, LastReading, NewDevice, SentCommand,
+};
 
 use super::json_body::JsonBody;
 use super::names::check_name;
 use crate::auth::{Caller, Role, token_hash};
 use crate::db;
 use crate::db::devices::DeviceKind;
+use crate::device_access::{self, EVERY_USER};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ids::{new_id, now_ms, random_hex, rfc3339};
 use crate::state::AppState;
@@ -20,12 +23,11 @@ use crate::state::AppState;
 /// Commands shown with each controller.
 const LAST_COMMANDS: i64 = 5;
 
-/// Whether `caller` may see what instance `device` measured and was told: a device reserved
-/// for some end users (`users`) is theirs, its configurers' and admins'.
+/// Whether `caller` may see what instance `device` measured and was told: admins and
+/// configurers always, anyone else if the device is granted to them.
 pub(super) fn may_use(caller: &Caller, device: &Device) -> bool {
-    device.users.is_empty()
-        || matches!(caller.role, Role::Admin | Role::PlatformConfigurer)
-        || device.users.contains(&caller.name)
+    matches!(caller.role, Role::Admin | Role::PlatformConfigurer)
+        || device_access::granted(&device.users, &caller.name)
 }
 
 /// Adds to `devices` what the registry keeps of their readings (sensors) or commands
@@ -132,9 +134,12 @@ async fn get(
 async fn create(
     state: &AppState,
     kind: DeviceKind,
-    new: NewDevice,
+    mut new: NewDevice,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     check_name("name", &new.name)?;
+    if new.users.is_empty() && state.settings.open_devices {
+        new.users = vec![EVERY_USER.to_string()];
+    }
     let known = match kind {
         DeviceKind::Sensor => db::sensor_types::exists(&state.db, &new.type_name).await?,
         DeviceKind::Controller => db::controller_types::exists(&state.db, &new.type_name).await?,
@@ -198,6 +203,29 @@ async fn create(
             token: Some(token),
         }),
     ))
+}
+
+/// Grants instance `id` to `users` (replacing whom it was granted to) and answers it as it now
+/// is. Each name must be a user's (or `*`), so a typo does not grant nobody unnoticed.
+async fn set_users(
+    state: &AppState,
+    caller: &Caller,
+    kind: DeviceKind,
+    id: &str,
+    users: DeviceUsers,
+) -> ApiResult<Json<Device>> {
+    for (i, name) in users.users.iter().enumerate() {
+        if name != EVERY_USER && db::users::find(&state.db, name).await?.is_none() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("users[{i}]: there is no user `{name}` (`*` grants every user)"),
+            ));
+        }
+    }
+    if !db::devices::set_users(&state.db, kind, id, &users.users).await? {
+        return Err(ApiError::not_found(format!("no {} `{id}`", kind.as_str())));
+    }
+    get(state, caller, kind, id).await
 }
 
 /// Gives instance `id` a new gateway token, shown in the answer once; the old one is refused
@@ -267,6 +295,20 @@ pub async fn rotate_sensor_token(
     rotate_token(&state, &caller, DeviceKind::Sensor, &id).await
 }
 
+/// Set who may use a sensor (bind it, watch it, read what it measured) besides admins and
+/// platform configurers: names, or `*` for every user; this list replaces the one before.
+#[utoipa::path(put, path = "/sensors/{id}/users", tag = "registry", security(("token" = [])),
+    params(("id" = String, Path)), request_body = DeviceUsers,
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_sensor_users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    JsonBody(users): JsonBody<DeviceUsers>,
+) -> ApiResult<Json<Device>> {
+    set_users(&state, &caller, DeviceKind::Sensor, &id, users).await
+}
+
 /// List controller instances, filtered by type, location, label and text, a page at a time (by name).
 #[utoipa::path(get, path = "/controllers", tag = "registry", security(("token" = [])), params(DeviceFilter),
     responses((status = 200, body = Vec<Device>,
@@ -313,4 +355,18 @@ pub async fn rotate_controller_token(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
     rotate_token(&state, &caller, DeviceKind::Controller, &id).await
+}
+
+/// Set who may use a controller (bind it, watch it, read what it measured) besides admins and
+/// platform configurers: names, or `*` for every user; this list replaces the one before.
+#[utoipa::path(put, path = "/controllers/{id}/users", tag = "registry", security(("token" = [])),
+    params(("id" = String, Path)), request_body = DeviceUsers,
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_controller_users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    JsonBody(users): JsonBody<DeviceUsers>,
+) -> ApiResult<Json<Device>> {
+    set_users(&state, &caller, DeviceKind::Controller, &id, users).await
 }

@@ -145,8 +145,7 @@ async fn wanted(state: &AppState, caller: &Caller, params: &LiveParams) -> ApiRe
                 .ok_or_else(|| unprocessable(format!("{what}s: there is no {what} `{id}`")))?
                 .into_api()?;
             let usable = caller.role != Role::EndUser
-                || device.users.is_empty()
-                || device.users.contains(&caller.name);
+                || crate::device_access::granted(&device.users, &caller.name);
             if !usable {
                 return Err(ApiError::forbidden(format!(
                     "{what}s: {what} `{}` ({id}) is reserved for other users",

@@ -71,12 +71,14 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .routes(routes!(devices::list_sensors, devices::create_sensor))
         .routes(routes!(devices::get_sensor))
         .routes(routes!(devices::rotate_sensor_token))
+        .routes(routes!(devices::set_sensor_users))
         .routes(routes!(
             devices::list_controllers,
             devices::create_controller
         ))
         .routes(routes!(devices::get_controller))
         .routes(routes!(devices::rotate_controller_token))
+        .routes(routes!(devices::set_controller_users))
         .routes(routes!(nodes::list, nodes::create))
         .routes(routes!(nodes::remove))
         .routes(routes!(nodes::rotate_token))

@@ -58,7 +58,7 @@ pub async fn classroom(app: &TestApp) -> String {
     configurer
 }
 
-/// Registers one instance; returns it as the API answered.
+/// Registers one instance, granted to every user; returns it as the API answered.
 pub async fn device(
     app: &TestApp,
     token: &str,
@@ -73,6 +73,7 @@ pub async fn device(
         "type": kind,
         "location": { "site": site, "building": "main", "room": room, "latitude": 52.0, "longitude": 4.3 },
         "labels": { "floor": "1" },
+        "users": ["*"],
     });
     let (status, answer) = app.post(&format!("/{collection}"), token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");

@@ -8,6 +8,7 @@ mod accounts;
 mod app_state;
 mod deployment_lifecycle;
 mod deployments;
+mod device_access;
 mod draining;
 mod fixtures;
 mod gateway;

@@ -30,10 +30,24 @@ pub struct NewDevice {
     pub location: Location,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// End users who may bind it into deployments; empty: everyone.
+    /// Users who may use it (bind it into deployments, watch it, read its readings) besides
+    /// admins and platform configurers; `*` is every user. Empty: nobody else until a configurer
+    /// adds them (with `trellis up --open-devices`, empty is taken as `*`).
     #[serde(default)]
     pub users: Vec<String>,
 }
+
+/// Who may use a device, replacing its list: names, `*` for every user; empty for nobody
+/// besides admins and platform configurers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceUsers {
+    pub users: Vec<String>,
+}
+
+/// The `users` entry that grants a device to every user.
+pub const EVERY_USER: &str = "*";
 
 /// A registered sensor or controller instance.
 #[derive(Clone, Debug, Serialize, Deserialize)]

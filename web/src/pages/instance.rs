@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use serde::Deserialize;
-use trellis_protocol::api::{Role, SensorType};
+use trellis_protocol::api::{EVERY_USER, Role, SensorType};
 
 use super::instances::{Kind, Row};
 use super::register_instance::token_box;
@@ -110,8 +110,12 @@ pub async fn show(
                 }
                 dt { "Labels" }
                 dd { @if device.labels.is_empty() { span.muted { "none" } } @else { (labels_text(&device.labels)) } }
-                dt { "End users who may bind it" }
-                dd { @if device.users.is_empty() { "every end user" } @else { (device.users.join(", ")) } }
+                dt { "Users who may use it" }
+                dd {
+                    @if device.users.iter().any(|u| u == EVERY_USER) { "every user" }
+                    @else if device.users.is_empty() { span.muted { "only platform configurers and admins" } }
+                    @else { (device.users.join(", ")) }
+                }
                 dt { "Registered" }
                 dd { time datetime=(device.created_at) { (device.created_at) } }
                 dt { "Id" }

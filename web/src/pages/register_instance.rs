@@ -97,7 +97,7 @@ fn form(kind: Kind, types: &[(String, String)]) -> Markup {
                         (error_spot("labels"))
                     }
                     label {
-                        "End users who may bind it (comma-separated; empty: everyone)"
+                        "Users who may use it (names, comma-separated; * for every user; empty: only configurers and admins)"
                         input name="users" data-type="list";
                         (error_spot("users"))
                     }
