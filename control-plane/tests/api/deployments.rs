@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use trellis_guest_artifacts as guests;
 
-use crate::fixtures::{classroom, device, id_of};
+use crate::fixtures::{classroom, device, id_of, thermostat_classroom};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
 use crate::uploads::app_parts;
 
@@ -101,17 +101,7 @@ async fn deployments_bind_roles_to_the_right_instances(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
     };
-    let configurer = classroom(&app).await;
-    let developer = app.user("pat", "app-developer").await;
-    let (status, answer) = app
-        .upload(
-            "/apps",
-            &developer,
-            app_parts("classroom-thermostat", guests::CLASSROOM_THERMOSTAT),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let eve = app.user("eve", "end-user").await;
+    let (configurer, eve) = thermostat_classroom(&app).await;
     let frank = app.user("frank", "end-user").await;
     let reserved = device(
         &app,

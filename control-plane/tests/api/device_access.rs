@@ -5,11 +5,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use trellis_guest_artifacts as guests;
 
-use crate::fixtures::{classroom, id_of};
+use crate::fixtures::{classroom, id_of, thermostat_classroom};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
-use crate::uploads::app_parts;
 
 on_both_databases!(
     an_unlisted_device_is_no_end_users_until_granted,
@@ -45,17 +43,7 @@ async fn an_unlisted_device_is_no_end_users_until_granted(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
     };
-    let configurer = classroom(&app).await;
-    let developer = app.user("pat", "app-developer").await;
-    let (status, answer) = app
-        .upload(
-            "/apps",
-            &developer,
-            app_parts("classroom-thermostat", guests::CLASSROOM_THERMOSTAT),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let eve = app.user("eve", "end-user").await;
+    let (configurer, eve) = thermostat_classroom(&app).await;
     let unlisted = vault_sensor(&app, &configurer, "vault-t", None).await;
     assert_eq!(unlisted["users"], json!([]), "{unlisted}");
     vault_sensor(&app, &configurer, "vault-everyone", Some(json!(["*"]))).await;

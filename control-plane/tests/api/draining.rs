@@ -6,11 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use trellis_guest_artifacts as guests;
 
-use crate::fixtures::{classroom, id_of};
+use crate::fixtures::{id_of, thermostat_classroom};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
-use crate::uploads::app_parts;
 
 on_both_databases!(
     a_drained_node_hands_its_instances_on_and_takes_no_more,
@@ -57,17 +55,7 @@ impl FakeNode {
 /// Two thermostat deployments of eve's (at either site, on any node); returns the configurer's
 /// and eve's tokens and the deployments' ids.
 async fn setup(app: &TestApp) -> (String, String, Vec<String>) {
-    let configurer = classroom(app).await;
-    let developer = app.user("pat", "app-developer").await;
-    let (status, answer) = app
-        .upload(
-            "/apps",
-            &developer,
-            app_parts("classroom-thermostat", guests::CLASSROOM_THERMOSTAT),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let eve = app.user("eve", "end-user").await;
+    let (configurer, eve) = thermostat_classroom(app).await;
     let mut ids = Vec::new();
     for site in ["north", "south"] {
         let bindings = json!({

@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::uploads::app_parts;
 
 pub const SITES: [(&str, &str); 2] = [("north", "room-1"), ("south", "room-2")];
 
@@ -91,4 +92,23 @@ pub async fn id_of(app: &TestApp, token: &str, collection: &str, name: &str) -> 
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// The [`classroom`], the classroom thermostat uploaded by its developer (pat), and the end user
+/// eve. Returns the configurer's token and eve's.
+pub async fn thermostat_classroom(app: &TestApp) -> (String, String) {
+    let configurer = classroom(app).await;
+    let developer = app.user("pat", "app-developer").await;
+    let (status, answer) = app
+        .upload(
+            "/apps",
+            &developer,
+            app_parts(
+                "classroom-thermostat",
+                trellis_guest_artifacts::CLASSROOM_THERMOSTAT,
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    (configurer, app.user("eve", "end-user").await)
 }

@@ -6,11 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use trellis_guest_artifacts as guests;
 
-use crate::fixtures::{classroom, id_of};
+use crate::fixtures::{classroom, id_of, thermostat_classroom};
 use crate::helpers::{Db, TestApp, message, on_both_databases};
-use crate::uploads::app_parts;
 
 on_both_databases!(
     a_node_reporting_an_impossible_figure_is_refused_naming_it,
@@ -80,17 +78,7 @@ async fn a_node_gets_only_the_artifacts_of_its_assignments(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
     };
-    let configurer = classroom(&app).await;
-    let developer = app.user("pat", "app-developer").await;
-    let (status, answer) = app
-        .upload(
-            "/apps",
-            &developer,
-            app_parts("classroom-thermostat", guests::CLASSROOM_THERMOSTAT),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let eve = app.user("eve", "end-user").await;
+    let (configurer, eve) = thermostat_classroom(&app).await;
     let runner = register(&app, &configurer, "runner").await;
     let (status, _) = app
         .post("/node/heartbeat", &runner, report(json!(10.0)))
