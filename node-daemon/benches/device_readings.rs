@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::scrape::{Scrape, histogram, scrape};
-use common::{NODE_METRICS_TOKEN, TestNode, spawn_node_with, wait_for, workspace_file};
+use common::{NODE_METRICS_TOKEN, TestNode, spawn_node_with, wait_for};
 use openmetrics_parser::PrometheusValue;
-use trellis_protocol::api::{NewReading, NewReadings, ValueKind};
+use trellis_protocol::api::{NewReading, NewReadings};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -62,39 +62,16 @@ async fn main() {
         })
         .await,
     );
-    node.add_sensor_type("temperature", ValueKind::Number).await;
-    node.add_controller_type("fan", "set-speed", &[("speed", ValueKind::Number)])
-        .await;
-    node.add_controller_type("air-conditioner", "set-mode", &[("mode", ValueKind::Text)])
-        .await;
-    node.upload_app(
-        &workspace_file("examples/apps/classroom-thermostat/trellis.toml"),
-        trellis_guest_artifacts::CLASSROOM_THERMOSTAT,
-    )
-    .await;
-    let mut sensors = Vec::new();
-    for d in 0..devices {
-        let sensor = node
-            .add_device("sensors", &format!("t{d}"), "temperature")
-            .await;
-        let fan = node
-            .add_device("controllers", &format!("fan{d}"), "fan")
-            .await;
-        let ac = node
-            .add_device("controllers", &format!("ac{d}"), "air-conditioner")
-            .await;
-        let bindings = [
-            ("temperature", sensor.id.as_str()),
-            ("fan", fan.id.as_str()),
-            ("ac", ac.id.as_str()),
-        ];
-        node.deploy("classroom-thermostat", &bindings).await;
-        sensors.push(Device {
+    let mut sensors: Vec<Device> = node
+        .deploy_thermostats(devices)
+        .await
+        .into_iter()
+        .map(|sensor| Device {
             token: sensor.token.expect("a sensor's gateway token"),
             next: 1,
             answered_in: Vec::new(),
-        });
-    }
+        })
+        .collect();
     let metrics = node.node_metrics_url().await;
 
     // A group starts at the end of its topic, so each device sends a reading at a time until

@@ -12,11 +12,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::scrape::scrape;
-use common::{NODE_METRICS_TOKEN, spawn_node_with, wait_for, workspace_file};
+use common::{NODE_METRICS_TOKEN, spawn_node_with, wait_for};
 use openmetrics_parser::PrometheusValue;
 use trellis_bus::sensor_topic;
 use trellis_protocol::Value;
-use trellis_protocol::api::ValueKind;
 use trellis_protocol::record::ReadingRecord;
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -34,35 +33,12 @@ async fn main() {
     let bound = deployments * each;
     let node =
         spawn_node_with(|settings| settings.bus = format!("embedded?max-messages={bound}")).await;
-    node.add_sensor_type("temperature", ValueKind::Number).await;
-    node.add_controller_type("fan", "set-speed", &[("speed", ValueKind::Number)])
-        .await;
-    node.add_controller_type("air-conditioner", "set-mode", &[("mode", ValueKind::Text)])
-        .await;
-    node.upload_app(
-        &workspace_file("examples/apps/classroom-thermostat/trellis.toml"),
-        trellis_guest_artifacts::CLASSROOM_THERMOSTAT,
-    )
-    .await;
-    let mut sensors = Vec::new();
-    for d in 0..deployments {
-        let sensor = node
-            .add_device("sensors", &format!("t{d}"), "temperature")
-            .await;
-        let fan = node
-            .add_device("controllers", &format!("fan{d}"), "fan")
-            .await;
-        let ac = node
-            .add_device("controllers", &format!("ac{d}"), "air-conditioner")
-            .await;
-        let bindings = [
-            ("temperature", sensor.id.as_str()),
-            ("fan", fan.id.as_str()),
-            ("ac", ac.id.as_str()),
-        ];
-        node.deploy("classroom-thermostat", &bindings).await;
-        sensors.push(sensor.id);
-    }
+    let sensors: Vec<String> = node
+        .deploy_thermostats(deployments)
+        .await
+        .into_iter()
+        .map(|sensor| sensor.id)
+        .collect();
     let metrics = node.node_metrics_url().await;
     // Each instance handles readings before the timed run, so it starts warm. A group starts
     // at the end of its topic, so readings go out until every instance has subscribed and

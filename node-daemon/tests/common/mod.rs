@@ -180,6 +180,42 @@ impl TestNode {
         self.post("/deployments", &self.admin, &new).await
     }
 
+    /// Registers the classroom's types, uploads the classroom thermostat and deploys `count` of
+    /// it, each bound to a temperature sensor, a fan and an air conditioner of its own (`t0`,
+    /// `fan0`, `ac0`, ...); returns the sensors in that order.
+    pub async fn deploy_thermostats(&self, count: u64) -> Vec<Device> {
+        self.add_sensor_type("temperature", ValueKind::Number).await;
+        self.add_controller_type("fan", "set-speed", &[("speed", ValueKind::Number)])
+            .await;
+        self.add_controller_type("air-conditioner", "set-mode", &[("mode", ValueKind::Text)])
+            .await;
+        self.upload_app(
+            &workspace_file("examples/apps/classroom-thermostat/trellis.toml"),
+            trellis_guest_artifacts::CLASSROOM_THERMOSTAT,
+        )
+        .await;
+        let mut sensors = Vec::new();
+        for d in 0..count {
+            let sensor = self
+                .add_device("sensors", &format!("t{d}"), "temperature")
+                .await;
+            let fan = self
+                .add_device("controllers", &format!("fan{d}"), "fan")
+                .await;
+            let ac = self
+                .add_device("controllers", &format!("ac{d}"), "air-conditioner")
+                .await;
+            let bindings = [
+                ("temperature", sensor.id.as_str()),
+                ("fan", fan.id.as_str()),
+                ("ac", ac.id.as_str()),
+            ];
+            self.deploy("classroom-thermostat", &bindings).await;
+            sensors.push(sensor);
+        }
+        sensors
+    }
+
     /// [`deploy_version`](Self::deploy_version) at the latest version with default parameters.
     pub async fn deploy(&self, app: &str, bindings: &[(&str, &str)]) -> Deployment {
         self.deploy_version(app, None, bindings, &[]).await
