@@ -18,17 +18,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::scrape::{Scrape, histogram, scrape};
-use common::{NODE_METRICS_TOKEN, TestNode, spawn_node_with, wait_for};
-use openmetrics_parser::PrometheusValue;
+use common::scrape::{Scrape, handled_per_deployment, histogram, scrape};
+use common::{NODE_METRICS_TOKEN, TestNode, setting, spawn_node_with, wait_for};
 use trellis_protocol::api::{NewReading, NewReadings};
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A sensor as its device sees it: its gateway token, the number of its next reading and how
 /// long the gateway took to answer each request.
@@ -81,7 +73,7 @@ async fn main() {
         Duration::from_secs(300),
         "every thermostat to handle its first readings",
         async || {
-            let per_deployment = handled(&node.client, &metrics).await;
+            let per_deployment = handled_per_deployment(&node.client, &metrics).await;
             let ready = per_deployment.iter().filter(|&&n| n >= 1.0).count() as u64;
             let total = per_deployment.iter().sum::<f64>();
             if ready == devices && total == last_total {
@@ -264,7 +256,10 @@ async fn wait_handled(node: &TestNode, metrics: &str, target: f64) {
         Duration::from_secs(600),
         "the node to handle every reading sent",
         async || {
-            let total: f64 = handled(&node.client, metrics).await.iter().sum();
+            let total: f64 = handled_per_deployment(&node.client, metrics)
+                .await
+                .iter()
+                .sum();
             if total >= target {
                 Ok(())
             } else {
@@ -273,21 +268,6 @@ async fn wait_handled(node: &TestNode, metrics: &str, target: f64) {
         },
     )
     .await;
-}
-
-/// Each deployment's readings handled so far, as the node's `/metrics` shows them.
-async fn handled(client: &reqwest::Client, metrics: &str) -> Vec<f64> {
-    let scraped = scrape(client, metrics, Some(NODE_METRICS_TOKEN)).await;
-    let Some(family) = scraped.families.get("trellis_readings_handled_total") else {
-        return Vec::new();
-    };
-    family
-        .iter_samples()
-        .map(|sample| match &sample.value {
-            PrometheusValue::Counter(c) => c.value.as_f64(),
-            other => panic!("trellis_readings_handled_total is {other:?}"),
-        })
-        .collect()
 }
 
 /// The readings' ages between two scrapes, summed over the deployments: (upper bound, readings

@@ -11,19 +11,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scrape::scrape;
-use common::{NODE_METRICS_TOKEN, spawn_node_with, wait_for};
-use openmetrics_parser::PrometheusValue;
+use common::scrape::handled_per_deployment;
+use common::{setting, spawn_node_with, wait_for};
 use trellis_bus::sensor_topic;
 use trellis_protocol::Value;
 use trellis_protocol::record::ReadingRecord;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() {
@@ -50,7 +42,7 @@ async fn main() {
         Duration::from_secs(120),
         "every thermostat to handle its first readings",
         async || {
-            let per_deployment = handled(&node.client, &metrics).await;
+            let per_deployment = handled_per_deployment(&node.client, &metrics).await;
             let ready = per_deployment.iter().filter(|&&n| n >= 1.0).count() as u64;
             let total = per_deployment.iter().sum::<f64>();
             if ready == deployments && total == last_total {
@@ -99,7 +91,10 @@ async fn main() {
         if published_in.is_none() && publisher.is_finished() {
             published_in = Some(started.elapsed());
         }
-        let total: f64 = handled(&node.client, &metrics).await.iter().sum();
+        let total: f64 = handled_per_deployment(&node.client, &metrics)
+            .await
+            .iter()
+            .sum();
         if total >= target {
             break;
         }
@@ -128,21 +123,6 @@ async fn main() {
         "figure: 4. readings | in process, {deployments} thermostats on one node: handled/s | {:.0}",
         readings as f64 / elapsed.as_secs_f64()
     );
-}
-
-/// Each deployment's readings handled so far, as the node's `/metrics` shows them.
-async fn handled(client: &reqwest::Client, metrics: &str) -> Vec<f64> {
-    let scraped = scrape(client, metrics, Some(NODE_METRICS_TOKEN)).await;
-    let Some(family) = scraped.families.get("trellis_readings_handled_total") else {
-        return Vec::new();
-    };
-    family
-        .iter_samples()
-        .map(|sample| match &sample.value {
-            PrometheusValue::Counter(c) => c.value.as_f64(),
-            other => panic!("trellis_readings_handled_total is {other:?}"),
-        })
-        .collect()
 }
 
 /// Reading `sequence` of `sensor`, as the gateway encodes it: a classroom at a comfortable

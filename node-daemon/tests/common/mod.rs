@@ -559,6 +559,14 @@ pub fn kafka_broker() -> Option<String> {
     }
 }
 
+/// The number in environment variable `name` (a benchmark's setting), or `default`.
+pub fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A file of the workspace, by its path from the workspace root.
 pub fn workspace_file(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)

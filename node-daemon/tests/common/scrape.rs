@@ -79,3 +79,18 @@ pub fn histogram(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option
         }
     })
 }
+
+/// Each deployment's readings handled so far, as the node's `/metrics` at `url` shows them.
+pub async fn handled_per_deployment(client: &reqwest::Client, url: &str) -> Vec<f64> {
+    let scraped = scrape(client, url, Some(super::NODE_METRICS_TOKEN)).await;
+    let Some(family) = scraped.families.get("trellis_readings_handled_total") else {
+        return Vec::new();
+    };
+    family
+        .iter_samples()
+        .map(|sample| match &sample.value {
+            PrometheusValue::Counter(c) => c.value.as_f64(),
+            other => panic!("trellis_readings_handled_total is {other:?}"),
+        })
+        .collect()
+}
