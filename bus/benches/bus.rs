@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::producer::Producer;
 use trellis_bus::{Bus, EmbeddedBus, KafkaBus, sensor_topic};
 use trellis_protocol::Value;
 use trellis_protocol::record::ReadingRecord;
@@ -124,75 +125,26 @@ fn main() {
 /// a reading's size as fast as it takes them (then waiting for every acknowledgement), and its
 /// consumer reading them back.
 fn broker_ceiling(brokers: &str, count: usize) {
-    use rdkafka::ClientConfig;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-
-    let topic = format!(
-        "trellis.bench.ceiling.{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let topic = format!("trellis.bench.ceiling.{}", stamp());
     // The topic exists before either side starts, as Trellis's do.
     KafkaBus::connect(brokers)
         .unwrap()
         .publish_all(&topic, Vec::new())
         .unwrap();
-    let payload = serde_json::to_vec(&ReadingRecord {
-        id: "sen_bench-1".into(),
-        sensor: "sen_bench".into(),
-        sequence: 1,
-        timestamp_ms: 0,
-        value: Value::Number(1.0),
-    })
-    .unwrap();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
+    let payload = reading_payload();
+    let producer = producer(brokers);
     let started = Instant::now();
     for _ in 0..count {
-        let mut record = BaseRecord::<(), _>::to(&topic).payload(&payload);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    producer.poll(Duration::from_millis(1));
-                }
-            }
-        }
-        producer.poll(Duration::ZERO);
+        send(&producer, &topic, &payload);
     }
     producer.flush(Duration::from_secs(120)).unwrap();
     let produced = count as f64 / started.elapsed().as_secs_f64();
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("{topic}-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    // Assigned, as Trellis's readers are, so no group join is timed.
-    let mut partitions = rdkafka::TopicPartitionList::new();
-    partitions
-        .add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)
-        .unwrap();
-    consumer.assign(&partitions).unwrap();
-    let mut read = 0;
+    let consumer = reader(brokers, &topic, &[("auto.offset.reset", "earliest")]);
     let mut first = None;
-    while read < count {
-        match consumer.poll(Duration::from_secs(30)) {
-            Some(Ok(_)) => {
-                first.get_or_insert_with(Instant::now);
-                read += 1;
-            }
-            Some(Err(e)) => panic!("reading back: {e}"),
-            None => panic!("the broker stalled after {read} of {count}"),
-        }
+    for read in 0..count {
+        next(&consumer, read, count);
+        first.get_or_insert_with(Instant::now);
     }
     let consumed = count as f64 / first.map_or(f64::NAN, |f| f.elapsed().as_secs_f64());
     println!(
@@ -206,14 +158,7 @@ fn broker_ceiling(brokers: &str, count: usize) {
 /// readers let the broker hold them. Timed until the last record is read: what
 /// `cargo bench -p trellis-node --bench device_readings` measures through Trellis.
 fn broker_ceiling_per_device(brokers: &str, devices: usize, count: usize) {
-    use rdkafka::ClientConfig;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let stamp = stamp();
     let topics: Vec<String> = (0..devices)
         .map(|d| format!("trellis.bench.device.{stamp}.{d}"))
         .collect();
@@ -221,54 +166,24 @@ fn broker_ceiling_per_device(brokers: &str, devices: usize, count: usize) {
     for topic in &topics {
         setup.publish_all(topic, Vec::new()).unwrap();
     }
-    let payload = serde_json::to_vec(&ReadingRecord {
-        id: "sen_bench-1".into(),
-        sensor: "sen_bench".into(),
-        sequence: 1,
-        timestamp_ms: 0,
-        value: Value::Number(1.0),
-    })
-    .unwrap();
+    let payload = reading_payload();
     let each = count / devices;
     let started = Instant::now();
     let readers: Vec<_> = topics
         .iter()
         .map(|topic| {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", brokers)
-                .set("group.id", format!("{topic}-reader"))
-                .set("fetch.wait.max.ms", "50")
-                .create()
-                .unwrap();
-            let mut partitions = rdkafka::TopicPartitionList::new();
-            partitions
-                .add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
-                .unwrap();
-            consumer.assign(&partitions).unwrap();
+            let consumer = reader(brokers, topic, &[("fetch.wait.max.ms", "50")]);
             std::thread::spawn(move || {
                 for read in 0..each {
-                    match consumer.poll(Duration::from_secs(30)) {
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => panic!("reading back: {e}"),
-                        None => panic!("the broker stalled after {read} of {each}"),
-                    }
+                    next(&consumer, read, each);
                 }
             })
         })
         .collect();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
+    let producer = producer(brokers);
     for _ in 0..each {
         for topic in &topics {
-            let mut record = BaseRecord::<(), _>::to(topic).payload(&payload);
-            while let Err((_, back)) = producer.send(record) {
-                record = back;
-                producer.poll(Duration::from_millis(1));
-            }
-            producer.poll(Duration::ZERO);
+            send(&producer, topic, &payload);
         }
     }
     producer.flush(Duration::from_secs(120)).unwrap();
@@ -284,4 +199,77 @@ fn broker_ceiling_per_device(brokers: &str, devices: usize, count: usize) {
     println!(
         "figure: 4. readings | Kafka broker's ceiling, librdkafka alone, {devices} topics produced and read at once | {rate:.0}/s"
     );
+}
+
+/// Nanoseconds since the epoch, to name this run's topics.
+fn stamp() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// A reading record of the usual size, as the ceilings send it.
+fn reading_payload() -> Vec<u8> {
+    serde_json::to_vec(&ReadingRecord {
+        id: "sen_bench-1".into(),
+        sensor: "sen_bench".into(),
+        sequence: 1,
+        timestamp_ms: 0,
+        value: Value::Number(1.0),
+    })
+    .unwrap()
+}
+
+/// librdkafka's producer, lingering a little to batch as a busy producer would.
+fn producer(brokers: &str) -> rdkafka::producer::BaseProducer {
+    rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap()
+}
+
+/// Queues `payload` for `topic`, waiting for room in the producer's queue when it is full.
+fn send(producer: &rdkafka::producer::BaseProducer, topic: &str, payload: &[u8]) {
+    let mut record = rdkafka::producer::BaseRecord::<(), _>::to(topic).payload(payload);
+    while let Err((_, back)) = producer.send(record) {
+        record = back;
+        producer.poll(Duration::from_millis(1));
+    }
+    producer.poll(Duration::ZERO);
+}
+
+/// librdkafka's consumer of `topic` from its start, assigned (as Trellis's readers are, so no
+/// group join is timed), with `settings` added.
+fn reader(
+    brokers: &str,
+    topic: &str,
+    settings: &[(&str, &str)],
+) -> rdkafka::consumer::BaseConsumer {
+    use rdkafka::consumer::Consumer;
+
+    let mut config = rdkafka::ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{topic}-reader"));
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let consumer: rdkafka::consumer::BaseConsumer = config.create().unwrap();
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    partitions
+        .add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&partitions).unwrap();
+    consumer
+}
+
+/// Waits for record `read` of `of`; a broker silent for 30 s fails the bench.
+fn next(consumer: &rdkafka::consumer::BaseConsumer, read: usize, of: usize) {
+    match consumer.poll(Duration::from_secs(30)) {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => panic!("reading back: {e}"),
+        None => panic!("the broker stalled after {read} of {of}"),
+    }
 }
