@@ -7,12 +7,31 @@ use crate::config::{BackendChoice, ModelConfig};
 use crate::error::ModelError;
 use crate::onnx_graph::OnnxGraph;
 use crate::tensor_data::TypedTensor;
+use crate::worker::{ModelWorker, WorkerSession};
 use crate::{onnx_runtime, tract};
 
 /// A model loaded into a runtime, ready to run. One session serves every caller.
 pub trait Session: Send + Sync {
     /// Runs the model on inputs in `model.toml` order and returns outputs in `model.toml` order.
-    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, String>;
+    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, RunError>;
+}
+
+/// Why a session did not run the model.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// The runtime refused or failed this run; the session serves the next one as before.
+    #[error("{0}")]
+    Failed(String),
+    /// The worker process that ran the model died or overran its deadline and was stopped; the
+    /// next run starts a new one.
+    #[error("{0}")]
+    WorkerStopped(String),
+}
+
+impl From<String> for RunError {
+    fn from(message: String) -> RunError {
+        RunError::Failed(message)
+    }
 }
 
 /// Which runtime a session runs in.
@@ -44,6 +63,8 @@ impl std::fmt::Display for BackendKind {
 pub struct Runtimes {
     library: Option<PathBuf>,
     onnx_runtime: OnceLock<Result<(), String>>,
+    /// Where set, ONNX Runtime loads and runs each model in a worker process of its own.
+    worker: Option<ModelWorker>,
 }
 
 impl Runtimes {
@@ -53,7 +74,16 @@ impl Runtimes {
         Runtimes {
             library,
             onnx_runtime: OnceLock::new(),
+            worker: None,
         }
+    }
+
+    /// The same runtimes, with every ONNX Runtime model loaded and run in a worker process of its
+    /// own: ONNX Runtime is C++, and a model that crashes it then takes down only its worker.
+    /// tract is Rust, and its panics are caught where it runs.
+    pub fn isolated(mut self, worker: ModelWorker) -> Runtimes {
+        self.worker = Some(worker);
+        self
     }
 
     /// Whether ONNX Runtime can run models here, or why not.
@@ -88,7 +118,12 @@ impl Runtimes {
             },
         };
         let session: Arc<dyn Session> = match kind {
-            BackendKind::OnnxRuntime => Arc::new(onnx_runtime::OrtSession::load(onnx, config)?),
+            BackendKind::OnnxRuntime => match (&self.worker, &self.library) {
+                (Some(worker), Some(library)) => {
+                    Arc::new(WorkerSession::load(worker, library, onnx, config)?)
+                }
+                _ => Arc::new(onnx_runtime::OrtSession::load(onnx, config)?),
+            },
             BackendKind::Tract => Arc::new(tract::TractSession::load(graph, config)?),
         };
         Ok((kind, session))

@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::backend::Session;
+use crate::backend::{RunError, Session};
 use crate::config::Batching;
 use crate::tensor_data::TypedTensor;
 
@@ -25,7 +25,7 @@ pub(crate) struct Batcher {
 /// What a caller gets back.
 pub(crate) struct Answer {
     /// Its own rows of the outputs, or the run's error.
-    pub outputs: Result<Vec<TypedTensor>, String>,
+    pub outputs: Result<Vec<TypedTensor>, RunError>,
     /// For the first caller of each run: the rows that run took (one caller reports each run).
     pub batch_rows: Option<usize>,
 }
@@ -95,7 +95,9 @@ impl Batcher {
         });
         self.queue.changed.notify_all();
         answer.recv().unwrap_or_else(|_| Answer {
-            outputs: Err("the model's batching thread has stopped".into()),
+            outputs: Err(RunError::Failed(
+                "the model's batching thread has stopped".into(),
+            )),
             batch_rows: None,
         })
     }

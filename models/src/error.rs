@@ -68,6 +68,10 @@ pub enum PredictError {
     /// The runtime failed to run the model.
     #[error("inference: {0}")]
     Inference(String),
+    /// The worker process running the model died or overran its deadline; the next prediction
+    /// gets a new one.
+    #[error("inference: {0}")]
+    WorkerStopped(String),
     /// The contract's `postprocess` failed.
     #[error("postprocess: {0}")]
     Postprocess(CallError),

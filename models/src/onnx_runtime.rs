@@ -8,7 +8,7 @@ use ort::environment::Environment;
 use ort::session::Session as OrtInner;
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
-use crate::backend::Session;
+use crate::backend::{RunError, Session};
 use crate::config::ModelConfig;
 use crate::error::ModelError;
 use crate::tensor_data::{Elements, TypedTensor};
@@ -62,6 +62,19 @@ pub struct OrtSession {
 
 impl OrtSession {
     pub fn load(onnx: &[u8], config: &ModelConfig) -> Result<OrtSession, ModelError> {
+        OrtSession::load_named(
+            onnx,
+            config.inputs.iter().map(|t| t.name.clone()).collect(),
+            config.outputs.iter().map(|t| t.name.clone()).collect(),
+        )
+    }
+
+    /// Loads the model, to be fed `inputs` and to give `outputs`, by name and in that order.
+    pub fn load_named(
+        onnx: &[u8],
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+    ) -> Result<OrtSession, ModelError> {
         let failed = |e: String| ModelError::Backend {
             backend: "onnx-runtime",
             message: e,
@@ -72,14 +85,14 @@ impl OrtSession {
             .map_err(|e| failed(e.to_string()))?;
         Ok(OrtSession {
             session: Mutex::new(session),
-            inputs: config.inputs.iter().map(|t| t.name.clone()).collect(),
-            outputs: config.outputs.iter().map(|t| t.name.clone()).collect(),
+            inputs,
+            outputs,
         })
     }
 }
 
 impl Session for OrtSession {
-    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, String> {
+    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, RunError> {
         let values = self
             .inputs
             .iter()
@@ -89,7 +102,8 @@ impl Session for OrtSession {
             .map_err(|e| e.to_string())?;
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         let outputs = session.run(values).map_err(|e| e.to_string())?;
-        self.outputs
+        let outputs = self
+            .outputs
             .iter()
             .map(|name| {
                 let value = outputs
@@ -97,7 +111,8 @@ impl Session for OrtSession {
                     .ok_or_else(|| format!("the model produced no output `{name}`"))?;
                 from_value(value).map_err(|e| format!("output `{name}`: {e}"))
             })
-            .collect()
+            .collect::<Result<_, String>>()?;
+        Ok(outputs)
     }
 }
 

@@ -9,7 +9,7 @@ use trellis_host::capabilities::LogSink;
 use trellis_host::types::{Tensor, Value};
 use trellis_host::{ContractComponent, ContractInstance, Host, InstanceLimits};
 
-use crate::backend::{BackendKind, Runtimes, Session};
+use crate::backend::{BackendKind, RunError, Runtimes, Session};
 use crate::batcher::Batcher;
 use crate::config::{ModelConfig, TensorSpec};
 use crate::error::{ModelError, PredictError};
@@ -333,7 +333,10 @@ impl ModelPipeline {
             }
             None => self.session.run(inputs),
         }
-        .map_err(PredictError::Inference)
+        .map_err(|e| match e {
+            RunError::Failed(message) => PredictError::Inference(message),
+            RunError::WorkerStopped(message) => PredictError::WorkerStopped(message),
+        })
     }
 
     /// The model's outputs as WIT tensors, named as `model.toml` names them.

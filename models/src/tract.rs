@@ -8,7 +8,7 @@ use tract_onnx::prelude::{
     IntoTValue, TDim, TValue, Tensor, TractResult, TypedRunnableModel, tvec,
 };
 
-use crate::backend::Session;
+use crate::backend::{RunError, Session};
 use crate::config::{ElementType, ModelConfig};
 use crate::error::ModelError;
 use crate::onnx_graph::OnnxGraph;
@@ -114,7 +114,7 @@ fn position<'a>(mut names: impl Iterator<Item = &'a String>, name: &str) -> usiz
 }
 
 impl Session for TractSession {
-    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, String> {
+    fn run(&self, inputs: Vec<TypedTensor>) -> Result<Vec<TypedTensor>, RunError> {
         let run = || -> TractResult<Vec<TypedTensor>> {
             let mut fed = tvec![];
             for &i in &self.feed {
@@ -126,7 +126,7 @@ impl Session for TractSession {
                 .map(|&i| from_tvalue(&outputs[i]))
                 .collect()
         };
-        caught(run)?.map_err(|e| format!("{e:#}"))
+        Ok(caught(run)?.map_err(|e| format!("{e:#}"))?)
     }
 }
 
