@@ -4,6 +4,12 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "app",
     additional_derives: [PartialEq],
+    // A model call that outlives the app call's deadline ends that call as a deadline miss
+    // (`capabilities::inference`), so these two may trap.
+    imports: {
+        "trellis:platform/inference.predict": trappable,
+        "trellis:platform/inference.run": trappable,
+    },
 });
 
 /// The `contract` world, sharing the `app` world's types and `log` implementation.

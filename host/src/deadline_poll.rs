@@ -20,13 +20,14 @@ use wasmtime_wasi::runtime::in_tokio;
 
 use crate::instance_state::InstanceState;
 
-/// A guest's wait in `wasi:io/poll` reached the deadline of the call it was made in.
+/// A guest's wait in the host (in `wasi:io/poll`, or on a model) reached the deadline of the
+/// call it was made in.
 #[derive(Debug)]
 pub(crate) struct DeadlineReached;
 
 impl std::fmt::Display for DeadlineReached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the guest was still waiting in `wasi:io/poll` at the call's deadline")
+        f.write_str("the guest was still waiting in the host at the call's deadline")
     }
 }
 

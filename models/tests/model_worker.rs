@@ -14,8 +14,13 @@ use common::RecordingLog;
 use common::onnx_files::{any_size, config, graph, model, node};
 use tract_onnx::pb;
 use trellis_guest_artifacts::{DIGITS_CONTRACT, read};
+use trellis_host::CallError;
+use trellis_host::capabilities::Capabilities;
 use trellis_host::types::Tensor;
-use trellis_models::{ModelPackage, ModelPipeline, ModelWorker, PredictError, Runtimes};
+use trellis_host::types::Value;
+use trellis_models::{
+    ModelCatalog, ModelPackage, ModelPipeline, ModelWorker, PredictError, Runtimes,
+};
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("model-worker") {
@@ -33,7 +38,7 @@ fn main() {
         println!("ONNX Runtime unavailable ({why}): no model worker to test");
         return;
     }
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "a_model_runs_in_a_worker_process_of_its_own_which_ends_with_the_model",
             a_model_runs_in_a_worker_process_of_its_own_which_ends_with_the_model,
@@ -49,6 +54,11 @@ fn main() {
         (
             "a_run_beyond_the_workers_memory_cap_fails_and_the_model_goes_on",
             a_run_beyond_the_workers_memory_cap_fails_and_the_model_goes_on,
+        ),
+        // Last: its model runs on in the background for seconds after the test is done.
+        (
+            "an_app_waiting_on_a_slow_model_misses_its_deadline_at_the_deadline",
+            an_app_waiting_on_a_slow_model_misses_its_deadline_at_the_deadline,
         ),
     ];
     for (name, test) in tests {
@@ -118,20 +128,7 @@ fn square(n: u32, value: f32) -> Tensor {
 
 /// The processes this one started as model workers.
 fn workers() -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // The parent's pid is the second field after the parenthesised command name.
-            let parent = stat
-                .rsplit_once(") ")
-                .and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
-            let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            parent == Some(me) && String::from_utf8_lossy(&command).contains("model-worker")
-        })
-        .collect()
+    common::children_with_argument(std::process::id(), "model-worker")
 }
 
 fn kill(pid: u32) {
@@ -249,4 +246,53 @@ fn a_run_beyond_the_workers_memory_cap_fails_and_the_model_goes_on() {
     );
     let outputs = tiled.run(vec![square(1, 3.0)]).unwrap();
     assert_eq!(common::models::f32s(&outputs[0]), vec![3.0; 64 * 64]);
+}
+
+fn an_app_waiting_on_a_slow_model_misses_its_deadline_at_the_deadline() {
+    // 4,000 products of 512 × 512: a teraflop, many seconds on any two cores, where the app's
+    // call may take 200 ms.
+    let slow = products(worker(4 << 30, Duration::from_secs(60)), 4000);
+    let host = common::host();
+    let catalog = ModelCatalog::new(
+        Arc::new(common::host()),
+        Arc::new(Runtimes::new(None)),
+        Arc::new(RecordingLog::default()),
+    );
+    catalog.insert(slow);
+    let log = Arc::new(RecordingLog::default());
+    let caps = Capabilities {
+        log: log.clone(),
+        models: catalog.for_app(
+            &["products".to_string()],
+            &common::models::versions(&[("products", "1.0.0")]),
+        ),
+        ..Capabilities::default()
+    };
+    let limits = common::quick_limits();
+    let mut app = common::load(&host, trellis_guest_artifacts::SLEEPY)
+        .instantiate(caps, common::quick_limits())
+        .unwrap();
+    app.init().unwrap();
+    let started = Instant::now();
+    let outcome = app.on_reading(&common::reading(
+        "in",
+        1,
+        Value::Text("run products 512".into()),
+    ));
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(CallError::DeadlineExceeded { .. })),
+        "{outcome:?} after {took:?}"
+    );
+    assert!(
+        took >= limits.call_deadline && took < Duration::from_secs(2),
+        "the call ended after {took:?}, against a deadline of {:?}",
+        limits.call_deadline
+    );
+    let lines: Vec<String> = log.lines().into_iter().map(|(_, line)| line).collect();
+    assert_eq!(
+        lines,
+        ["running products on 512 × 512"],
+        "it never saw an answer"
+    );
 }

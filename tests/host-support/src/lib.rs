@@ -1,5 +1,10 @@
 //! Recording backends and helpers that the host's and the models' tests share: a host sized for
-//! tests, a log that keeps its lines, recorded controllers and readings, and the thermostat check.
+//! tests, a log that keeps its lines, recorded controllers and readings, and the thermostat check;
+//! and the child processes of a process, for the model workers' tests.
+
+mod processes;
+
+pub use processes::children_with_argument;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -4,11 +4,13 @@
 //!
 //! A number reading sleeps that many seconds with `std::thread::sleep` (a monotonic-clock
 //! pollable and `pollable.block`); a text reading `poll <seconds>` waits in `poll` with that
-//! timeout (`wasi:io/poll.poll`). Each tick sleeps the `tick-sleep-seconds` parameter.
+//! timeout (`wasi:io/poll.poll`). A text reading `run <model> <n>` waits on the model `model`
+//! run on an n × n fp32 tensor `x` of zeros (`inference.run`), as an app waits on a slow model.
+//! Each tick sleeps the `tick-sleep-seconds` parameter.
 
 use std::time::Duration;
 
-use trellis_sdk::{App, Reading, Value, config_number, log};
+use trellis_sdk::{App, Reading, Tensor, TensorType, Value, config_number, inference, log};
 
 struct Sleepy;
 
@@ -16,10 +18,16 @@ impl App for Sleepy {
     fn on_reading(reading: Reading) -> Result<(), String> {
         match reading.value {
             Value::Number(seconds) => sleep(seconds),
-            Value::Text(text) => match text.strip_prefix("poll ") {
-                Some(seconds) => poll(seconds.trim().parse().map_err(|e| format!("{text}: {e}"))?),
-                None => Err(format!("`{text}`: expected `poll <seconds>`")),
-            },
+            Value::Text(text) => {
+                let words: Vec<&str> = text.split_whitespace().collect();
+                match words[..] {
+                    ["poll", seconds] => poll(seconds.parse().map_err(|e| format!("{text}: {e}"))?),
+                    ["run", model, n] => run(model, n.parse().map_err(|e| format!("{text}: {e}"))?),
+                    _ => Err(format!(
+                        "`{text}`: expected `poll <seconds>` or `run <model> <n>`"
+                    )),
+                }
+            }
             other => Err(format!("{other:?}: expected a number of seconds")),
         }
     }
@@ -37,6 +45,22 @@ fn sleep(seconds: f64) -> Result<(), String> {
     std::thread::sleep(Duration::from_secs_f64(seconds));
     log::write(log::Level::Info, &format!("woke after {seconds} s"));
     Ok(())
+}
+
+fn run(model: &str, n: u32) -> Result<(), String> {
+    log::write(log::Level::Info, &format!("running {model} on {n} × {n}"));
+    let x = Tensor {
+        name: "x".into(),
+        dimensions: vec![n, n],
+        ty: TensorType::Fp32,
+        data: vec![0; (n * n * 4) as usize],
+    };
+    let answer = inference::run(model, &[x]);
+    log::write(
+        log::Level::Info,
+        &format!("{model} answered: {}", answer.is_ok()),
+    );
+    answer.map(|_| ()).map_err(|e| format!("{e:?}"))
 }
 
 fn poll(seconds: f64) -> Result<(), String> {
