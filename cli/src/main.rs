@@ -14,6 +14,7 @@ mod login;
 mod logs;
 mod metrics_args;
 mod model_try;
+mod model_worker;
 mod node;
 mod notify;
 mod output;
@@ -143,6 +144,10 @@ enum Command {
     /// Schedules: preview a cron expression's next start times.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// Serve one model in ONNX Runtime to the process that started this one, over stdin and
+    /// stdout: what `trellis up` and `trellis node` run each model in.
+    #[command(hide = true)]
+    ModelWorker,
 }
 
 fn main() -> std::process::ExitCode {
@@ -178,6 +183,7 @@ fn main() -> std::process::ExitCode {
         Command::Locations => sensor_history::locations(output),
         Command::Watch(args) => watch::watch(args, output),
         Command::Schedule(command) => schedule::schedule(command, output),
+        Command::ModelWorker => trellis_models::serve_model_worker(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

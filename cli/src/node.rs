@@ -41,6 +41,10 @@ pub struct NodeArgs {
     /// `sensors.history` (the newest is always kept); older ones are dropped first.
     #[arg(long, default_value_t = trellis_node::DEFAULT_READING_HISTORY_BYTES)]
     reading_history_bytes: usize,
+    /// The address space of each model's ONNX Runtime worker process, in MiB: its allocations
+    /// beyond it fail.
+    #[arg(long, default_value_t = crate::model_worker::DEFAULT_MEMORY_MB)]
+    model_worker_memory_mb: u64,
     /// Where the apps' readings come from and commands go: the control plane's
     /// `kafka://HOST:PORT`. Without it, apps here get ticks but no readings.
     #[arg(long, env = "TRELLIS_BUS")]
@@ -114,6 +118,10 @@ pub fn node(args: NodeArgs, output: Output) -> anyhow::Result<()> {
         ca_cert: crate::client::ca_cert_flag(),
         log_buffer_lines: args.log_buffer_lines,
         reading_history_bytes: args.reading_history_bytes,
+        model_worker: Some(crate::model_worker::worker(
+            args.model_worker_memory_mb,
+            trellis_models::ModelMaxima::default().deadline_ms,
+        )?),
         // A node in its own process reaches readings through Kafka only: the embedded bus
         // lives in the control plane's process.
         bus: match args.bus.as_deref() {

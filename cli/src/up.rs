@@ -106,6 +106,10 @@ pub struct UpArgs {
     /// by their package files); beyond it the least recently used are dropped until asked for.
     #[arg(long, default_value_t = trellis_control::DEFAULT_MODEL_CACHE_BYTES >> 20)]
     model_cache_mb: u64,
+    /// The address space of each model's ONNX Runtime worker process, in MiB: its allocations
+    /// beyond it fail. A model run may take at most --max-model-deadline-ms.
+    #[arg(long, default_value_t = crate::model_worker::DEFAULT_MEMORY_MB)]
+    model_worker_memory_mb: u64,
     /// Set up a demo on a fresh registry: a classroom at two sites with simulated devices, the
     /// example models and the smart-classroom app deployed at both.
     #[arg(long)]
@@ -203,6 +207,10 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         tensor_bytes: args.max_model_tensor_mb.saturating_mul(1 << 20),
     };
     settings.model_cache_bytes = args.model_cache_mb.saturating_mul(1 << 20);
+    settings.model_worker = Some(crate::model_worker::worker(
+        args.model_worker_memory_mb,
+        args.max_model_deadline_ms,
+    )?);
     let data_dir = settings.data_dir.clone();
     let tick = Duration::from_millis(args.tick_ms);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -254,6 +262,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
                 checkpoint_every: Duration::from_millis(args.checkpoint_ms),
                 log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
                 reading_history_bytes: trellis_node::DEFAULT_READING_HISTORY_BYTES,
+                model_worker: settings.model_worker.clone(),
                 // The embedded node shares the control plane's bus; node processes reach
                 // Kafka themselves.
                 bus: (i == 1).then(|| app.bus()),

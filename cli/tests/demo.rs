@@ -50,12 +50,12 @@ fn run_demo(bus: Option<&str>) {
     if let Some(bus) = bus {
         args.extend(["--bus", bus, "--nodes", "0"]);
     }
-    let (_plane, url) = up(&args, &dir.path().join("plane"));
+    let (plane, url) = up(&args, &dir.path().join("plane"));
     let admin = wait_for(Duration::from_secs(30), "the control plane", || {
         std::panic::catch_unwind(|| Api::login(&url, "admin", ADMIN_PASSWORD)).ok()
     });
     // A node process, started as its registration says: with the platform's Kafka.
-    let _node = bus.map(|bus| {
+    let node = bus.map(|bus| {
         let registered = admin.post("/nodes", json!({ "name": "vm-1" }));
         assert_eq!(registered["bus"], bus, "{registered}");
         let token = registered["token"].as_str().unwrap();
@@ -124,6 +124,17 @@ fn run_demo(bus: Option<&str>) {
         if bus.is_some() {
             assert_eq!(deployment["node"], "vm-1", "{deployment}");
         }
+    }
+
+    // Where ONNX Runtime runs the models (wherever its library is configured, as the test
+    // script does), each model the apps ask runs in a worker process of its own, started by the
+    // process that runs the apps.
+    if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        let workers = node.as_ref().unwrap_or(&plane).model_workers();
+        assert!(
+            workers.len() >= 2,
+            "comfort and digits each in a worker process: {workers:?}"
+        );
     }
 
     // Prometheus, with the metrics token, sees the readings come in; the node inside the

@@ -95,6 +95,9 @@ pub struct Settings {
     /// files' size); beyond it the least recently used are dropped, to be loaded again when
     /// asked for.
     pub model_cache_bytes: u64,
+    /// Where set, ONNX Runtime checks and runs each model in a worker process of its own
+    /// (`trellis up` sets it), so a model that crashes it takes down only its worker.
+    pub model_worker: Option<trellis_models::ModelWorker>,
 }
 
 /// The model cache's bound unless configured otherwise: 1 GiB.
@@ -173,6 +176,7 @@ impl Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             model_maxima: trellis_models::ModelMaxima::default(),
             model_cache_bytes: DEFAULT_MODEL_CACHE_BYTES,
+            model_worker: None,
         }
     }
 }

@@ -66,7 +66,10 @@ impl Application {
             cache_dir: Some(settings.data_dir.join("compiled")),
             ..HostConfig::default()
         })?);
-        let runtimes = Runtimes::new(settings.onnx_runtime_library.clone());
+        let mut runtimes = Runtimes::new(settings.onnx_runtime_library.clone());
+        if let Some(worker) = &settings.model_worker {
+            runtimes = runtimes.isolated(worker.clone());
+        }
         let metrics = Arc::new(PlaneMetrics::new());
         let models = ModelCatalog::new(host.clone(), Arc::new(runtimes), Arc::new(TracingLog))
             .measured_by(metrics.inference.clone())

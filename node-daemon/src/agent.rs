@@ -90,7 +90,11 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         ..HostConfig::default()
     })?);
     // ONNX Runtime's library is the one `ORT_DYLIB_PATH` names; without it models run in tract.
-    let runtimes = Arc::new(Runtimes::new(None));
+    let mut runtimes = Runtimes::new(None);
+    if let Some(worker) = &config.model_worker {
+        runtimes = runtimes.isolated(worker.clone());
+    }
+    let runtimes = Arc::new(runtimes);
     let models = ModelCatalog::new(host.clone(), runtimes, Arc::new(TracingLog))
         .measured_by(config.metrics.inference.clone());
     let _metrics = match config.metrics_listen {

@@ -65,6 +65,9 @@ pub struct NodeConfig {
     /// The most bytes of readings each instance keeps per sensor role for `sensors.history`
     /// (its newest reading is always kept).
     pub reading_history_bytes: usize,
+    /// Where set, ONNX Runtime runs each model its apps use in a worker process of its own, so
+    /// a model that crashes it takes down only its worker, not the node and its apps.
+    pub model_worker: Option<trellis_models::ModelWorker>,
 }
 
 /// The log buffer's bound unless told otherwise: about 25 MiB of typical lines.

@@ -39,6 +39,12 @@ impl Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// The `trellis model-worker` processes this one started: one for each ONNX Runtime model
+    /// it holds.
+    pub fn model_workers(&self) -> Vec<u32> {
+        trellis_host_test_support::children_with_argument(self.0.id(), "model-worker")
+    }
 }
 
 impl Drop for Process {

@@ -378,7 +378,8 @@ const RUN_INLINE_UNDER: std::time::Duration = std::time::Duration::from_micros(2
                 ("trellis-model-version" = String, description = "the version that answered (what `latest` named)"))),
         (status = 400, description = "the body is not the JSON it says it is", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 503, description = "the server is serving as many requests as it may, or the model's worker process died or overran its deadline running this input and was stopped (the next prediction gets a new one)", body = ErrorBody)))]
 pub async fn predict(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
@@ -423,6 +424,10 @@ pub async fn predict(
     let answer = answer.map_err(|e| match e {
         PredictError::Preprocess(_) | PredictError::Tensors(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        // The model's worker died or overran on this input: say so, as the next try may pass.
+        PredictError::WorkerStopped(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
         other => ApiError::internal(other),
     })?;

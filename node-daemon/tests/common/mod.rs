@@ -91,6 +91,7 @@ pub async fn spawn_node_with(configure: impl FnOnce(&mut Settings)) -> TestNode 
         ca_cert: None,
         log_buffer_lines: trellis_node::DEFAULT_LOG_BUFFER_LINES,
         reading_history_bytes: trellis_node::DEFAULT_READING_HISTORY_BYTES,
+        model_worker: None,
     };
     let plane = tokio::spawn(app.run_until_stopped());
     let node = tokio::spawn(trellis_node::run(config.clone()));
