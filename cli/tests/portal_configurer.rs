@@ -1,7 +1,8 @@
 //! The platform configurer's journey in a real headless Chromium against a real `trellis up`:
 //! an admin makes their account on the users page; they register a sensor type (a mistake said
 //! beside its field) and a controller type, then a room's sensors and a controller, each token
-//! shown once; a device sends with its token; the instances page shows them grouped by place.
+//! shown once; a device sends with its token; the instances page shows them grouped by place;
+//! a sensor's page changes who may use it.
 
 mod common;
 
@@ -232,6 +233,30 @@ fn a_configurer_registers_types_a_rooms_sensors_and_a_controller_through_the_bro
     browser.wait_until(
         "document.querySelector('[data-last-value]').innerText.includes('23.25')",
         WAIT,
+    );
+
+    // Who may use it, changed on its page: a name that is no user's is refused beside the
+    // field and nothing changes; then every user is granted it.
+    assert!(browser.has_text("only platform configurers and admins"));
+    browser.fill("#device-users [name=users]", "carol, nobody-by-that-name");
+    browser.click("Save users");
+    browser.wait_until(
+        r#"document.querySelector('#device-users [data-error-for="users"]').textContent.includes('no user `nobody-by-that-name`')"#,
+        WAIT,
+    );
+    let sensor_id = browser.js(
+        "return document.querySelector('.chart').dataset.sensor",
+        vec![],
+    );
+    let sensor_path = format!("/sensors/{}", sensor_id.as_str().unwrap());
+    let carol = Api::login(&url, "carol", PASSWORD);
+    assert_eq!(carol.get(&sensor_path)["users"], serde_json::json!([]));
+    browser.fill("#device-users [name=users]", "carol, *");
+    browser.click("Save users");
+    browser.wait_for_text("every user", WAIT);
+    assert_eq!(
+        carol.get(&sensor_path)["users"],
+        serde_json::json!(["carol", "*"])
     );
     eprintln!(
         "figures: configurer journey in the browser took {:?}",

@@ -1,5 +1,5 @@
 //! One sensor's or controller's page: where it is, its labels and users, what it last measured
-//! or reported, and (for configurers) a new gateway token, shown once.
+//! or reported, and (for configurers) who may use it and a new gateway token, shown once.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -175,6 +175,18 @@ pub async fn show(
                 }
             }
             @if viewer.is(&[Role::PlatformConfigurer]) {
+                section.panel #device-users {
+                    h2 { "Who may use it" }
+                    // The API replaces the list whole, so the field starts as the list is now.
+                    form.grid-form data-api={ "PUT /api/v1" (api_path) "/users" } data-then="reload" {
+                        label {
+                            "Users (names, comma-separated; * for every user; empty: only configurers and admins)"
+                            input name="users" data-type="list" autocomplete="off" value=(device.users.join(", "));
+                            (error_spot("users"))
+                        }
+                        div { button type="submit" { "Save users" } (error_spot("")) }
+                    }
+                }
                 section.panel #gateway-token {
                     h2 { "Gateway token" }
                     p { "A new token replaces the device's current one, which is refused from then on. The new one is shown only once." }
