@@ -139,7 +139,7 @@ impl WorkerSession {
         match running.exchange(&load, self.worker.load_deadline) {
             Ok(Message::Loaded) => Ok(running),
             Ok(Message::Failed(why)) => Err(why),
-            Ok(other) => Err(format!("its worker answered a load with {other:?}")),
+            Ok(other) => Err(format!("its worker answered a load with {}", other.kind())),
             Err(lost) => Err(lost.describe("loading the model", self.worker.load_deadline)),
         }
     }
@@ -158,7 +158,8 @@ impl Session for WorkerSession {
             Ok(other) => {
                 *running = None;
                 Err(RunError::WorkerStopped(format!(
-                    "its worker answered a run with {other:?} and was stopped"
+                    "its worker answered a run with {} and was stopped",
+                    other.kind()
                 )))
             }
             Err(lost) => {

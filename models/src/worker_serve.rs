@@ -44,7 +44,10 @@ pub fn serve_model_worker() -> anyhow::Result<()> {
     };
     while let Some(message) = worker_wire::read(&mut requests)? {
         let Message::Run(inputs) = message else {
-            anyhow::bail!("a model worker takes runs after its load, not {message:?}");
+            anyhow::bail!(
+                "a model worker takes runs after its load, not {}",
+                message.kind()
+            );
         };
         let answer = match session.run(inputs) {
             Ok(outputs) => Message::Ran(outputs),

@@ -33,6 +33,20 @@ pub enum Message {
     Failed(String),
 }
 
+impl Message {
+    /// What kind of message it is, for an error that cannot show it whole (a tensor can be
+    /// megabytes).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Load { .. } => "a load",
+            Message::Run(_) => "a run",
+            Message::Loaded => "`loaded`",
+            Message::Ran(_) => "outputs",
+            Message::Failed(_) => "a failure",
+        }
+    }
+}
+
 const LOAD: u8 = 1;
 const RUN: u8 = 2;
 const LOADED: u8 = 3;
