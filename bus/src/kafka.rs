@@ -17,6 +17,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::wait_until::wait_until;
 use crate::{Bus, BusError, Delivery, KafkaSecurity, Subscription};
 
 /// How long a request to the broker may take before the bus reports it unavailable.
@@ -43,6 +44,11 @@ pub struct KafkaBus {
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(format!("{what}: {e}"))
+}
+
+/// The error for a wait on the broker that reached its caller's deadline.
+fn late(what: &str) -> BusError {
+    unavailable(what, "the broker did not answer by the deadline")
 }
 
 impl KafkaBus {
@@ -77,17 +83,21 @@ impl KafkaBus {
         })
     }
 
-    /// Creates `topic` (one partition) unless this process already knows it exists.
-    fn ensure_topic(&self, topic: &str) -> Result<(), BusError> {
+    /// Creates `topic` (one partition) unless this process already knows it exists, waiting on
+    /// the broker until `deadline` at most.
+    fn ensure_topic(&self, topic: &str, deadline: Instant) -> Result<(), BusError> {
         if self.topics.lock().expect("topics lock").contains(topic) {
             return Ok(());
         }
         let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+        let patience = deadline.saturating_duration_since(Instant::now());
         let options = AdminOptions::new()
-            .operation_timeout(Some(BROKER_PATIENCE))
-            .request_timeout(Some(BROKER_PATIENCE));
-        let results = futures_executor::block_on(self.admin.create_topics([&new], &options))
-            .map_err(|e| unavailable(&format!("creating topic {topic}"), e))?;
+            .operation_timeout(Some(patience))
+            .request_timeout(Some(patience));
+        let what = format!("creating topic {topic}");
+        let results = wait_until(self.admin.create_topics([&new], &options), deadline)
+            .ok_or_else(|| late(&what))?
+            .map_err(|e| unavailable(&what, e))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -122,25 +132,36 @@ fn client_config(brokers: &str, security: &KafkaSecurity) -> ClientConfig {
 
 impl Bus for KafkaBus {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError> {
-        self.ensure_topic(topic)?;
+        self.publish_until(topic, payload, Instant::now() + BROKER_PATIENCE)
+    }
+
+    fn publish_until(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<u64, BusError> {
+        self.ensure_topic(topic, deadline)?;
+        let what = format!("publishing to {topic}");
         let record = FutureRecord::<(), _>::to(topic)
             .partition(PARTITION)
             .payload(&payload);
         let delivery = self
             .producer
             .send_result(record)
-            .map_err(|(e, _)| unavailable(&format!("publishing to {topic}"), e))?;
-        match futures_executor::block_on(delivery) {
+            .map_err(|(e, _)| unavailable(&what, e))?;
+        // Past the deadline the message stays queued in the producer and may still be
+        // delivered: at least once, never silently lost.
+        match wait_until(delivery, deadline).ok_or_else(|| late(&what))? {
             Ok(Ok(delivered)) => Ok(delivered.offset as u64),
-            Ok(Err((e, _))) => Err(unavailable(&format!("publishing to {topic}"), e)),
-            Err(_) => Err(BusError::Unavailable(format!(
-                "publishing to {topic}: the producer shut down"
-            ))),
+            Ok(Err((e, _))) => Err(unavailable(&what, e)),
+            Err(_) => Err(unavailable(&what, "the producer shut down")),
         }
     }
 
     fn publish_all(&self, topic: &str, payloads: Vec<Vec<u8>>) -> Result<(), BusError> {
-        self.ensure_topic(topic)?;
+        self.ensure_topic(topic, Instant::now() + BROKER_PATIENCE)?;
+        let what = format!("publishing to {topic}");
         // All are handed to the producer first, so it sends them in as few requests as its
         // linger allows; then each acknowledgement is awaited.
         let deliveries = payloads
@@ -151,18 +172,15 @@ impl Bus for KafkaBus {
                     .payload(payload);
                 self.producer
                     .send_result(record)
-                    .map_err(|(e, _)| unavailable(&format!("publishing to {topic}"), e))
+                    .map_err(|(e, _)| unavailable(&what, e))
             })
             .collect::<Result<Vec<_>, BusError>>()?;
+        let deadline = Instant::now() + BROKER_PATIENCE;
         for delivery in deliveries {
-            match futures_executor::block_on(delivery) {
+            match wait_until(delivery, deadline).ok_or_else(|| late(&what))? {
                 Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => return Err(unavailable(&format!("publishing to {topic}"), e)),
-                Err(_) => {
-                    return Err(BusError::Unavailable(format!(
-                        "publishing to {topic}: the producer shut down"
-                    )));
-                }
+                Ok(Err((e, _))) => return Err(unavailable(&what, e)),
+                Err(_) => return Err(unavailable(&what, "the producer shut down")),
             }
         }
         Ok(())
@@ -177,7 +195,7 @@ impl Bus for KafkaBus {
     }
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
-        self.ensure_topic(topic)?;
+        self.ensure_topic(topic, Instant::now() + BROKER_PATIENCE)?;
         let consumer: BaseConsumer = client_config(&self.brokers, &self.security)
             .set("group.id", group)
             .set("enable.auto.commit", "false")

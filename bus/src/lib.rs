@@ -11,9 +11,10 @@
 pub mod embedded;
 pub mod kafka;
 mod kafka_security;
+mod wait_until;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use embedded::{EmbeddedBus, GroupStatus};
 pub use kafka::KafkaBus;
@@ -87,6 +88,17 @@ pub trait Bus: Send + Sync {
     /// Appends `payload` to `topic`. A consumer group too far behind loses its oldest messages
     /// rather than holding the publisher back.
     fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<u64, BusError>;
+    /// [`Bus::publish`], waiting on the bus no later than `deadline` (an app's call, which must
+    /// end at its own deadline). A publish that reached it is an error, though the message may
+    /// still arrive later. The default suits a backend that never waits.
+    fn publish_until(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        _deadline: Instant,
+    ) -> Result<u64, BusError> {
+        self.publish(topic, payload)
+    }
     /// Appends each of `payloads` to `topic`, in order, sending them together where the
     /// backend can. On an error some may be on the bus already: the caller sends them all
     /// again, and readers drop what they have seen by its sequence number.

@@ -7,58 +7,17 @@
 //! advertising the front's address so that every connection a client makes goes through TLS.
 //! Runs where `TRELLIS_TEST_KAFKA` says tansu is installed (`scripts/with-kafka`).
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use trellis_bus::{Bus, KafkaBus, KafkaSecurity};
+use trellis_test_kafka_broker::{free_port, tansu};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A tansu broker, killed when dropped.
-struct Broker(Child);
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// tansu listening on `port`, telling clients to connect to localhost at `advertised`.
-fn tansu(data: &Path, port: u16, advertised: u16) -> Broker {
-    let broker = Command::new("tansu")
-        .args(["broker", "--listener-url"])
-        .arg(format!("tcp://127.0.0.1:{port}"))
-        .arg("--advertised-listener-url")
-        .arg(format!("tcp://localhost:{advertised}"))
-        // tansu reads the SQLite URL's path as relative, so it runs in its data directory.
-        .args(["--storage-engine", "sqlite://tansu.db"])
-        .current_dir(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting tansu (scripts/with-kafka installs it)");
-    let started = Instant::now();
-    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(started.elapsed() < WAIT, "tansu did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Broker(broker)
-}
 
 /// A CA, and a certificate for localhost it signed: (CA PEM, server certificate, its key).
 fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
@@ -133,7 +92,7 @@ fn clients_given_the_brokers_ca_carry_messages_over_tls_and_others_are_refused()
     let front = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let front_port = front.local_addr().unwrap().port();
     let broker_port = free_port();
-    let _broker = tansu(data.path(), broker_port, front_port);
+    let _broker = tansu(data.path(), broker_port, &format!("localhost:{front_port}"));
     let (ca, certificate, key) = certificates();
     let _front = tls_front(front, broker_port, certificate, key);
     let ca_path = data.path().join("ca.pem");

@@ -64,7 +64,13 @@ pub struct ConsoleControllers {
 }
 
 impl ControllerSink for ConsoleControllers {
-    fn send(&self, role: &str, instance_id: Option<&str>, command: Command) -> Result<(), Error> {
+    fn send(
+        &self,
+        role: &str,
+        instance_id: Option<&str>,
+        command: Command,
+        _deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         let instances = self.instances(role)?;
         let targets: Vec<&str> = match instance_id {
             Some(id) if instances.iter().any(|i| i.id == id) => vec![id],

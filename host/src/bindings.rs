@@ -4,11 +4,13 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "app",
     additional_derives: [PartialEq],
-    // A model call that outlives the app call's deadline ends that call as a deadline miss
-    // (`capabilities::inference`), so these two may trap.
+    // A model call or a command that outlives the app call's deadline ends that call as a
+    // deadline miss (`capabilities::inference`, `capabilities::controllers`), so these may trap.
     imports: {
         "trellis:platform/inference.predict": trappable,
         "trellis:platform/inference.run": trappable,
+        "trellis:platform/controllers.send": trappable,
+        "trellis:platform/controllers.send-to": trappable,
     },
 });
 

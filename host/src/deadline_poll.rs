@@ -20,8 +20,8 @@ use wasmtime_wasi::runtime::in_tokio;
 
 use crate::instance_state::InstanceState;
 
-/// A guest's wait in the host (in `wasi:io/poll`, or on a model) reached the deadline of the
-/// call it was made in.
+/// A guest's wait in the host (in `wasi:io/poll`, on a model or on a command's bus) reached the
+/// deadline of the call it was made in.
 #[derive(Debug)]
 pub(crate) struct DeadlineReached;
 

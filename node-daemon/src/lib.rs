@@ -30,6 +30,7 @@ use std::time::Duration;
 pub use agent::run;
 pub use ca_cert::ca_certificates;
 pub use telemetry::NodeMetrics;
+pub use wiring::BusControllers;
 
 /// How a node daemon runs.
 #[derive(Clone)]

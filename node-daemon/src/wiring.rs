@@ -61,7 +61,13 @@ impl BusControllers {
 }
 
 impl ControllerSink for BusControllers {
-    fn send(&self, role: &str, instance_id: Option<&str>, command: Command) -> Result<(), Error> {
+    fn send(
+        &self,
+        role: &str,
+        instance_id: Option<&str>,
+        command: Command,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         let targets: Vec<&BoundDevice> = self
             .bound
             .iter()
@@ -82,9 +88,12 @@ impl ControllerSink for BusControllers {
                 command: command.clone(),
             };
             let payload = serde_json::to_vec(&record).expect("a command record serialises");
-            self.bus
-                .publish(&controller_topic(&target.id), payload)
-                .map_err(|e| Error::Unavailable(e.to_string()))?;
+            let topic = controller_topic(&target.id);
+            match deadline {
+                Some(deadline) => self.bus.publish_until(&topic, payload, deadline),
+                None => self.bus.publish(&topic, payload),
+            }
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
         }
         Ok(())
     }

@@ -7,9 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::dark_link::proxy;
 use common::{NODE_NAME, TestNode, spawn_node_with, wait_for, workspace_file};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use trellis_protocol::api::{Deployment, Node, ValueKind};
 use trellis_protocol::logs::LogPage;
@@ -19,42 +18,6 @@ const CUT_NODE: &str = "cut-node";
 const LIMIT: Duration = Duration::from_secs(60);
 /// With the test's 250 ms heartbeats, a lease of one second.
 const MISSED_HEARTBEATS: u32 = 4;
-
-/// A TCP proxy to `target` that forwards while `open` says so; once it does not, it holds every
-/// connection, old and new, without passing a byte, as a link that went dark. When the link
-/// comes back those connections close, as a router's would have timed them out.
-async fn proxy(target: String, open: watch::Receiver<bool>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let (target, mut open) = (target.clone(), open.clone());
-            tokio::spawn(async move {
-                let dark = async |open: &mut watch::Receiver<bool>| {
-                    let _ = open.wait_for(|open| !*open).await;
-                };
-                if !*open.borrow() {
-                    let _ = open.wait_for(|open| *open).await;
-                    return;
-                }
-                let Ok(mut server) = TcpStream::connect(&target).await else {
-                    let _ = client.shutdown().await;
-                    return;
-                };
-                tokio::select! {
-                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                    () = dark(&mut open) => {
-                        let _ = open.wait_for(|open| *open).await;
-                    }
-                }
-            });
-        }
-    });
-    address
-}
 
 async fn deploy_echo(node: &TestNode, sensor: &str, display: &str) -> Deployment {
     node.deploy("echo", &[("in", sensor), ("out", display)])

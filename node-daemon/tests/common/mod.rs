@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod dark_link;
 pub mod scrape;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ mod processes;
 pub use processes::children_with_argument;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use trellis_host::capabilities::{Capabilities, ControllerSink, LogSink, MemoryStateStore};
 use trellis_host::types::{Command, Error, InstanceInfo, Level, Param, Reading, Value};
@@ -83,7 +83,13 @@ impl RecordingControllers {
 }
 
 impl ControllerSink for RecordingControllers {
-    fn send(&self, role: &str, _instance_id: Option<&str>, command: Command) -> Result<(), Error> {
+    fn send(
+        &self,
+        role: &str,
+        _instance_id: Option<&str>,
+        command: Command,
+        _deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         if !self.roles.iter().any(|r| r == role) {
             return Err(trellis_host::capabilities::controllers::unknown(role));
         }
@@ -124,7 +130,13 @@ pub fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
 pub struct DiscardControllers;
 
 impl ControllerSink for DiscardControllers {
-    fn send(&self, _role: &str, _instance: Option<&str>, _command: Command) -> Result<(), Error> {
+    fn send(
+        &self,
+        _role: &str,
+        _instance: Option<&str>,
+        _command: Command,
+        _deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         Ok(())
     }
 

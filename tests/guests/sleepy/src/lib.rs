@@ -6,11 +6,15 @@
 //! pollable and `pollable.block`); a text reading `poll <seconds>` waits in `poll` with that
 //! timeout (`wasi:io/poll.poll`). A text reading `run <model> <n>` waits on the model `model`
 //! run on an n × n fp32 tensor `x` of zeros (`inference.run`), as an app waits on a slow model.
+//! A text reading `send <role> <n>` sends the command `show` with `n` to the controllers bound to
+//! `role` (`controllers.send`), as an app waits on its bus.
 //! Each tick sleeps the `tick-sleep-seconds` parameter.
 
 use std::time::Duration;
 
-use trellis_sdk::{App, Reading, Tensor, TensorType, Value, config_number, inference, log};
+use trellis_sdk::{
+    App, Reading, Tensor, TensorType, Value, command, config_number, controllers, inference, log,
+};
 
 struct Sleepy;
 
@@ -23,8 +27,9 @@ impl App for Sleepy {
                 match words[..] {
                     ["poll", seconds] => poll(seconds.parse().map_err(|e| format!("{text}: {e}"))?),
                     ["run", model, n] => run(model, n.parse().map_err(|e| format!("{text}: {e}"))?),
+                    ["send", role, n] => send(role, n.parse().map_err(|e| format!("{text}: {e}"))?),
                     _ => Err(format!(
-                        "`{text}`: expected `poll <seconds>` or `run <model> <n>`"
+                        "`{text}`: expected `poll <seconds>`, `run <model> <n>` or `send <role> <n>`"
                     )),
                 }
             }
@@ -61,6 +66,16 @@ fn run(model: &str, n: u32) -> Result<(), String> {
         &format!("{model} answered: {}", answer.is_ok()),
     );
     answer.map(|_| ()).map_err(|e| format!("{e:?}"))
+}
+
+fn send(role: &str, n: f64) -> Result<(), String> {
+    log::write(log::Level::Info, &format!("sending show {n} to {role}"));
+    let sent = controllers::send(role, &command("show", [("n", Value::Number(n))]));
+    log::write(
+        log::Level::Info,
+        &format!("{role} took it: {}", sent.is_ok()),
+    );
+    sent.map_err(|e| format!("{e:?}"))
 }
 
 fn poll(seconds: f64) -> Result<(), String> {
