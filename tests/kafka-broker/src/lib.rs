@@ -33,6 +33,11 @@ pub fn free_port() -> u16 {
 /// tansu listening on `port` of 127.0.0.1 with its data in `data`, telling clients to connect
 /// to `advertised` (`host:port`).
 pub fn tansu(data: &Path, port: u16, advertised: &str) -> Tansu {
+    tansu_with(data, port, advertised, &[])
+}
+
+/// [`tansu`] with more of tansu's broker flags (`--authentication`, say).
+pub fn tansu_with(data: &Path, port: u16, advertised: &str, flags: &[&str]) -> Tansu {
     let broker = Command::new("tansu")
         .args(["broker", "--listener-url"])
         .arg(format!("tcp://127.0.0.1:{port}"))
@@ -40,6 +45,7 @@ pub fn tansu(data: &Path, port: u16, advertised: &str) -> Tansu {
         .arg(format!("tcp://{advertised}"))
         // tansu reads the SQLite URL's path as relative, so it runs in its data directory.
         .args(["--storage-engine", "sqlite://tansu.db"])
+        .args(flags)
         .current_dir(data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -51,4 +57,17 @@ pub fn tansu(data: &Path, port: u16, advertised: &str) -> Tansu {
         std::thread::sleep(Duration::from_millis(50));
     }
     Tansu(broker)
+}
+
+/// Adds a SCRAM user to the broker listening on `port` (`tansu user create`); tansu keeps it in
+/// its data, so a broker started again on that data with `--authentication` knows it.
+pub fn add_scram_user(port: u16, name: &str, password: &str, mechanism: &str) {
+    let status = Command::new("tansu")
+        .args(["user", "create", "--broker"])
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .args(["--mechanism", mechanism, name, password])
+        .stdout(Stdio::null())
+        .status()
+        .expect("running tansu user create");
+    assert!(status.success(), "tansu user create {name}: {status}");
 }
