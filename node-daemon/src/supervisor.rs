@@ -417,6 +417,11 @@ mod tests {
     /// The supervisor under test: the one place that knows its constructor, without a bus (the
     /// instances only tick) and with an empty model catalog (tract only: no model is loaded).
     fn supervisor(host: Arc<Host>) -> Supervisor {
+        supervisor_on(host, None)
+    }
+
+    /// [`supervisor`], its instances reading and commanding through `bus`.
+    fn supervisor_on(host: Arc<Host>, bus: Option<Arc<dyn trellis_bus::Bus>>) -> Supervisor {
         let models = ModelCatalog::new(
             host.clone(),
             Arc::new(trellis_models::Runtimes::new(None)),
@@ -429,7 +434,7 @@ mod tests {
         Supervisor::new(
             host,
             Arc::new(models),
-            None,
+            bus,
             TICK,
             Arc::new(AppStates::new(states, None)),
             crate::telemetry::NodeMetrics::default(),
@@ -587,6 +592,42 @@ mod tests {
         assert_eq!(supervisor.apply(&[]).len(), 1);
         assert_stop(&mut supervisor);
         assert!(supervisor.report().is_empty(), "{:?}", supervisor.report());
+    }
+
+    #[test]
+    fn a_deployment_no_longer_assigned_here_leaves_its_consumer_groups() {
+        let host = host();
+        let (sha, component) = echo(&host);
+        let bus = Arc::new(trellis_bus::EmbeddedBus::new(100));
+        let mut supervisor = supervisor_on(host, Some(bus.clone()));
+        supervisor.add_component(&sha, component);
+        let device = |role: &str, id: &str| BoundDevice {
+            role: role.into(),
+            id: id.into(),
+            location: "test/site/room".into(),
+            labels: vec![],
+        };
+        let bound = |id: &str| Assignment {
+            sensors: vec![device("in", "sen_t1")],
+            controllers: vec![device("out", "con_d1")],
+            ..assignment(id, &sha)
+        };
+        let groups = || -> Vec<String> {
+            let mut groups: Vec<String> = bus
+                .groups(&trellis_bus::sensor_topic("sen_t1"))
+                .into_iter()
+                .map(|g| g.group)
+                .collect();
+            groups.sort();
+            groups
+        };
+        supervisor.apply(&[bound("dep_1"), bound("dep_2")]);
+        wait_running(&supervisor, &["dep_1", "dep_2"]);
+        assert_eq!(groups(), ["dep_1", "dep_2"]);
+
+        assert_eq!(supervisor.apply(&[bound("dep_2")]), ["dep_1"]);
+        assert_stop(&mut supervisor);
+        assert_eq!(groups(), ["dep_2"], "the stopped deployment's group stays");
     }
 
     #[test]
