@@ -1,5 +1,6 @@
-//! HTTPS end to end: `trellis up --tls self-signed`, the CLI and a node trusting its CA, and a
-//! client without it refused with an error that names the certificate problem.
+//! HTTPS end to end: `trellis up --tls self-signed` or with an operator's certificate, the CLI
+//! and a node trusting its CA, and a client without it refused with an error that names the
+//! certificate problem.
 
 mod common;
 
@@ -181,4 +182,74 @@ fn a_node_joining_over_https_with_the_ca_from_node_join_runs_an_app() {
             .find(|d| d["id"] == deployment && d["state"] == "running")
     });
     assert_eq!(running["node"], "edge", "{running}");
+}
+
+/// An operator's private CA (PEM) and a certificate for 127.0.0.1 it signed, with its key:
+/// what `--tls-cert` and `--tls-key` are given where a company runs its own CA.
+fn operators_certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Example Operator CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "trellis.example");
+    let server = server.signed_by(&key, &issuer).unwrap();
+    (ca_pem, server.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_certificate_given_with_tls_cert_and_tls_key_is_served_and_trusted_through_its_ca() {
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (ca, certificate, key) = operators_certificates();
+    let files = tempfile::tempdir().unwrap();
+    let path = |name: &str, pem: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (ca, certificate, key) = (
+        path("ca.pem", &ca),
+        path("server.pem", &certificate),
+        path("server.key", &key),
+    );
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (_plane, url) = up(
+        &[
+            "--tls-cert",
+            &certificate,
+            "--tls-key",
+            &key,
+            "--listen",
+            &listen,
+            "--nodes",
+            "0",
+        ],
+        data.path(),
+    );
+    assert_eq!(url, format!("https://{listen}"), "trellis up serves HTTPS");
+    assert!(
+        !data.path().join("tls/ca.pem").exists(),
+        "no CA of its own is made beside the operator's"
+    );
+
+    login_trusting(home.path(), &url, Path::new(&ca));
+    let nodes = trellis(home.path(), &["--json", "node", "list"]);
+    assert!(nodes.status.success(), "{}", text(&nodes.stderr));
+
+    let stranger = tempfile::tempdir().unwrap();
+    let refused = trellis(
+        stranger.path(),
+        &["login", "--url", &url, "--user", "admin"],
+    );
+    assert!(!refused.status.success());
+    let error = text(&refused.stderr);
+    assert!(error.contains("UnknownIssuer"), "{error}");
 }
