@@ -143,3 +143,68 @@ pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .unwrap_or("a panic");
     ApiError::internal(format!("the request failed: {what}")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+
+    /// The server's shared state is behind `parking_lot` locks, which a panic releases without
+    /// poisoning: a request that panics holding one leaves it to the next request.
+    #[tokio::test]
+    async fn a_handler_that_panics_holding_shared_state_answers_500_with_an_id_and_the_state_serves_on()
+     {
+        let shared = Arc::new(parking_lot::Mutex::new(0u64));
+        let (panicking, counting) = (shared.clone(), shared.clone());
+        let app = Router::new()
+            .route(
+                "/panics",
+                get(async move || -> &'static str {
+                    let mut held = panicking.lock();
+                    *held = held.checked_add(u64::MAX).expect("the count overflowed");
+                    "unreachable"
+                }),
+            )
+            .route(
+                "/counts",
+                get(async move || {
+                    let mut held = counting.lock();
+                    *held += 1;
+                    held.to_string()
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panicked));
+        let call = async |path: &str| {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        };
+
+        assert_eq!(call("/counts").await, (StatusCode::OK, "1".to_string()));
+        let (status, body) = call("/panics").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        let error: ErrorBody = serde_json::from_str(&body).expect("the API's error shape");
+        assert!(
+            error.error.starts_with("internal error, id err"),
+            "{}",
+            error.error
+        );
+        assert!(
+            !body.contains("overflowed"),
+            "the panic's text reached the caller: {body}"
+        );
+        assert_eq!(call("/counts").await, (StatusCode::OK, "2".to_string()));
+    }
+}

@@ -4,8 +4,9 @@
 //! messages, not thousands, and they still learn that something was held back.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 /// How many notifications one deployment (or the admins' platform notices) may raise in a
 /// period before the rest are held back.
@@ -69,7 +70,7 @@ impl RateLimiter {
     /// Takes a token for one notification of `key` (a deployment) at `now`, or counts it as
     /// held back.
     pub fn admit(&self, key: &str, now: Instant) -> Admission {
-        let mut buckets = self.buckets.lock().expect("rate limit lock");
+        let mut buckets = self.buckets.lock();
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: self.capacity(),
             updated: now,
@@ -95,7 +96,7 @@ impl RateLimiter {
     /// with how many (the token is taken and the count starts over). Buckets that are full and
     /// hold nothing back are forgotten.
     pub fn due_summaries(&self, now: Instant) -> Vec<(String, u64)> {
-        let mut buckets = self.buckets.lock().expect("rate limit lock");
+        let mut buckets = self.buckets.lock();
         let mut due = Vec::new();
         buckets.retain(|key, bucket| {
             self.refill(bucket, now);
@@ -174,6 +175,6 @@ mod tests {
         let now = Instant::now();
         limiter.admit("dep_a", now);
         limiter.due_summaries(now + Duration::from_secs(5));
-        assert!(limiter.buckets.lock().unwrap().is_empty());
+        assert!(limiter.buckets.lock().is_empty());
     }
 }

@@ -14,7 +14,7 @@ on_both_databases!(
     logins_beyond_the_limit_for_one_address_get_429_with_retry_after,
     an_unknown_name_costs_a_login_as_much_as_a_known_one,
     a_first_admin_password_set_by_flag_obeys_the_password_rules,
-    expired_sessions_are_deleted_when_someone_logs_in,
+    expired_sessions_are_deleted_when_someone_logs_in_or_out,
 );
 
 /// A login's status, its answer, its `Retry-After` header and how long it took.
@@ -135,7 +135,7 @@ async fn a_first_admin_password_set_by_flag_obeys_the_password_rules(db: Db) {
     assert!(error.contains("at least 8"), "{error}");
 }
 
-async fn expired_sessions_are_deleted_when_someone_logs_in(db: Db) {
+async fn expired_sessions_are_deleted_when_someone_logs_in_or_out(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
     };
@@ -144,34 +144,58 @@ async fn expired_sessions_are_deleted_when_someone_logs_in(db: Db) {
         .await
         .unwrap();
     // A session that ran out an hour ago, nobody having logged it out.
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, id, user_id, created_at, last_used_at, expires_at) \
-         VALUES ('stale-hash', 'ses_stale', $1, 0, 0, 1)",
-    )
-    .bind(&user_id)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let add_stale = async |id: &str| {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, id, user_id, created_at, last_used_at, expires_at) \
+             VALUES ($1, $2, $3, 0, 0, 1)",
+        )
+        .bind(format!("{id}-hash"))
+        .bind(id)
+        .bind(&user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    };
+    let stored = async |id: &str| {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        count
+    };
+    let live = async || {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        count as usize
+    };
+
+    add_stale("ses_stale_login").await;
     let live_before = app.get("/auth/sessions", &app.admin).await.1;
-    app.call(
-        Method::POST,
-        "/auth/login",
-        None,
-        Some(json!({ "name": "admin", "password": crate::helpers::ADMIN_PASSWORD })),
-    )
-    .await;
-    let (stale,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE id = 'ses_stale'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(stale, 0, "the expired session is still stored");
-    let (live,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let token = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
     assert_eq!(
-        live as usize,
-        live_before.as_array().unwrap().len() + 1,
-        "live sessions are kept"
+        stored("ses_stale_login").await,
+        0,
+        "the expired session is still stored after a login"
+    );
+    let live_after_login = live_before.as_array().unwrap().len() + 1;
+    assert_eq!(live().await, live_after_login, "live sessions are kept");
+
+    add_stale("ses_stale_logout").await;
+    let (status, _) = app
+        .call(Method::POST, "/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        stored("ses_stale_logout").await,
+        0,
+        "the expired session is still stored after a logout"
+    );
+    assert_eq!(
+        live().await,
+        live_after_login - 1,
+        "only the session logged out and the expired one are gone"
     );
 }

@@ -2,6 +2,8 @@
 //! arrive, how many connections are open at once, what a failure of ours tells the caller, and
 //! token look-ups that do not scan whole tables.
 
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -12,7 +14,7 @@ use crate::helpers::{ADMIN_PASSWORD, Db, TestApp, message, on_both_databases};
 
 on_both_databases!(
     a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape,
-    an_internal_error_answers_only_an_id,
+    an_internal_error_answers_only_an_id_and_logs_its_cause_under_it,
     a_request_whose_body_stalls_is_answered_408_after_the_timeout,
     device_and_node_tokens_are_found_through_an_index,
     requests_beyond_the_concurrency_limit_get_503_until_one_ends,
@@ -62,7 +64,37 @@ async fn a_json_body_over_the_limit_is_refused_with_413_in_the_error_shape(db: D
     }
 }
 
-async fn an_internal_error_answers_only_an_id(db: Db) {
+/// Every error this test binary's control planes log, as an operator's log would keep them.
+fn logged_errors() -> Arc<Mutex<Vec<u8>>> {
+    static LOGGED: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGGED
+        .get_or_init(|| {
+            let logged = Arc::new(Mutex::new(Vec::new()));
+            let writer = logged.clone();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::ERROR)
+                .with_ansi(false)
+                .with_writer(move || LogWriter(writer.clone()))
+                .init();
+            logged
+        })
+        .clone()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn an_internal_error_answers_only_an_id_and_logs_its_cause_under_it(db: Db) {
+    let logged = logged_errors();
     let Some(app) = TestApp::spawn(db).await else {
         return;
     };
@@ -84,6 +116,13 @@ async fn an_internal_error_answers_only_an_id(db: Db) {
         "the answer says more than an id: {error}"
     );
     assert!(!error.contains("sensor_types"), "{error}");
+    // The operator finds the cause by the id the caller was given.
+    let logged = String::from_utf8_lossy(&logged.lock().unwrap()).to_string();
+    let line = logged
+        .lines()
+        .find(|line| line.contains(id))
+        .unwrap_or_else(|| panic!("no logged error has the id {id}:\n{logged}"));
+    assert!(line.contains("sensor_types"), "{line}");
 }
 
 /// A connection to `address` that sent a login's headers, promising 100 bytes of body, then 9
