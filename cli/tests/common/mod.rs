@@ -244,14 +244,22 @@ impl Api {
     }
 
     pub fn post(&self, path: &str, body: Value) -> Value {
-        Self::answer(
-            self.client
-                .post(format!("{}/api/v1{path}", self.url))
-                .bearer_auth(&self.token)
-                .json(&body)
-                .send()
-                .unwrap(),
-        )
+        Self::answer(self.send_post(path, body))
+    }
+
+    /// A POST whose answer may be a refusal: its status and body.
+    pub fn try_post(&self, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+        let response = self.send_post(path, body);
+        (response.status(), response.json().unwrap_or(Value::Null))
+    }
+
+    fn send_post(&self, path: &str, body: Value) -> reqwest::blocking::Response {
+        self.client
+            .post(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .unwrap()
     }
 
     pub fn upload_app(&self, manifest: &Path, component: &str) -> Value {
