@@ -3,12 +3,11 @@
 //! to one with a wrong password. Runs where `TRELLIS_TEST_KAFKA` says tansu is installed
 //! (`scripts/with-kafka`).
 
-use std::time::Duration;
+mod common;
 
-use trellis_bus::{Bus, KafkaBus, KafkaSecurity};
+use trellis_bus::{KafkaBus, KafkaSecurity};
 use trellis_test_kafka_broker::{add_scram_user, free_port, tansu, tansu_with};
 
-const WAIT: Duration = Duration::from_secs(20);
 const MECHANISM: &str = "SCRAM-SHA-512";
 
 fn logging_in_as(name: &str, password: &str) -> KafkaSecurity {
@@ -43,31 +42,9 @@ fn clients_logging_in_with_scram_carry_messages_and_a_wrong_password_is_refused(
 
     let bus =
         KafkaBus::connect_with(&address, &logging_in_as("bus", "a-long-bus-password")).unwrap();
-    bus.check().unwrap();
-    let topic = format!("trellis.test.sasl.{}", std::process::id());
-    let mut reader = bus.subscribe(&topic, "sasl-readers").unwrap();
-    let sent: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i, b's', b'a', b's', b'l']).collect();
-    for payload in &sent {
-        bus.publish(&topic, payload.clone()).unwrap();
-    }
-    let received: Vec<Vec<u8>> = (0..sent.len())
-        .map(|i| {
-            reader
-                .next(WAIT)
-                .unwrap_or_else(|| panic!("message {i} did not arrive"))
-                .payload
-        })
-        .collect();
-    assert_eq!(received, sent);
+    common::assert_carries_messages(&bus, "sasl");
 
     let intruder =
         KafkaBus::connect_with(&address, &logging_in_as("bus", "not-the-password")).unwrap();
-    let error = intruder
-        .check()
-        .expect_err("a wrong password is refused")
-        .to_string();
-    assert!(
-        error.contains(&format!("no Kafka broker answers at {address}")),
-        "{error}"
-    );
+    common::assert_reaches_no_broker(&intruder, &address, "a wrong password is refused");
 }

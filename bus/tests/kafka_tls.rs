@@ -7,17 +7,16 @@
 //! advertising the front's address so that every connection a client makes goes through TLS.
 //! Runs where `TRELLIS_TEST_KAFKA` says tansu is installed (`scripts/with-kafka`).
 
+mod common;
+
 use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use trellis_bus::{Bus, KafkaBus, KafkaSecurity};
+use trellis_bus::{KafkaBus, KafkaSecurity};
 use trellis_test_kafka_broker::{free_port, tansu};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// A CA, and a certificate for localhost it signed: (CA PEM, server certificate, its key).
 fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
@@ -106,22 +105,7 @@ fn clients_given_the_brokers_ca_carry_messages_over_tls_and_others_are_refused()
         ..KafkaSecurity::default()
     };
     let bus = KafkaBus::connect_with(&brokers, &tls).unwrap();
-    bus.check().unwrap();
-    let topic = format!("trellis.test.tls.{}", std::process::id());
-    let mut reader = bus.subscribe(&topic, "tls-readers").unwrap();
-    let sent: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i, b't', b'l', b's']).collect();
-    for payload in &sent {
-        bus.publish(&topic, payload.clone()).unwrap();
-    }
-    let received: Vec<Vec<u8>> = (0..sent.len())
-        .map(|i| {
-            reader
-                .next(WAIT)
-                .unwrap_or_else(|| panic!("message {i} did not arrive over TLS"))
-                .payload
-        })
-        .collect();
-    assert_eq!(received, sent);
+    common::assert_carries_messages(&bus, "tls");
 
     // A client that trusts only the public roots fails the handshake, so no broker answers it.
     let untrusting = KafkaBus::connect_with(
@@ -132,12 +116,9 @@ fn clients_given_the_brokers_ca_carry_messages_over_tls_and_others_are_refused()
         },
     )
     .unwrap();
-    let error = untrusting
-        .check()
-        .expect_err("a broker certificate from an unknown CA is refused")
-        .to_string();
-    assert!(
-        error.contains(&format!("no Kafka broker answers at {brokers}")),
-        "{error}"
+    common::assert_reaches_no_broker(
+        &untrusting,
+        &brokers,
+        "a broker certificate from an unknown CA is refused",
     );
 }

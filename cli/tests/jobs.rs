@@ -103,13 +103,7 @@ fn a_hundred_thousand_row_job_is_answered_in_flat_memory_and_a_cancelled_job_sto
         );
     }
     let dana = Person::logged_in(root.path(), &url, "dana", PASSWORD);
-    dana.ok(&[
-        "model",
-        "push",
-        workspace("examples/models/digits").to_str().unwrap(),
-        "--contract",
-        DIGITS_CONTRACT,
-    ]);
+    dana.push_example_model("digits", DIGITS_CONTRACT);
     let eve = Person::logged_in(root.path(), &url, "eve", PASSWORD);
     let eve_api = Api::login(&url, "eve", PASSWORD);
     let csv_path = root.path().join("digits.csv");

@@ -46,13 +46,7 @@ fn a_killed_model_worker_fails_one_prediction_clearly_and_the_next_gets_a_new_wo
         json!({ "name": "dana", "password": PASSWORD, "role": "data-scientist" }),
     );
     let dana = Person::logged_in(root.path(), &url, "dana", PASSWORD);
-    dana.ok(&[
-        "model",
-        "push",
-        workspace("examples/models/digits").to_str().unwrap(),
-        "--contract",
-        DIGITS_CONTRACT,
-    ]);
+    dana.push_example_model("digits", DIGITS_CONTRACT);
     let dana_api = Api::login(&url, "dana", PASSWORD);
 
     let answered = dana_api.post(PREDICT, a_digit());

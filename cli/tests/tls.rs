@@ -64,6 +64,13 @@ fn login_trusting(home: &Path, url: &str, ca: &Path) {
     });
 }
 
+/// What `trellis login` to `url` says when it fails, from a CLI whose login is kept in `home`.
+fn refused_login(home: &Path, url: &str) -> String {
+    let refused = trellis(home, &["login", "--url", url, "--user", "admin"]);
+    assert!(!refused.status.success(), "logged in to {url}");
+    text(&refused.stderr)
+}
+
 #[test]
 fn the_cli_speaks_https_with_the_self_signed_ca_and_is_refused_without_it() {
     let data = tempfile::tempdir().unwrap();
@@ -80,12 +87,7 @@ fn the_cli_speaks_https_with_the_self_signed_ca_and_is_refused_without_it() {
 
     // A client without the CA: refused, and told why and what to do.
     let stranger = tempfile::tempdir().unwrap();
-    let refused = trellis(
-        stranger.path(),
-        &["login", "--url", &url, "--user", "admin"],
-    );
-    assert!(!refused.status.success());
-    let error = text(&refused.stderr);
+    let error = refused_login(stranger.path(), &url);
     assert!(error.contains("does not trust"), "{error}");
     assert!(error.contains("UnknownIssuer"), "{error}");
     assert!(error.contains("--ca-cert"), "{error}");
@@ -245,11 +247,6 @@ fn a_certificate_given_with_tls_cert_and_tls_key_is_served_and_trusted_through_i
     assert!(nodes.status.success(), "{}", text(&nodes.stderr));
 
     let stranger = tempfile::tempdir().unwrap();
-    let refused = trellis(
-        stranger.path(),
-        &["login", "--url", &url, "--user", "admin"],
-    );
-    assert!(!refused.status.success());
-    let error = text(&refused.stderr);
+    let error = refused_login(stranger.path(), &url);
     assert!(error.contains("UnknownIssuer"), "{error}");
 }

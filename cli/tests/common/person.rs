@@ -44,6 +44,18 @@ impl Person {
         stdout
     }
 
+    /// Pushes the example model `examples/models/{name}` with its built `contract`.
+    pub fn push_example_model(&self, name: &str, contract: &str) {
+        let package = super::workspace(&format!("examples/models/{name}"));
+        self.ok(&[
+            "model",
+            "push",
+            package.to_str().unwrap(),
+            "--contract",
+            contract,
+        ]);
+    }
+
     /// Runs a command that must fail; returns its error.
     pub fn refused(&self, args: &[&str]) -> String {
         let output = self.trellis(args);
