@@ -257,27 +257,42 @@ async fn a_looping_apps_notifications_arrive_by_mail_within_its_rate_limit() {
         "{mailed} messages in {elapsed:?}"
     );
 
-    // Each recipient got the same messages.
-    let mut to_ops = smtp.subjects_to(OPS);
-    let mut to_eve = smtp.subjects_to(EVE);
-    to_ops.sort();
-    to_eve.sort();
-    assert_eq!(to_ops, to_eve);
+    // Each recipient got the same messages, and the API lists each delivery as delivered by
+    // e-mail. Waited for: the last messages to the other recipient may still be on their way,
+    // and a delivery is recorded only once the server has taken its message.
+    let to_ops = wait_for(
+        Duration::from_secs(20),
+        "the same messages to both recipients, each recorded as delivered",
+        async || {
+            let mut to_ops = smtp.subjects_to(OPS);
+            let mut to_eve = smtp.subjects_to(EVE);
+            to_ops.sort();
+            to_eve.sort();
+            let deliveries: Vec<Value> = node
+                .get(
+                    &format!("/deployments/{id}/notifications?limit=1000"),
+                    &node.admin,
+                )
+                .await;
+            let delivered_to = |to: &str| {
+                deliveries
+                    .iter()
+                    .filter(|d| {
+                        d["channel"] == "email" && d["target"] == to && d["status"] == "delivered"
+                    })
+                    .count()
+            };
+            let recorded = (delivered_to(OPS), delivered_to(EVE));
+            if to_ops == to_eve && recorded == (to_ops.len(), to_eve.len()) {
+                Ok(to_ops)
+            } else {
+                Err(format!(
+                    "to {OPS}: {to_ops:?}; to {EVE}: {to_eve:?}; recorded as delivered: \
+                     {recorded:?}; deliveries: {deliveries:?}"
+                ))
+            }
+        },
+    )
+    .await;
     assert!(to_ops.iter().all(|s| s.contains(&id)), "{to_ops:?}");
-
-    // And the API lists each delivery as delivered by e-mail.
-    let deliveries: Vec<Value> = node
-        .get(
-            &format!("/deployments/{id}/notifications?limit=1000"),
-            &node.admin,
-        )
-        .await;
-    let delivered_to = |to: &str| {
-        deliveries
-            .iter()
-            .filter(|d| d["channel"] == "email" && d["target"] == to && d["status"] == "delivered")
-            .count()
-    };
-    assert_eq!(delivered_to(OPS), to_ops.len(), "{deliveries:?}");
-    assert_eq!(delivered_to(EVE), to_eve.len(), "{deliveries:?}");
 }

@@ -275,9 +275,11 @@ async fn a_client_that_trickles_its_headers_is_cut_off_at_the_header_deadline(db
         return;
     };
     let address = app.address.trim_start_matches("http://");
+    // Taken before connecting: the server may accept, and start its deadline, before `connect`
+    // returns here.
+    let started = std::time::Instant::now();
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
-    let started = std::time::Instant::now();
     let trickle = tokio::spawn(async move {
         let head = b"GET /api/v1/auth/me HTTP/1.1\r\nHost: trellis\r\nX-Slow: ";
         if writer.write_all(head).await.is_err() {
