@@ -261,11 +261,12 @@ fn a_restarted_control_plane_converges_without_duplicates() {
     let configurer = Api::login(&url, "carol", PASSWORD);
     let after = wait_for(
         Duration::from_secs(60),
-        "both nodes reporting again",
+        "both nodes reporting all six running again",
         || {
             let live = running_on_live_nodes(&configurer);
             (live.len() == 2 && live.values().map(Vec::len).sum::<usize>() == 6)
-                .then_some(placements(&user))
+                .then(|| all_running(&user, 6, &["n1", "n2"]))
+                .flatten()
         },
     );
     assert_eq!(after, before, "a restart moved or restarted instances");

@@ -153,11 +153,20 @@ async fn the_count_goes_on_after_a_trap_without_the_trapping_reading() {
     let heard = hear_until(&node, &mut display, 10).await;
     // Reading 5 counted, then trapped: its count was not kept, and it is not handled again.
     assert_eq!(pairs(&heard), counted(1..=10, Some(TRAP_ON)));
-    let after = node.deployment(&deployment.id).await;
-    assert!(
-        after.restarts >= 1,
-        "the trap did not restart it: {after:?}"
-    );
+    // The restart reaches the control plane with the node's next heartbeat.
+    wait_for(
+        Duration::from_secs(20),
+        "the restart reported",
+        async || {
+            let after = node.deployment(&deployment.id).await;
+            if after.restarts >= 1 {
+                Ok(())
+            } else {
+                Err(format!("{after:?}"))
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

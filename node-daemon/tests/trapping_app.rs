@@ -83,5 +83,11 @@ async fn a_trapping_app_is_restarted_with_backoff_and_reported() {
         failed.restarts,
         after.restarts
     );
-    assert_eq!(after.state, InstanceState::Failed, "{after:?}");
+    // Still failed, or caught in one of its retries (running for a tick, until it traps again).
+    let retrying =
+        after.state == InstanceState::Running && after.detail.starts_with("running again after:");
+    assert!(
+        after.state == InstanceState::Failed || retrying,
+        "{after:?}"
+    );
 }

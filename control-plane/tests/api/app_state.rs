@@ -14,7 +14,7 @@ use crate::uploads::app_parts;
 
 on_both_databases!(checkpoints_belong_to_the_node_that_runs_the_deployment);
 
-/// Short, so a node that stops reporting loses its deployment within a second.
+/// Short, so a node that stops reporting loses its deployment within a second (five missed).
 const HEARTBEAT: Duration = Duration::from_millis(100);
 
 fn report() -> Value {
@@ -22,14 +22,39 @@ fn report() -> Value {
         "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] })
 }
 
-/// Keeps only `token`'s node reporting until deployment `id` is placed on `name`.
-async fn move_to(app: &TestApp, token: &str, name: &str, id: &str) {
-    for _ in 0..100 {
-        let (status, _) = app.post("/node/heartbeat", token, report()).await;
-        assert_eq!(status, StatusCode::OK);
+/// A node's daemon reporting every half heartbeat, as a live node's does, until dropped.
+struct Reporting(tokio::task::JoinHandle<()>);
+
+impl Drop for Reporting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keeps `token`'s node reporting (and no other) until deployment `id` is placed on `name`;
+/// it goes on reporting, so it keeps the deployment, until the answer is dropped.
+async fn move_to(app: &TestApp, token: &str, name: &str, id: &str) -> Reporting {
+    let (client, url, token) = (
+        app.client.clone(),
+        app.url("/node/heartbeat"),
+        token.to_string(),
+    );
+    let reporting = Reporting(tokio::spawn(async move {
+        loop {
+            // One that fails shows as the deployment never reaching the node.
+            let _ = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&report())
+                .send()
+                .await;
+            tokio::time::sleep(HEARTBEAT / 2).await;
+        }
+    }));
+    for _ in 0..200 {
         let (_, now) = app.get(&format!("/deployments/{id}"), &app.admin).await;
         if now["node"] == name {
-            return;
+            return reporting;
         }
         tokio::time::sleep(HEARTBEAT).await;
     }
@@ -57,7 +82,7 @@ fn checkpoint(generation: u64, count: &str, offset: u64) -> Value {
 async fn checkpoints_belong_to_the_node_that_runs_the_deployment(db: Db) {
     let Some(app) = TestApp::spawn_with(db, |settings| {
         settings.heartbeat_interval = HEARTBEAT;
-        settings.missed_heartbeats = 3;
+        settings.missed_heartbeats = 5;
         settings.reconcile_interval = HEARTBEAT;
     })
     .await
@@ -96,7 +121,7 @@ async fn checkpoints_belong_to_the_node_that_runs_the_deployment(db: Db) {
     assert_eq!(status, StatusCode::CREATED, "{deployment}");
     let id = deployment["id"].as_str().unwrap().to_string();
     let path = format!("/node/deployments/{id}/state");
-    move_to(&app, one, "vm-1", &id).await;
+    let reporting = move_to(&app, one, "vm-1", &id).await;
 
     // Nothing stored yet: generation 0, empty.
     let (status, none) = app.get(&path, one).await;
@@ -127,7 +152,8 @@ async fn checkpoints_belong_to_the_node_that_runs_the_deployment(db: Db) {
 
     // vm-1 stops reporting: the deployment moves to vm-2, which starts from what is stored and
     // continues it.
-    move_to(&app, two, "vm-2", &id).await;
+    drop(reporting);
+    let reporting = move_to(&app, two, "vm-2", &id).await;
     let (_, taken) = app.get(&path, two).await;
     assert_eq!(taken, checkpoint(2, "5", 6));
     let (_, accepted) = put(&app, &id, two, checkpoint(2, "8", 9)).await;
@@ -138,7 +164,8 @@ async fn checkpoints_belong_to_the_node_that_runs_the_deployment(db: Db) {
 
     // Back on vm-1, a checkpoint continuing vm-1's old state (generation 2) is refused: vm-2's
     // is newer. One continuing the stored checkpoint is accepted.
-    move_to(&app, one, "vm-1", &id).await;
+    drop(reporting);
+    let _reporting = move_to(&app, one, "vm-1", &id).await;
     let (status, refused) = put(&app, &id, one, checkpoint(2, "6", 7)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert!(message(&refused).contains("checkpoint 3"), "{refused}");
