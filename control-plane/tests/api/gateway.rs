@@ -150,8 +150,9 @@ async fn a_newer_poll_replaces_the_waiting_one_which_answers_at_once(db: Db) {
     let configurer = classroom(&app).await;
     let (fan, token) = controller(&app, &configurer, "hall-fan").await;
 
-    let started = Instant::now();
-    let first = {
+    // Two polls, the second sent a moment after the first. Which reaches the server first is
+    // up to the scheduler, so the test asks only that whichever arrived first answers at once.
+    let poll = || {
         let (client, url, token) = (
             app.client.clone(),
             app.url("/device/commands?wait_ms=20000"),
@@ -163,30 +164,26 @@ async fn a_newer_poll_replaces_the_waiting_one_which_answers_at_once(db: Db) {
             (status, response.json::<Value>().await.unwrap())
         })
     };
+    let started = Instant::now();
+    let mut first = poll();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/device/commands?wait_ms=3000"),
-            token.clone(),
-        );
-        tokio::spawn(async move {
-            let response = client.get(url).bearer_auth(token).send().await.unwrap();
-            let status = response.status();
-            (status, response.json::<Value>().await.unwrap())
-        })
-    };
-    let (status, answer) = tokio::time::timeout(Duration::from_secs(5), first)
-        .await
-        .expect("the replaced poll answered at once")
-        .unwrap();
+    let mut second = poll();
+    let (replaced, newer) = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::select! {
+            answer = &mut first => (answer.unwrap(), second),
+            answer = &mut second => (answer.unwrap(), first),
+        }
+    })
+    .await
+    .expect("the replaced poll answered at once");
+    let (status, answer) = replaced;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert!(message(&answer).contains("newer poll"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // The newer poll is the one that gets the command.
     command(&app, &fan, "on");
-    let (status, answer) = second.await.unwrap();
+    let (status, answer) = newer.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(names(&answer), ["on"]);
 }
@@ -313,8 +310,9 @@ async fn a_reading_of_another_kind_than_its_type_declares_is_refused_by_name(db:
 /// threads of the runtime's blocking pool.
 const WAITING_CONTROLLERS: usize = 2000;
 
-/// The longest any other request may take while they wait: generous, as a behaviour check.
-const PROMPT: Duration = Duration::from_secs(5);
+/// The longest any other request may take while they wait: generous, as a behaviour check
+/// on a busy machine, yet half the polls' 20 s wait, which a request stuck behind them takes.
+const PROMPT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_waiting_polls_leave_logins_uploads_and_predictions_prompt() {
