@@ -22,10 +22,12 @@ fn attack(what: &str) -> Result<(), CallError> {
     .0
 }
 
-/// `quick_limits`, with room for CPython's own heap.
+/// `quick_limits`, with room for CPython's own heap, and a deadline CPython's calls keep in a
+/// debug host on a busy machine (the neighbour's included), short enough for a quick spin test.
 fn limits() -> InstanceLimits {
     InstanceLimits {
         memory_bytes: 64 << 20,
+        call_deadline: std::time::Duration::from_secs(1),
         ..common::quick_limits()
     }
 }

@@ -16,10 +16,12 @@ const THERMOSTATS: &[(&str, &str)] = &[
     ("JavaScript", CLASSROOM_THERMOSTAT_JS),
 ];
 
-/// `quick_limits`, with room for the Python and JavaScript runtimes' heaps.
+/// `quick_limits`, with room for the Python and JavaScript runtimes' heaps and time for their
+/// calls in a debug host on a busy machine: these tests check behaviour, not the deadline.
 fn limits() -> InstanceLimits {
     InstanceLimits {
         memory_bytes: 64 << 20,
+        call_deadline: std::time::Duration::from_secs(2),
         ..common::quick_limits()
     }
 }

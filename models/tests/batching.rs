@@ -22,7 +22,7 @@ use trellis_models::{BackendChoice, Batching, InferenceMetrics, ModelPipeline};
 
 /// Long enough that callers released together always meet in one batch, even on a busy
 /// machine; a test only pays it when fewer than `max-batch` rows arrive.
-const PATIENT_US: u64 = 50_000;
+const PATIENT_US: u64 = 200_000;
 
 /// The example package `name` with `[batching]`, recording into a registry of its own.
 fn batching(name: &str, contract: &str, backend: BackendChoice) -> (ModelPipeline, Registry) {

@@ -325,7 +325,12 @@ fn an_app_asks_a_model_through_inference_and_acts_on_the_answer() {
         models: catalog.for_app(&["comfort".to_string()], &versions(&[("comfort", "1.0.0")])),
         ..rec.caps
     };
-    let mut instance = app.instantiate(caps, common::quick_limits()).unwrap();
+    // Each call waits on the model, which an unoptimised test build runs slowly.
+    let limits = trellis_host::InstanceLimits {
+        call_deadline: std::time::Duration::from_secs(2),
+        ..common::quick_limits()
+    };
+    let mut instance = app.instantiate(caps, limits).unwrap();
     instance.init().unwrap();
     // After each reading the app knows the latest of each role; where the model's answer for
     // that changes, the app must have sent that answer's commands.

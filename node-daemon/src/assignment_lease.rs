@@ -69,21 +69,47 @@ impl AssignmentLease {
 mod tests {
     use super::*;
 
+    /// A heartbeat sent `ago` before now. Times are given, not slept through, so a test on a
+    /// busy machine cannot be preempted past a lease it did not mean to let run out.
+    fn sent(ago: Duration) -> Instant {
+        Instant::now()
+            .checked_sub(ago)
+            .expect("the clock is older than that")
+    }
+
     #[test]
     fn a_lease_not_renewed_in_time_fences_the_node_once_until_renewed() {
         let lease = AssignmentLease::default();
         assert_eq!(lease.expire(), None, "no lease before the first heartbeat");
-        assert!(!lease.renew(Instant::now(), 30));
-        assert_eq!(lease.expire(), None);
-        std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(lease.expire(), Some(Duration::from_millis(30)));
-        assert!(lease.fenced());
-        assert_eq!(lease.expire(), None, "fenced once");
-        assert!(lease.renew(Instant::now(), 30), "a renewal lifts the fence");
-        assert!(!lease.fenced());
+        assert!(!lease.renew(sent(Duration::from_secs(8)), 10_000));
+        assert_eq!(lease.expire(), None, "two seconds of the lease are left");
+        assert!(
+            !lease.renew(sent(Duration::from_secs(11)), 10_000),
+            "an older heartbeat"
+        );
+        assert_eq!(
+            lease.expire(),
+            None,
+            "an older heartbeat does not shorten the lease"
+        );
+        let stale = AssignmentLease::default();
+        assert!(!stale.renew(sent(Duration::from_secs(11)), 10_000));
+        assert_eq!(stale.expire(), Some(Duration::from_secs(10)));
+        assert!(stale.fenced());
+        assert_eq!(stale.expire(), None, "fenced once");
+        assert!(
+            !stale.renew(sent(Duration::from_secs(10)), 10_000),
+            "a heartbeat whose lease has run out too does not lift the fence"
+        );
+        assert!(
+            stale.renew(Instant::now(), 10_000),
+            "a renewal lifts the fence"
+        );
+        assert!(!stale.fenced());
         // A control plane that gives no lease never fences.
-        lease.renew(Instant::now(), 0);
-        std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(lease.expire(), None);
+        let none = AssignmentLease::default();
+        none.renew(sent(Duration::from_secs(11)), 0);
+        assert_eq!(none.expire(), None);
+        assert!(!none.fenced());
     }
 }
