@@ -9,7 +9,7 @@ use trellis_guest_artifacts as guests;
 use trellis_protocol::node::{StateCheckpoint, StateEntry};
 
 use crate::fixtures::{classroom, id_of};
-use crate::helpers::{Db, TestApp, message, on_both_databases};
+use crate::helpers::{Db, Reporting, TestApp, message, on_both_databases};
 use crate::uploads::app_parts;
 
 on_both_databases!(checkpoints_belong_to_the_node_that_runs_the_deployment);
@@ -17,40 +17,10 @@ on_both_databases!(checkpoints_belong_to_the_node_that_runs_the_deployment);
 /// Short, so a node that stops reporting loses its deployment within a second (five missed).
 const HEARTBEAT: Duration = Duration::from_millis(100);
 
-fn report() -> Value {
-    json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
-        "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] })
-}
-
-/// A node's daemon reporting every half heartbeat, as a live node's does, until dropped.
-struct Reporting(tokio::task::JoinHandle<()>);
-
-impl Drop for Reporting {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Keeps `token`'s node reporting (and no other) until deployment `id` is placed on `name`;
 /// it goes on reporting, so it keeps the deployment, until the answer is dropped.
 async fn move_to(app: &TestApp, token: &str, name: &str, id: &str) -> Reporting {
-    let (client, url, token) = (
-        app.client.clone(),
-        app.url("/node/heartbeat"),
-        token.to_string(),
-    );
-    let reporting = Reporting(tokio::spawn(async move {
-        loop {
-            // One that fails shows as the deployment never reaching the node.
-            let _ = client
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&report())
-                .send()
-                .await;
-            tokio::time::sleep(HEARTBEAT / 2).await;
-        }
-    }));
+    let reporting = app.keep_reporting(token, HEARTBEAT / 2);
     for _ in 0..200 {
         let (_, now) = app.get(&format!("/deployments/{id}"), &app.admin).await;
         if now["node"] == name {

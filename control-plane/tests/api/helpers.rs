@@ -12,6 +12,15 @@ use trellis_control::{Application, Settings};
 pub const ADMIN_PASSWORD: &str = "admin-password";
 pub const PASSWORD: &str = "a-long-password";
 
+/// A node's heartbeats, sent until this is dropped ([`TestApp::keep_reporting`]).
+pub struct Reporting(tokio::task::JoinHandle<()>);
+
+impl Drop for Reporting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Which database a test runs against.
 #[derive(Clone, Copy, Debug)]
 pub enum Db {
@@ -147,6 +156,30 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.address)
+    }
+
+    /// Heartbeats for the node whose token is `token`, an idle node's report every `every`, as
+    /// a live node's daemon sends them, until the answer is dropped.
+    pub fn keep_reporting(&self, token: &str, every: std::time::Duration) -> Reporting {
+        let (client, url, token) = (
+            self.client.clone(),
+            self.url("/node/heartbeat"),
+            token.to_string(),
+        );
+        let report = json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
+            "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] });
+        Reporting(tokio::spawn(async move {
+            loop {
+                // One that fails shows in the test as the node not being up.
+                let _ = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&report)
+                    .send()
+                    .await;
+                tokio::time::sleep(every).await;
+            }
+        }))
     }
 
     /// Sends `body` (JSON) to `path` with `token`; returns the status and the JSON answer.

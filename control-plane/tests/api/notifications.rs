@@ -166,11 +166,6 @@ fn verifies(secret: &str, body: &[u8], signature: &str) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
-fn report() -> Value {
-    json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
-        "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] })
-}
-
 /// Waits up to 20 s for `check` to hold of what the receiver got.
 async fn until(
     received: &Mutex<Vec<Received>>,
@@ -297,20 +292,7 @@ async fn apps_notifications_reach_signed_webhooks_within_the_rate_limit(db: Db) 
 
     // vm-1 reports (vm-2 never does), so the deployment is placed there.
     let (one, two) = (&tokens[0], &tokens[1]);
-    let heartbeats = {
-        let (client, url, token) = (app.client.clone(), app.url("/node/heartbeat"), one.clone());
-        tokio::spawn(async move {
-            loop {
-                let _ = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&report())
-                    .send()
-                    .await;
-                tokio::time::sleep(HEARTBEAT / 2).await;
-            }
-        })
-    };
+    let heartbeats = app.keep_reporting(one, HEARTBEAT / 2);
     for _ in 0..100 {
         let (_, now) = app.get(&format!("/deployments/{id}"), &eve).await;
         if now["node"] == "vm-1" {
@@ -411,7 +393,7 @@ async fn apps_notifications_reach_signed_webhooks_within_the_rate_limit(db: Db) 
     assert!(message(&bad).contains("limit"), "{bad}");
 
     // vm-1 goes silent: the admins' webhook hears that it is down.
-    heartbeats.abort();
+    drop(heartbeats);
     let got = until(&received, "the admins told vm-1 is down", |all| {
         all.iter()
             .any(|r| r.path == "/admins" && json_of(r)["title"] == "node vm-1 is down")
