@@ -20,7 +20,7 @@ const HEARTBEAT: Duration = Duration::from_millis(100);
 /// Keeps `token`'s node reporting (and no other) until deployment `id` is placed on `name`;
 /// it goes on reporting, so it keeps the deployment, until the answer is dropped.
 async fn move_to(app: &TestApp, token: &str, name: &str, id: &str) -> Reporting {
-    let reporting = app.keep_reporting(token, HEARTBEAT / 2);
+    let reporting = app.keep_reporting(token, HEARTBEAT / 2).await;
     for _ in 0..200 {
         let (_, now) = app.get(&format!("/deployments/{id}"), &app.admin).await;
         if now["node"] == name {

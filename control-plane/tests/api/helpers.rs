@@ -159,17 +159,21 @@ impl TestApp {
     }
 
     /// Heartbeats for the node whose token is `token`, an idle node's report every `every`, as
-    /// a live node's daemon sends them, until the answer is dropped.
-    pub fn keep_reporting(&self, token: &str, every: std::time::Duration) -> Reporting {
+    /// a live node's daemon sends them, until the answer is dropped. The first is sent here and
+    /// must be accepted.
+    pub async fn keep_reporting(&self, token: &str, every: std::time::Duration) -> Reporting {
+        let report = json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
+            "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] });
+        let (status, answer) = self.post("/node/heartbeat", token, report.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
         let (client, url, token) = (
             self.client.clone(),
             self.url("/node/heartbeat"),
             token.to_string(),
         );
-        let report = json!({ "metrics": { "cpu_percent": 5.0, "memory_used_mb": 100.0,
-            "memory_total_mb": 4000.0, "load_1m": 0.1, "performance": 10.0 }, "instances": [] });
         Reporting(tokio::spawn(async move {
             loop {
+                tokio::time::sleep(every).await;
                 // One that fails shows in the test as the node not being up.
                 let _ = client
                     .post(&url)
@@ -177,7 +181,6 @@ impl TestApp {
                     .json(&report)
                     .send()
                     .await;
-                tokio::time::sleep(every).await;
             }
         }))
     }

@@ -292,7 +292,7 @@ async fn apps_notifications_reach_signed_webhooks_within_the_rate_limit(db: Db) 
 
     // vm-1 reports (vm-2 never does), so the deployment is placed there.
     let (one, two) = (&tokens[0], &tokens[1]);
-    let heartbeats = app.keep_reporting(one, HEARTBEAT / 2);
+    let heartbeats = app.keep_reporting(one, HEARTBEAT / 2).await;
     for _ in 0..100 {
         let (_, now) = app.get(&format!("/deployments/{id}"), &eve).await;
         if now["node"] == "vm-1" {
